@@ -1,0 +1,18 @@
+import { connectRedis, createLogger, exitOnStartError, loadConfig, onShutdown } from '@profiles/shared';
+import { buildApp } from './app.ts';
+
+const log = createLogger('api');
+try {
+  const config = loadConfig();
+  log.level = config.logLevel;
+  const redis = connectRedis(config.redisReadUrl ?? config.redisUrl, log, 'api', { failFast: true });
+  const app = await buildApp({ redis, redisPrefix: config.redisPrefix, log });
+  await app.listen({ host: config.apiHost, port: config.apiPort });
+  log.info({ url: `http://${config.apiHost}:${config.apiPort}` }, 'api listening');
+  onShutdown(log, async () => {
+    await app.close();
+    redis.disconnect();
+  });
+} catch (err) {
+  exitOnStartError(log, err);
+}

@@ -1,0 +1,294 @@
+import {
+  compareVersionsDesc,
+  EVENT_TYPES,
+  makeEvent,
+  profileNameMember,
+  sourceId,
+  SUBJECTS,
+  type CatalogEntry,
+  type CatalogKeys,
+  type CloudEvent,
+  type Logger,
+  type Redis,
+  type SourceRef,
+  type SourceStatus,
+} from '@profiles/shared';
+
+/**
+ * Writes the catalog of one source to Redis in one MULTI/EXEC: the old entries of a source vanish in the same
+ * step its new ones appear, and the events describing the change enter the outbox in that step too (so they
+ * are published even if we crash right after). WATCH on the source's key makes concurrent writers of the same
+ * source (other indexer replicas) retry; the stored JetStream sequence makes a stale event a no-op.
+ *
+ * Needs a connection of its own: WATCH is per connection, so writes are serialised here.
+ */
+export interface CatalogWriterDeps {
+  redis: Redis;
+  keys: CatalogKeys;
+  log: Logger;
+  /** CloudEvents `source` attribute of the events it emits. */
+  eventSource?: string;
+}
+
+export interface SourceUpdate {
+  ref: SourceRef;
+  seq: number;
+  origin: string;
+  uid?: string | undefined;
+  generation?: number | undefined;
+  specHash: string;
+  /** New entries; undefined keeps the entries already indexed (e.g. the document is invalid). */
+  entries: CatalogEntry[] | undefined;
+  status: SourceStatus;
+}
+
+export type WriteOutcome =
+  { applied: true; changed: boolean; events: CloudEvent[] } | { applied: false; reason: 'stale' };
+
+interface OutboxItem {
+  subject: string;
+  event: CloudEvent;
+}
+
+const TOMBSTONE_TTL_SECONDS = 24 * 3600;
+
+function stripVolatile(json: string | undefined): string | undefined {
+  if (json === undefined) return undefined;
+  const { indexedAt: _ignored, ...rest } = JSON.parse(json) as CatalogEntry;
+  return JSON.stringify(rest);
+}
+
+export class CatalogWriter {
+  private chain: Promise<unknown> = Promise.resolve();
+  /** Number of MULTI/EXEC transactions that changed the catalog (benchmarks and tests count them). */
+  writes = 0;
+
+  constructor(private readonly deps: CatalogWriterDeps) {}
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private event<T extends Parameters<typeof makeEvent>[0]>(
+    type: T,
+    data: Parameters<typeof makeEvent<T>>[2],
+    subject: string,
+  ): OutboxItem {
+    return { subject, event: makeEvent(type, this.deps.eventSource ?? 'indexer', data, subject) };
+  }
+
+  upsert(u: SourceUpdate): Promise<WriteOutcome> {
+    return this.serial(() => this.withWatch(u.ref, u.seq, () => this.upsertOnce(u)));
+  }
+
+  delete(ref: SourceRef, seq: number): Promise<WriteOutcome> {
+    return this.serial(() => this.withWatch(ref, seq, () => this.deleteOnce(ref, seq)));
+  }
+
+  /** Ids and stored sequence of the live sources of one origin (for snapshots). */
+  async sourcesOf(origin: string): Promise<{ id: string; seq: number }[]> {
+    const { redis, keys } = this.deps;
+    const ids = await redis.smembers(keys.sources());
+    const out: { id: string; seq: number }[] = [];
+    for (const id of ids) {
+      const [o, seq] = await redis.hmget(keys.source(id), 'origin', 'seq');
+      if (o === origin) out.push({ id, seq: Number(seq ?? 0) });
+    }
+    return out;
+  }
+
+  private async withWatch(
+    ref: SourceRef,
+    seq: number,
+    attempt: () => Promise<WriteOutcome | null>,
+  ): Promise<WriteOutcome> {
+    const { redis, keys } = this.deps;
+    for (let i = 0; i < 50; i++) {
+      await redis.watch(keys.source(ref));
+      const stored = Number((await redis.hget(keys.source(ref), 'seq')) ?? 0);
+      if (stored > seq) {
+        await redis.unwatch();
+        return { applied: false, reason: 'stale' };
+      }
+      const result = await attempt();
+      if (result) return result;
+      // EXEC returned null: another writer touched this source between WATCH and EXEC. Read again.
+    }
+    throw new Error(`could not write source ${sourceId(ref)}: too much contention`);
+  }
+
+  private async upsertOnce(u: SourceUpdate): Promise<WriteOutcome | null> {
+    const { redis, keys } = this.deps;
+    const id = sourceId(u.ref);
+    const prevStatus = await redis.hget(keys.source(id), 'status');
+    const wasLive = (await redis.sismember(keys.sources(), id)) === 1;
+    const oldProfiles = await redis.smembers(keys.sourceProfiles(id));
+    const outbox: OutboxItem[] = [];
+    const tx = redis.multi();
+    let changed = false;
+
+    if (u.entries) {
+      const byProfile = new Map<string, CatalogEntry[]>();
+      for (const e of u.entries) byProfile.set(e.name, [...(byProfile.get(e.name) ?? []), e]);
+      for (const profile of oldProfiles) {
+        if (byProfile.has(profile)) continue;
+        const old = await redis.hgetall(keys.profile(id, profile));
+        for (const [version, json] of Object.entries(old)) {
+          const e = JSON.parse(json) as CatalogEntry;
+          outbox.push(
+            this.event(
+              EVENT_TYPES.versionRemoved,
+              { catalog: u.ref, profile, version, tag: e.tag },
+              SUBJECTS.catalogProfile(u.ref, profile),
+            ),
+          );
+        }
+        tx.del(keys.profile(id, profile), keys.profileOrder(id, profile));
+        tx.zrem(keys.profileNames(), profileNameMember(profile, id));
+        changed = true;
+      }
+      for (const [profile, list] of byProfile) {
+        const old = await redis.hgetall(keys.profile(id, profile));
+        const fields: Record<string, string> = {};
+        let profileChanged = false;
+        for (const e of list) {
+          const json = JSON.stringify(e);
+          const before = old[e.version];
+          if (before !== undefined && stripVolatile(before) === stripVolatile(json)) {
+            fields[e.version] = before; // unchanged: keep its indexedAt
+            continue;
+          }
+          fields[e.version] = json;
+          profileChanged = true;
+          const data = {
+            catalog: u.ref,
+            profile,
+            version: e.version,
+            tag: e.tag,
+            ...(e.revision ? { revision: e.revision } : {}),
+          };
+          outbox.push(
+            this.event(
+              before === undefined ? EVENT_TYPES.versionAdded : EVENT_TYPES.versionMoved,
+              data,
+              SUBJECTS.catalogProfile(u.ref, profile),
+            ),
+          );
+        }
+        for (const [version, json] of Object.entries(old)) {
+          if (fields[version] !== undefined) continue;
+          profileChanged = true;
+          const e = JSON.parse(json) as CatalogEntry;
+          outbox.push(
+            this.event(
+              EVENT_TYPES.versionRemoved,
+              { catalog: u.ref, profile, version, tag: e.tag },
+              SUBJECTS.catalogProfile(u.ref, profile),
+            ),
+          );
+        }
+        if (!profileChanged && oldProfiles.includes(profile)) continue;
+        changed = true;
+        const order = Object.keys(fields).sort(compareVersionsDesc);
+        tx.del(keys.profile(id, profile));
+        tx.hset(keys.profile(id, profile), fields);
+        tx.set(keys.profileOrder(id, profile), JSON.stringify(order));
+        tx.zadd(keys.profileNames(), 0, profileNameMember(profile, id));
+      }
+      if (changed || !wasLive) {
+        tx.del(keys.sourceProfiles(id));
+        if (byProfile.size > 0) tx.sadd(keys.sourceProfiles(id), ...byProfile.keys());
+      }
+    }
+
+    const statusJson = JSON.stringify(u.status);
+    const statusChanged = statusJson !== prevStatus;
+    const fields: Record<string, string> = { seq: String(u.seq), specHash: u.specHash };
+    if (changed || statusChanged || !wasLive) {
+      Object.assign(fields, {
+        namespace: u.ref.namespace,
+        name: u.ref.name,
+        origin: u.origin,
+        uid: u.uid ?? '',
+        generation: String(u.generation ?? 0),
+        status: statusJson,
+        indexedAt: new Date().toISOString(),
+        deleted: '0',
+      });
+      const result = {
+        ref: u.ref,
+        origin: u.origin,
+        ...(u.uid ? { uid: u.uid } : {}),
+        ...(u.generation !== undefined ? { generation: u.generation } : {}),
+        profiles: u.status.profiles,
+        versions: u.status.versions,
+        entryErrors: u.status.entryErrors,
+        message: u.status.message,
+      };
+      outbox.push(
+        this.event(
+          u.status.ready ? EVENT_TYPES.sourceIndexed : EVENT_TYPES.sourceFailed,
+          result,
+          SUBJECTS.catalogSource(u.ref),
+        ),
+      );
+    }
+    tx.hset(keys.source(id), fields);
+    tx.persist(keys.source(id));
+    if (!wasLive) {
+      tx.sadd(keys.sources(), id);
+      tx.sadd(keys.sourceNames(u.ref.name), id);
+    }
+    const any = changed || statusChanged || !wasLive;
+    if (any) tx.incr(keys.generation());
+    for (const item of outbox) tx.rpush(keys.outbox(), JSON.stringify(item));
+    const res = await tx.exec();
+    if (res === null) return null;
+    for (const [err] of res) if (err) throw err;
+    if (any) this.writes++;
+    return { applied: true, changed: any, events: outbox.map((o) => o.event) };
+  }
+
+  private async deleteOnce(ref: SourceRef, seq: number): Promise<WriteOutcome | null> {
+    const { redis, keys } = this.deps;
+    const id = sourceId(ref);
+    const wasLive = (await redis.sismember(keys.sources(), id)) === 1;
+    const profiles = await redis.smembers(keys.sourceProfiles(id));
+    const outbox: OutboxItem[] = [];
+    const tx = redis.multi();
+    for (const profile of profiles) {
+      const old = await redis.hgetall(keys.profile(id, profile));
+      for (const [version, json] of Object.entries(old)) {
+        const e = JSON.parse(json) as CatalogEntry;
+        outbox.push(
+          this.event(
+            EVENT_TYPES.versionRemoved,
+            { catalog: ref, profile, version, tag: e.tag },
+            SUBJECTS.catalogProfile(ref, profile),
+          ),
+        );
+      }
+      tx.del(keys.profile(id, profile), keys.profileOrder(id, profile));
+      tx.zrem(keys.profileNames(), profileNameMember(profile, id));
+    }
+    tx.del(keys.sourceProfiles(id));
+    tx.srem(keys.sources(), id);
+    tx.srem(keys.sourceNames(ref.name), id);
+    // Keep a tombstone with the sequence, so a redelivered older upsert cannot bring the source back.
+    tx.del(keys.source(id));
+    tx.hset(keys.source(id), { namespace: ref.namespace, name: ref.name, seq: String(seq), deleted: '1' });
+    tx.expire(keys.source(id), TOMBSTONE_TTL_SECONDS);
+    if (wasLive) {
+      outbox.push(this.event(EVENT_TYPES.sourceRemoved, { ref }, SUBJECTS.catalogSource(ref)));
+      tx.incr(keys.generation());
+    }
+    for (const item of outbox) tx.rpush(keys.outbox(), JSON.stringify(item));
+    const res = await tx.exec();
+    if (res === null) return null;
+    for (const [err] of res) if (err) throw err;
+    if (wasLive) this.writes++;
+    return { applied: true, changed: wasLive, events: outbox.map((o) => o.event) };
+  }
+}

@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join, relative, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import {
+  checkCatalogSourceDocument,
+  describeError,
+  EVENT_TYPES,
+  makeEvent,
+  parseYamlDocuments,
+  sourceId,
+  SUBJECTS,
+  type Logger,
+  type SourceRef,
+} from '@profiles/shared';
+import type { Publisher } from './publisher.ts';
+
+/**
+ * Folder mode: every `*.yaml`/`*.yml` file below a directory may hold ProfileCatalogSource documents. Each
+ * file is parsed on change; the sources it defines are diffed against what it defined before and published
+ * as upserts and deletes. A file that fails to parse is reported once and keeps its previous sources, so a
+ * half-saved edit never empties the catalog.
+ */
+export interface FolderSourceDeps {
+  dir: string;
+  publisher: Publisher;
+  log: Logger;
+  maxBytes: number;
+  snapshotIntervalMs: number;
+}
+
+interface Known {
+  ref: SourceRef;
+  hash: string;
+}
+
+export const FOLDER_ORIGIN = 'folder';
+
+function isYaml(path: string): boolean {
+  const ext = extname(path).toLowerCase();
+  return ext === '.yaml' || ext === '.yml';
+}
+
+async function listYamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  for (const e of entries) {
+    if (e.isFile() && isYaml(e.name)) out.push(join(e.parentPath ?? dir, e.name));
+  }
+  return out.sort();
+}
+
+export class FolderSource {
+  /** file -> the sources it currently defines */
+  private readonly files = new Map<string, Map<string, Known>>();
+  /** source id -> the file that defines it (the first one, if several do) */
+  private readonly owners = new Map<string, string>();
+  /** files whose last read failed, with the error, so one broken file is logged once, not on every change */
+  private readonly failing = new Map<string, string>();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly dir: string;
+
+  constructor(private readonly deps: FolderSourceDeps) {
+    this.dir = resolve(deps.dir);
+  }
+
+  async start(): Promise<void> {
+    try {
+      const s = await stat(this.dir);
+      if (!s.isDirectory()) throw new Error('not a directory');
+    } catch (err) {
+      throw new Error(`WATCH_DIR ${this.dir} cannot be watched: ${describeError(err)}`, { cause: err });
+    }
+    // Watch first, then scan, so that a change made during the scan is not missed.
+    this.watcher = watch(this.dir, {
+      ignoreInitial: true,
+      awaitWriteFinish: { stabilityThreshold: 60, pollInterval: 20 },
+    });
+    this.watcher.on('add', (p) => this.enqueue(() => this.readFile(p)));
+    this.watcher.on('change', (p) => this.enqueue(() => this.readFile(p)));
+    this.watcher.on('unlink', (p) => this.enqueue(async () => this.forgetFile(p)));
+    this.watcher.on('unlinkDir', (d) =>
+      this.enqueue(async () => {
+        for (const f of [...this.files.keys()]) if (f.startsWith(d + '/')) this.forgetFile(f);
+      }),
+    );
+    this.watcher.on('error', (err) => this.deps.log.error({ err: describeError(err) }, 'folder watch error'));
+    await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
+    await this.enqueue(() => this.fullScan());
+    this.timer = setInterval(() => void this.enqueue(() => this.fullScan()), this.deps.snapshotIntervalMs);
+    this.timer.unref();
+    this.deps.log.info({ dir: this.dir, sources: this.owners.size }, 'watching folder for catalog sources');
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.watcher?.close();
+    await this.queue;
+  }
+
+  /** Ids of the sources currently defined in the folder. */
+  sources(): string[] {
+    return [...this.owners.keys()].sort();
+  }
+
+  /** File events are handled one at a time, in order. */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    this.queue = this.queue
+      .then(fn)
+      .catch((err: unknown) => this.deps.log.error({ err: describeError(err) }, 'folder source error'));
+    return this.queue;
+  }
+
+  /** Re-reads every file (catches changes a watcher can miss) and publishes a snapshot of all sources. */
+  private async fullScan(): Promise<void> {
+    const files = new Set(await listYamlFiles(this.dir));
+    for (const f of [...this.files.keys()]) if (!files.has(f)) this.forgetFile(f);
+    for (const f of files) await this.readFile(f);
+    const refs = [...this.owners.keys()].map((id) => this.refOf(id));
+    this.deps.publisher.publish(
+      SUBJECTS.sourcesSnapshot(FOLDER_ORIGIN),
+      makeEvent(EVENT_TYPES.sourcesSnapshot, `watcher/${FOLDER_ORIGIN}`, { origin: FOLDER_ORIGIN, refs }),
+    );
+  }
+
+  private refOf(id: string): SourceRef {
+    for (const known of this.files.get(this.owners.get(id) ?? '')?.values() ?? []) {
+      if (sourceId(known.ref) === id) return known.ref;
+    }
+    throw new Error(`unknown source ${id}`);
+  }
+
+  private rel(file: string): string {
+    return relative(this.dir, file) || file;
+  }
+
+  private reportFailure(file: string, message: string): void {
+    if (this.failing.get(file) === message) return;
+    this.failing.set(file, message);
+    this.deps.log.error(
+      { file: this.rel(file), err: message },
+      `cannot read catalog source file ${this.rel(file)}: ${message}`,
+    );
+  }
+
+  private async readFile(file: string): Promise<void> {
+    if (!isYaml(file)) return;
+    let text: string;
+    try {
+      const s = await stat(file);
+      if (s.size > this.deps.maxBytes) {
+        this.reportFailure(
+          file,
+          `file is ${s.size} bytes, more than MAX_SOURCE_BYTES=${this.deps.maxBytes}; previous sources kept`,
+        );
+        return;
+      }
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.forgetFile(file);
+      this.reportFailure(file, describeError(err));
+      return;
+    }
+    let docs: unknown[];
+    try {
+      docs = parseYamlDocuments(text, { maxBytes: this.deps.maxBytes });
+    } catch (err) {
+      this.reportFailure(file, `${describeError(err)}; previous sources kept`);
+      return;
+    }
+    const next = new Map<string, Known & { object: Record<string, unknown> }>();
+    docs.forEach((doc, i) => {
+      const check = checkCatalogSourceDocument(doc);
+      if (!check.ok && !check.ref) {
+        this.reportFailure(file, `document ${i + 1}: ${check.reason}`);
+        return;
+      }
+      const ref = check.ok ? check.ref : check.ref!;
+      const id = sourceId(ref);
+      const owner = this.owners.get(id);
+      if (owner && owner !== file) {
+        this.deps.log.error(
+          { file: this.rel(file), source: id, definedIn: this.rel(owner) },
+          `source ${id} is defined in ${this.rel(owner)} already; ignored in ${this.rel(file)}`,
+        );
+        return;
+      }
+      const object = doc as Record<string, unknown>;
+      const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
+      next.set(id, { ref, hash, object });
+    });
+    if (this.failing.delete(file))
+      this.deps.log.info({ file: this.rel(file) }, `catalog source file ${this.rel(file)} reads again`);
+
+    const prev = this.files.get(file) ?? new Map<string, Known>();
+    for (const [id, known] of prev) {
+      if (!next.has(id)) this.publishDelete(id, known.ref, file);
+    }
+    for (const [id, k] of next) {
+      this.owners.set(id, file);
+      if (prev.get(id)?.hash === k.hash) continue;
+      this.deps.publisher.publish(
+        SUBJECTS.source(k.ref),
+        makeEvent(EVENT_TYPES.sourceUpserted, `watcher/${FOLDER_ORIGIN}`, {
+          ref: k.ref,
+          origin: FOLDER_ORIGIN,
+          object: k.object,
+          file: this.rel(file),
+        }),
+      );
+    }
+    this.files.set(file, new Map([...next].map(([id, k]) => [id, { ref: k.ref, hash: k.hash }])));
+  }
+
+  private forgetFile(file: string): void {
+    const prev = this.files.get(file);
+    this.files.delete(file);
+    this.failing.delete(file);
+    for (const [id, known] of prev ?? []) this.publishDelete(id, known.ref, file);
+  }
+
+  private publishDelete(id: string, ref: SourceRef, file: string): void {
+    if (this.owners.get(id) !== file) return;
+    this.owners.delete(id);
+    this.deps.publisher.publish(
+      SUBJECTS.source(ref),
+      makeEvent(EVENT_TYPES.sourceDeleted, `watcher/${FOLDER_ORIGIN}`, { ref, origin: FOLDER_ORIGIN }),
+    );
+  }
+}

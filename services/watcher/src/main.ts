@@ -1,0 +1,30 @@
+import {
+  connectJetStream,
+  createLogger,
+  exitOnStartError,
+  loadConfig,
+  onShutdown,
+  startHealthServer,
+} from '@profiles/shared';
+import { start } from './start.ts';
+
+const log = createLogger('watcher');
+try {
+  const config = loadConfig();
+  log.level = config.logLevel;
+  const { nc, js } = await connectJetStream(config.natsServers, log, 'watcher');
+  const watcher = await start({ config, js, log });
+  const health = await startHealthServer({
+    host: config.healthHost,
+    port: config.healthPort,
+    checks: { nats: () => !nc.isClosed(), published: () => watcher.publisher.backlog < 1000 },
+  });
+  log.info({ healthPort: health.port }, 'watcher started');
+  onShutdown(log, async () => {
+    await watcher.stop();
+    await health.close();
+    await nc.drain();
+  });
+} catch (err) {
+  exitOnStartError(log, err);
+}

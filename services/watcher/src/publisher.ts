@@ -1,0 +1,88 @@
+import {
+  encodeEvent,
+  backoffDelay,
+  describeError,
+  type CloudEvent,
+  type JetStreamClient,
+  type Logger,
+} from '@profiles/shared';
+
+/**
+ * Publishes events to JetStream and never drops one: each event waits in a FIFO until the server has
+ * acknowledged it, retrying with backoff while NATS is away. A newer event for the same subject replaces a
+ * pending older one (the stream keeps only the latest per source anyway). The event id is the JetStream
+ * de-duplication id, so a retry after a lost acknowledgement is stored once.
+ */
+export interface PublisherDeps {
+  js: JetStreamClient;
+  log: Logger;
+}
+
+export class Publisher {
+  private readonly pending = new Map<string, CloudEvent>();
+  private draining: Promise<void> | undefined;
+  private closed = false;
+  published = 0;
+
+  constructor(private readonly deps: PublisherDeps) {}
+
+  publish(subject: string, event: CloudEvent): void {
+    // Delete first so a replaced event moves to the back of the queue, behind events enqueued before it.
+    this.pending.delete(subject);
+    this.pending.set(subject, event);
+    this.kick();
+  }
+
+  get backlog(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves once everything queued so far is acknowledged (or the publisher is closed). */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0 && !this.closed) {
+      this.kick();
+      await this.draining;
+    }
+  }
+
+  async close(timeoutMs = 5_000): Promise<void> {
+    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    this.closed = true;
+    if (this.pending.size > 0)
+      this.deps.log.warn(
+        { backlog: this.pending.size },
+        'publisher closed with unpublished events; the next snapshot republishes them',
+      );
+  }
+
+  private kick(): void {
+    if (this.draining || this.closed) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.pending.size > 0 && !this.closed) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      const first = this.pending.entries().next();
+      if (first.done) return;
+      const [subject, event] = first.value;
+      try {
+        await this.deps.js.publish(subject, encodeEvent(event), { msgID: event.id, timeout: 5_000 });
+        // Remove only if no newer event replaced it while the publish was in flight.
+        if (this.pending.get(subject) === event) this.pending.delete(subject);
+        this.published++;
+        failures = 0;
+      } catch (err) {
+        if (failures % 10 === 0)
+          this.deps.log.warn(
+            { subject, err: describeError(err), backlog: this.pending.size },
+            'publish failed, will retry',
+          );
+        await new Promise((r) => setTimeout(r, backoffDelay(failures++, { initialMs: 100, maxMs: 2_000 })));
+      }
+    }
+  }
+}

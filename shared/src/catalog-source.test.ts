@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkCatalogSourceDocument, checkInlineEntry } from './catalog-source.ts';
+
+const base = {
+  apiVersion: 'weave.works/v1alpha1',
+  kind: 'ProfileCatalogSource',
+  metadata: { name: 'nginx-catalog' },
+};
+
+test('a source without namespace lands in default, with empty lists', () => {
+  const r = checkCatalogSourceDocument(base);
+  assert.ok(r.ok);
+  assert.deepEqual(r.ref, { namespace: 'default', name: 'nginx-catalog' });
+  assert.deepEqual(r.document.spec, { profiles: [], repositories: [] });
+});
+
+test('the envelope is checked with a reason naming the field', () => {
+  const cases: [unknown, RegExp][] = [
+    ['just a string', /mapping/],
+    [{ ...base, apiVersion: 'v1' }, /apiVersion/],
+    [{ ...base, kind: 'ConfigMap' }, /kind/],
+    [{ ...base, metadata: {} }, /metadata.name/],
+    [{ ...base, metadata: { name: 'Bad_Name' } }, /metadata.name/],
+    [{ ...base, metadata: { name: 'a', namespace: 'x.y' } }, /namespace/],
+    [{ ...base, spec: { profiles: 'nope' } }, /spec.profiles/],
+  ];
+  for (const [doc, re] of cases) {
+    const r = checkCatalogSourceDocument(doc);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.reason, re);
+  }
+});
+
+test('entries: valid ones become catalog entries with a canonical version', () => {
+  const r = checkInlineEntry({
+    name: 'weaveworks-nginx',
+    tag: 'weaveworks-nginx/v0.1.1',
+    prerequisites: ['k8s 1.19'],
+  });
+  assert.ok(r.ok);
+  assert.equal(r.entry.version, '0.1.1');
+  assert.equal(r.entry.description, '');
+});
+
+test('entries: missing name, bad semver and wrong types are rejected', () => {
+  assert.match((checkInlineEntry({ tag: 'v1.0.0' }) as { reason: string }).reason, /name is required/);
+  assert.match((checkInlineEntry({ name: 'a', tag: 'v1.0' }) as { reason: string }).reason, /semver/);
+  assert.match(
+    (checkInlineEntry({ name: 'a', tag: 'v1.0.0', prerequisites: [1] }) as { reason: string }).reason,
+    /prerequisites/,
+  );
+  assert.match(
+    (checkInlineEntry({ name: 'a', tag: 5 }) as { reason: string }).reason,
+    /tag must be a string/,
+  );
+});

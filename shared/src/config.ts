@@ -1,0 +1,166 @@
+import { AppError } from './errors.ts';
+
+/**
+ * Configuration from the environment, validated once at start. Every variable is described here, and the
+ * README's configuration table is this list. A bad value fails start-up with a message naming the variable.
+ */
+type Kind = 'string' | 'port' | 'int' | 'url' | 'enum' | 'list' | 'bool';
+
+interface VarSpec {
+  kind: Kind;
+  default?: string;
+  values?: readonly string[];
+  protocols?: readonly string[];
+  description: string;
+}
+
+export const CONFIG_VARS = {
+  REDIS_URL: {
+    kind: 'url',
+    protocols: ['redis:', 'rediss:'],
+    default: 'redis://127.0.0.1:6379',
+    description: 'Redis that holds the catalog',
+  },
+  REDIS_READ_URL: {
+    kind: 'url',
+    protocols: ['redis:', 'rediss:'],
+    description: 'Optional Redis replica the API reads from',
+  },
+  REDIS_PREFIX: { kind: 'string', default: 'pf:', description: 'Prefix of every Redis key' },
+  NATS_URL: {
+    kind: 'string',
+    default: 'nats://127.0.0.1:4222',
+    description: 'NATS server(s) with JetStream, comma separated',
+  },
+  LOG_LEVEL: {
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info',
+    description: 'pino log level',
+  },
+  API_HOST: {
+    kind: 'string',
+    default: '127.0.0.1',
+    description: 'Address the API listens on (0.0.0.0 in a container)',
+  },
+  API_PORT: { kind: 'port', default: '8080', description: 'Port of the REST API' },
+  HEALTH_HOST: {
+    kind: 'string',
+    default: '127.0.0.1',
+    description: 'Address of the health endpoint of watcher, indexer and installer',
+  },
+  HEALTH_PORT: {
+    kind: 'port',
+    default: '0',
+    description: 'Port of that health endpoint (0: any free port, logged at start)',
+  },
+  WATCHER_MODE: {
+    kind: 'enum',
+    values: ['folder', 'kubernetes'],
+    default: 'folder',
+    description: 'Where the watcher reads ProfileCatalogSources',
+  },
+  WATCH_DIR: {
+    kind: 'string',
+    default: 'examples/catalog-sources',
+    description: 'Folder of ProfileCatalogSource YAML (folder mode)',
+  },
+  WATCH_NAMESPACES: {
+    kind: 'list',
+    default: '',
+    description: 'Namespaces to watch (kubernetes mode); empty: all',
+  },
+  SNAPSHOT_INTERVAL_SECONDS: {
+    kind: 'int',
+    default: '300',
+    description: 'Period of the full snapshot the watcher publishes',
+  },
+  MAX_SOURCE_BYTES: {
+    kind: 'int',
+    default: '1048576',
+    description: 'Largest ProfileCatalogSource file or object accepted',
+  },
+} as const satisfies Record<string, VarSpec>;
+
+export type ConfigVar = keyof typeof CONFIG_VARS;
+
+export interface Config {
+  redisUrl: string;
+  redisReadUrl: string | undefined;
+  redisPrefix: string;
+  natsServers: string[];
+  logLevel: string;
+  apiHost: string;
+  apiPort: number;
+  healthHost: string;
+  healthPort: number;
+  watcherMode: 'folder' | 'kubernetes';
+  watchDir: string;
+  watchNamespaces: string[];
+  snapshotIntervalSeconds: number;
+  maxSourceBytes: number;
+}
+
+function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
+  const spec: VarSpec = CONFIG_VARS[name];
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? spec.default : raw.trim();
+  if (value === undefined) return undefined;
+  const bad = (why: string): never => {
+    throw new AppError('CONFIG_INVALID', `${name}=${JSON.stringify(raw)} is invalid: ${why}`, {
+      details: { variable: name },
+    });
+  };
+  switch (spec.kind) {
+    case 'port': {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || n > 65535) bad('expected a port number 0-65535');
+      break;
+    }
+    case 'int':
+      if (!/^\d+$/.test(value) || Number(value) > Number.MAX_SAFE_INTEGER)
+        bad('expected a non-negative integer');
+      break;
+    case 'url': {
+      let u: URL | undefined;
+      try {
+        u = new URL(value);
+      } catch {
+        bad('expected a URL');
+      }
+      if (spec.protocols && u && !spec.protocols.includes(u.protocol))
+        bad(`expected a ${spec.protocols.join(' or ')} URL`);
+      break;
+    }
+    case 'enum':
+      if (!spec.values?.includes(value)) bad(`expected one of ${spec.values?.join(', ')}`);
+      break;
+    default:
+      break;
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const list = (v: string | undefined) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return {
+    redisUrl: read(env, 'REDIS_URL')!,
+    redisReadUrl: read(env, 'REDIS_READ_URL'),
+    redisPrefix: read(env, 'REDIS_PREFIX')!,
+    natsServers: list(read(env, 'NATS_URL')),
+    logLevel: read(env, 'LOG_LEVEL')!,
+    apiHost: read(env, 'API_HOST')!,
+    apiPort: Number(read(env, 'API_PORT')),
+    healthHost: read(env, 'HEALTH_HOST')!,
+    healthPort: Number(read(env, 'HEALTH_PORT')),
+    watcherMode: read(env, 'WATCHER_MODE') as Config['watcherMode'],
+    watchDir: read(env, 'WATCH_DIR')!,
+    watchNamespaces: list(read(env, 'WATCH_NAMESPACES')),
+    snapshotIntervalSeconds: Number(read(env, 'SNAPSHOT_INTERVAL_SECONDS')),
+    maxSourceBytes: Number(read(env, 'MAX_SOURCE_BYTES')),
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The one error catalogue of the system. Every error a user can see carries a stable code, the HTTP status
+ * the API answers with, and a message template. Services throw `AppError`s; the API maps them to bodies.
+ */
+export const ERRORS = {
+  CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
+  INVALID_VERSION: { status: 400, title: 'Invalid version' },
+  CATALOG_NOT_FOUND: { status: 404, title: 'Catalog not found' },
+  CATALOG_AMBIGUOUS: { status: 409, title: 'Catalog name is ambiguous' },
+  PROFILE_NOT_FOUND: { status: 404, title: 'Profile not found' },
+  VERSION_NOT_FOUND: { status: 404, title: 'Version not found' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  YAML_MALFORMED: { status: 400, title: 'Malformed YAML' },
+  SOURCE_INVALID: { status: 422, title: 'Invalid catalog source' },
+  ENTRY_INVALID: { status: 422, title: 'Invalid catalog entry' },
+  EVENT_INVALID: { status: 422, title: 'Invalid event' },
+  UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = opts.details;
+  }
+
+  /** JSON body for the API and for statuses: never includes the cause chain (it may hold internals). */
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** A short, single-line description of any thrown value, for logs and status messages. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;
+  return String(err);
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { AppError } from './errors.ts';
+
+/**
+ * Event envelopes are CloudEvents 1.0 in JSON (structured mode). Each event type has a data schema checked at
+ * runtime on both ends: producers never publish, and consumers never act on, a malformed event.
+ */
+export const EVENT_TYPES = {
+  sourceUpserted: 'works.weave.profiles.source.upserted',
+  sourceDeleted: 'works.weave.profiles.source.deleted',
+  sourcesSnapshot: 'works.weave.profiles.sources.snapshot',
+  sourceIndexed: 'works.weave.profiles.source.indexed',
+  sourceFailed: 'works.weave.profiles.source.failed',
+  sourceRemoved: 'works.weave.profiles.source.removed',
+  versionAdded: 'works.weave.profiles.version.added',
+  versionRemoved: 'works.weave.profiles.version.removed',
+  versionMoved: 'works.weave.profiles.version.moved',
+} as const;
+
+export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+
+const Ref = Type.Object({ namespace: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }) });
+const Origin = Type.String({
+  minLength: 1,
+  description: 'who observed the change: folder:<dir> or kubernetes',
+});
+
+export const SourceUpsertedData = Type.Object({
+  ref: Ref,
+  origin: Origin,
+  /** The whole ProfileCatalogSource object as read; the indexer validates its content. */
+  object: Type.Record(Type.String(), Type.Unknown()),
+  uid: Type.Optional(Type.String()),
+  generation: Type.Optional(Type.Integer()),
+  file: Type.Optional(Type.String()),
+});
+
+export const SourceDeletedData = Type.Object({
+  ref: Ref,
+  origin: Origin,
+  uid: Type.Optional(Type.String()),
+});
+
+export const SourcesSnapshotData = Type.Object({ origin: Origin, refs: Type.Array(Ref) });
+
+const EntryError = Type.Object({ entry: Type.String(), reason: Type.String() });
+
+export const SourceResultData = Type.Object({
+  ref: Ref,
+  origin: Type.Optional(Type.String()),
+  uid: Type.Optional(Type.String()),
+  generation: Type.Optional(Type.Integer()),
+  profiles: Type.Integer(),
+  versions: Type.Integer(),
+  entryErrors: Type.Array(EntryError),
+  message: Type.String(),
+});
+
+export const SourceRemovedData = Type.Object({ ref: Ref });
+
+export const VersionData = Type.Object({
+  catalog: Ref,
+  profile: Type.String(),
+  version: Type.String(),
+  tag: Type.String(),
+  revision: Type.Optional(Type.String()),
+});
+
+export const EVENT_DATA_SCHEMAS = {
+  [EVENT_TYPES.sourceUpserted]: SourceUpsertedData,
+  [EVENT_TYPES.sourceDeleted]: SourceDeletedData,
+  [EVENT_TYPES.sourcesSnapshot]: SourcesSnapshotData,
+  [EVENT_TYPES.sourceIndexed]: SourceResultData,
+  [EVENT_TYPES.sourceFailed]: SourceResultData,
+  [EVENT_TYPES.sourceRemoved]: SourceRemovedData,
+  [EVENT_TYPES.versionAdded]: VersionData,
+  [EVENT_TYPES.versionRemoved]: VersionData,
+  [EVENT_TYPES.versionMoved]: VersionData,
+} as const satisfies Record<EventType, TSchema>;
+
+type DataOf<T extends EventType> = Static<(typeof EVENT_DATA_SCHEMAS)[T]>;
+
+export interface CloudEvent<T extends EventType = EventType> {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: T;
+  time: string;
+  subject?: string;
+  datacontenttype: 'application/json';
+  data: DataOf<T>;
+}
+
+export type SourceUpserted = DataOf<typeof EVENT_TYPES.sourceUpserted>;
+export type SourceDeleted = DataOf<typeof EVENT_TYPES.sourceDeleted>;
+export type SourcesSnapshot = DataOf<typeof EVENT_TYPES.sourcesSnapshot>;
+export type SourceResult = DataOf<typeof EVENT_TYPES.sourceIndexed>;
+export type VersionEventData = DataOf<typeof EVENT_TYPES.versionAdded>;
+
+const Envelope = Type.Object({
+  specversion: Type.Literal('1.0'),
+  id: Type.String({ minLength: 1 }),
+  source: Type.String({ minLength: 1 }),
+  type: Type.String({ minLength: 1 }),
+  time: Type.String(),
+  subject: Type.Optional(Type.String()),
+  datacontenttype: Type.Literal('application/json'),
+  data: Type.Unknown(),
+});
+
+const envelopeCheck = TypeCompiler.Compile(Envelope);
+const dataChecks = Object.fromEntries(
+  Object.entries(EVENT_DATA_SCHEMAS).map(([t, s]) => [t, TypeCompiler.Compile(s)]),
+) as unknown as Record<string, ReturnType<typeof TypeCompiler.Compile> | undefined>;
+
+export function makeEvent<T extends EventType>(
+  type: T,
+  source: string,
+  data: DataOf<T>,
+  subject?: string,
+): CloudEvent<T> {
+  const ev: CloudEvent<T> = {
+    specversion: '1.0',
+    id: randomUUID(),
+    source,
+    type,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data,
+  };
+  if (subject !== undefined) ev.subject = subject;
+  assertEvent(ev);
+  return ev;
+}
+
+function firstError(check: ReturnType<typeof TypeCompiler.Compile>, value: unknown): string {
+  const e = check.Errors(value).First();
+  return e ? `${e.path || '/'}: ${e.message}` : 'invalid';
+}
+
+/** Throws EVENT_INVALID naming the first bad field; returns the typed event otherwise. */
+export function assertEvent(value: unknown): CloudEvent {
+  if (!envelopeCheck.Check(value))
+    throw new AppError('EVENT_INVALID', `bad CloudEvent envelope at ${firstError(envelopeCheck, value)}`);
+  const ev = value as CloudEvent;
+  const check = dataChecks[ev.type];
+  if (!check) throw new AppError('EVENT_INVALID', `unknown event type ${JSON.stringify(ev.type)}`);
+  if (!check.Check(ev.data))
+    throw new AppError('EVENT_INVALID', `bad data for ${ev.type} at ${firstError(check, ev.data)}`);
+  return ev;
+}
+
+export function encodeEvent(ev: CloudEvent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(ev));
+}
+
+export function decodeEvent(bytes: Uint8Array): CloudEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new AppError('EVENT_INVALID', 'event is not JSON', { cause: err });
+  }
+  return assertEvent(parsed);
+}
+
+export function isEventOf<T extends EventType>(ev: CloudEvent, type: T): ev is CloudEvent<T> {
+  return ev.type === type;
+}

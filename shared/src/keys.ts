@@ -1,0 +1,88 @@
+import type { SourceRef } from './catalog-source.ts';
+
+/**
+ * The Redis key layout of the catalog, defined once. `p` is the configured prefix (REDIS_PREFIX).
+ * Source ids are `namespace/name`; profile names never contain `/` or `|`.
+ *
+ *   {p}sources                       set    ids of all indexed sources
+ *   {p}source:{ns/name}              hash   state of one source (see SourceState)
+ *   {p}source-names:{name}           set    ids of the sources called {name} (resolves a bare catalog name)
+ *   {p}source-profiles:{ns/name}     set    profile names the source provides
+ *   {p}profile:{ns/name}|{profile}   hash   version -> catalog entry JSON
+ *   {p}profile-order:{ns/name}|{profile}  string  JSON list of versions, newest first
+ *   {p}profile-names                 zset   `{profile}|{ns/name}` members, score 0 (lexical order)
+ *   {p}generation                    string counter bumped by every catalog change (ETags)
+ *   {p}outbox                        list   catalog events waiting to be published to NATS
+ *   {p}outbox-lock                   string lease of the replica draining the outbox
+ */
+export function catalogKeys(p: string) {
+  const id = (ref: SourceRef | string) => (typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`);
+  return {
+    sources: () => `${p}sources`,
+    source: (ref: SourceRef | string) => `${p}source:${id(ref)}`,
+    sourceNames: (name: string) => `${p}source-names:${name}`,
+    sourceProfiles: (ref: SourceRef | string) => `${p}source-profiles:${id(ref)}`,
+    profile: (ref: SourceRef | string, profile: string) => `${p}profile:${id(ref)}|${profile}`,
+    profileOrder: (ref: SourceRef | string, profile: string) => `${p}profile-order:${id(ref)}|${profile}`,
+    profileNames: () => `${p}profile-names`,
+    generation: () => `${p}generation`,
+    outbox: () => `${p}outbox`,
+    outboxLock: () => `${p}outbox-lock`,
+  };
+}
+
+export type CatalogKeys = ReturnType<typeof catalogKeys>;
+
+/** Member of `{p}profile-names`: sorts by profile name, then catalog. */
+export function profileNameMember(profile: string, ref: SourceRef | string): string {
+  return `${profile}|${typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`}`;
+}
+
+export function parseProfileNameMember(m: string): { profile: string; sourceId: string } {
+  const i = m.indexOf('|');
+  return { profile: m.slice(0, i), sourceId: m.slice(i + 1) };
+}
+
+/** One version of one profile in one catalog, as stored and as served (original field names first). */
+export interface CatalogEntry {
+  tag: string;
+  catalogSource: string;
+  url: string;
+  name: string;
+  description: string;
+  maintainer: string;
+  prerequisites: string[];
+  version: string;
+  catalogNamespace: string;
+  /** Where the entry came from: `inline` (spec.profiles) or a repository URL. */
+  origin: string;
+  indexedAt: string;
+  revision?: string;
+  artifacts?: unknown[];
+}
+
+/** Fields of `{p}source:{id}`. Everything is a string in Redis; JSON where noted. */
+export interface SourceState {
+  namespace: string;
+  name: string;
+  origin: string;
+  /** JetStream sequence of the last applied event: an event with a lower one is stale. */
+  seq: string;
+  uid: string;
+  generation: string;
+  /** Hash of the object last indexed: an identical object is not written again. */
+  specHash: string;
+  /** JSON: SourceStatus. */
+  status: string;
+  indexedAt: string;
+}
+
+export interface SourceStatus {
+  ready: boolean;
+  reason: string;
+  message: string;
+  profiles: number;
+  versions: number;
+  entryErrors: { entry: string; reason: string }[];
+  observedGeneration?: number;
+}

@@ -1,0 +1,150 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { retry } from './retry.ts';
+import { CONSUMERS, STREAMS } from './subjects.ts';
+
+export type { NatsConnection } from '@nats-io/transport-node';
+export type { JetStreamClient, JetStreamManager, JsMsg, Consumer } from '@nats-io/jetstream';
+
+const ms = (n: number) => n * 1_000_000; // JetStream durations are nanoseconds
+
+/**
+ * Connects to NATS, retrying until the server answers (a service may start before its NATS), and reconnects
+ * forever afterwards.
+ */
+export async function connectNats(
+  servers: string[],
+  log: Logger,
+  name: string,
+  signal?: AbortSignal,
+): Promise<NatsConnection> {
+  const nc = await retry(
+    () =>
+      connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: false }),
+    {
+      initialMs: 200,
+      maxMs: 3_000,
+      ...(signal ? { signal } : {}),
+      onError: (err, attempt) => {
+        if (attempt % 10 === 0)
+          log.warn({ err: (err as Error).message, servers }, 'nats not reachable yet, retrying');
+      },
+    },
+  );
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect')
+        log.warn({ status: s.type }, 'nats connection status');
+    }
+  })().catch(() => undefined);
+  return nc;
+}
+
+function streamConfigs(): (Partial<StreamConfig> & { name: string })[] {
+  return [
+    {
+      name: STREAMS.sources.name,
+      subjects: [...STREAMS.sources.subjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: STREAMS.sources.maxMsgsPerSubject,
+      duplicate_window: ms(STREAMS.sources.duplicateWindowMs),
+      discard: DiscardPolicy.Old,
+    },
+    {
+      name: STREAMS.catalog.name,
+      subjects: [...STREAMS.catalog.subjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: ms(STREAMS.catalog.maxAgeMs),
+      max_msgs: STREAMS.catalog.maxMsgs,
+      duplicate_window: ms(STREAMS.catalog.duplicateWindowMs),
+      discard: DiscardPolicy.Old,
+    },
+    {
+      name: STREAMS.installs.name,
+      subjects: [...STREAMS.installs.subjects],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: ms(STREAMS.installs.duplicateWindowMs),
+      discard: DiscardPolicy.Old,
+    },
+  ];
+}
+
+/**
+ * Declares every stream (idempotent: creates, or updates a changed config). Each service calls this at start,
+ * so they may start in any order.
+ */
+export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+  for (const cfg of streamConfigs()) {
+    try {
+      await jsm.streams.info(cfg.name);
+      await jsm.streams.update(cfg.name, cfg);
+    } catch (err) {
+      if (!/stream not found/i.test((err as Error).message)) throw err;
+      try {
+        await jsm.streams.add(cfg);
+      } catch (addErr) {
+        // Another service created it between our look-up and our add.
+        if (!/already in use/i.test((addErr as Error).message)) throw addErr;
+      }
+    }
+  }
+}
+
+/** Declares a durable pull consumer from the CONSUMERS table. */
+export async function ensureConsumer(jsm: JetStreamManager, which: keyof typeof CONSUMERS): Promise<void> {
+  const c = CONSUMERS[which];
+  await jsm.consumers.add(c.stream, {
+    durable_name: c.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ms(c.ackWaitMs),
+    max_deliver: c.maxDeliver,
+    max_ack_pending: 1000,
+  });
+}
+
+export interface JetStreamHandles {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+export async function connectJetStream(
+  servers: string[],
+  log: Logger,
+  name: string,
+  signal?: AbortSignal,
+): Promise<JetStreamHandles> {
+  const nc = await connectNats(servers, log, name, signal);
+  const jsm = await retry(() => jetstreamManager(nc), {
+    initialMs: 200,
+    maxMs: 3_000,
+    ...(signal ? { signal } : {}),
+    onError: (err, attempt) => {
+      if (attempt % 10 === 0)
+        log.warn({ err: (err as Error).message }, 'jetstream not available yet, retrying');
+    },
+  });
+  await retry(() => ensureStreams(jsm), {
+    initialMs: 200,
+    maxMs: 3_000,
+    attempts: 20,
+    ...(signal ? { signal } : {}),
+  });
+  return { nc, js: jetstream(nc), jsm };
+}

@@ -1,0 +1,55 @@
+import type { SourceRef } from './catalog-source.ts';
+
+/**
+ * NATS subjects and JetStream streams/consumers: the wiring between services, defined once.
+ *
+ * Kubernetes names may contain dots, which NATS reads as token separators; they are written as `_`, which a
+ * Kubernetes name can never hold, so the mapping is reversible.
+ */
+export function subjectToken(s: string): string {
+  return s.replace(/\./g, '_').replace(/[\s*>]/g, '-');
+}
+
+export function tokenToName(t: string): string {
+  return t.replace(/_/g, '.');
+}
+
+export const STREAMS = {
+  /** Catalog-source changes from the watcher: the last event per source is kept, so a replay rebuilds state. */
+  sources: {
+    name: 'PROFILES_SOURCES',
+    subjects: ['profiles.sources.>'],
+    maxMsgsPerSubject: 1,
+    duplicateWindowMs: 120_000,
+  },
+  /** What the indexer did: versions added/removed/moved, sources indexed/failed. Read by SSE subscribers. */
+  catalog: {
+    name: 'PROFILES_CATALOG',
+    subjects: ['profiles.catalog.>'],
+    maxAgeMs: 7 * 24 * 3600_000,
+    maxMsgs: 1_000_000,
+    duplicateWindowMs: 120_000,
+  },
+  /** Install requests: a work queue, each request is removed once an installer acks it. */
+  installs: {
+    name: 'PROFILES_INSTALLS',
+    subjects: ['profiles.installs.>'],
+    duplicateWindowMs: 120_000,
+  },
+} as const;
+
+export const SUBJECTS = {
+  source: (ref: SourceRef) => `profiles.sources.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
+  /** Snapshots have their own subject: `_` can never be a namespace, so it never clashes with a source. */
+  sourcesSnapshot: (origin: string) => `profiles.sources._snapshot.${subjectToken(origin)}`,
+  catalogSource: (ref: SourceRef) =>
+    `profiles.catalog.source.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
+  catalogProfile: (ref: SourceRef, profile: string) =>
+    `profiles.catalog.profile.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}.${subjectToken(profile)}`,
+  installRequest: 'profiles.installs.requests',
+} as const;
+
+export const CONSUMERS = {
+  indexer: { stream: STREAMS.sources.name, durable: 'indexer', ackWaitMs: 60_000, maxDeliver: 20 },
+  installer: { stream: STREAMS.installs.name, durable: 'installer', ackWaitMs: 120_000, maxDeliver: 10 },
+} as const;

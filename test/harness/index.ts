@@ -1,0 +1,161 @@
+/**
+ * The test harness: private redis-server and nats-server on free loopback ports (never the machine's default
+ * ones), and the real services started in-process against them. Every suite gets fresh servers; `stop()` in an
+ * `after` hook removes them, and the guard in scripts/lib/processes.ts kills them even if the test process dies.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  connectJetStream,
+  connectRedis,
+  silentLogger,
+  createLogger,
+  type JetStreamHandles,
+  type Logger,
+  type Redis,
+} from '@profiles/shared';
+import { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
+import { start as startIndexer, type Indexer } from '../../services/indexer/src/start.ts';
+import { start as startWatcher, type Watcher } from '../../services/watcher/src/start.ts';
+import { buildApp } from '../../services/api/src/app.ts';
+
+export { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
+export { freePort, spawnGuarded } from '../../scripts/lib/processes.ts';
+
+export function testLogger(name: string): Logger {
+  return process.env.TEST_LOG ? createLogger(name, { level: process.env.TEST_LOG }) : silentLogger();
+}
+
+/** Polls `fn` until it returns a truthy value (returned) or `timeoutMs` passes (throws with the last value). */
+export async function waitFor<T>(
+  fn: () => Promise<T> | T,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${opts.what ?? 'condition'}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
+  }
+}
+
+export interface Stack {
+  redis: LocalServer;
+  nats: LocalServer;
+  prefix: string;
+  /** A Redis client for assertions. */
+  client: Redis;
+  jetstream: () => Promise<JetStreamHandles>;
+  indexer: (name?: string) => Promise<Indexer & { redis: Redis; handles: JetStreamHandles }>;
+  watcher: (
+    dir: string,
+    opts?: { snapshotIntervalSeconds?: number; log?: Logger },
+  ) => Promise<Watcher & { handles: JetStreamHandles }>;
+  api: () => Promise<{ url: string; close: () => Promise<void> }>;
+  tempDir: (prefix?: string) => Promise<string>;
+  stop: () => Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const [redis, nats] = await Promise.all([startRedis(), startNats()]);
+  const prefix = 'pf:';
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const client = connectRedis(redis.url, testLogger('test'), 'test');
+  const jetstream = async () => {
+    const h = await connectJetStream([nats.url], testLogger('test'), 'test');
+    cleanups.push(() => h.nc.close());
+    return h;
+  };
+  const stack: Stack = {
+    redis,
+    nats,
+    prefix,
+    client,
+    jetstream,
+    indexer: async (name = 'indexer') => {
+      const handles = await jetstream();
+      const r = connectRedis(redis.url, testLogger(name), name, { autoPipelining: false });
+      const ix = await startIndexer({ ...handles, redis: r, redisPrefix: prefix, log: testLogger(name) });
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        await ix.stop();
+        await handles.nc.close();
+        r.disconnect();
+      };
+      cleanups.push(stop);
+      return { ...ix, stop, redis: r, handles };
+    },
+    watcher: async (dir, opts = {}) => {
+      const handles = await jetstream();
+      const w = await startWatcher({
+        config: {
+          watcherMode: 'folder',
+          watchDir: dir,
+          maxSourceBytes: 1024 * 1024,
+          snapshotIntervalSeconds: opts.snapshotIntervalSeconds ?? 300,
+        },
+        js: handles.js,
+        log: opts.log ?? testLogger('watcher'),
+      });
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        await w.stop();
+        await handles.nc.close();
+      };
+      cleanups.push(stop);
+      return { ...w, stop, handles };
+    },
+    api: async () => {
+      const r = connectRedis(redis.url, testLogger('api'), 'api', { failFast: true });
+      const app = await buildApp({ redis: r, redisPrefix: prefix, log: testLogger('api') });
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      const close = async () => {
+        await app.close();
+        r.disconnect();
+      };
+      cleanups.push(close);
+      return { url: address, close };
+    },
+    tempDir: async (p = 'profiles-test-') => {
+      const d = await mkdtemp(join(tmpdir(), p));
+      cleanups.push(() => rm(d, { recursive: true, force: true }));
+      return d;
+    },
+    stop: async () => {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+      client.disconnect();
+      await Promise.all([redis.destroy(), nats.destroy()]);
+    },
+  };
+  return stack;
+}
+
+/** GET a JSON document; returns status and body. */
+export async function getJson(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body, headers: res.headers };
+}
