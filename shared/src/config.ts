@@ -80,6 +80,31 @@ export const CONFIG_VARS = {
     default: '1048576',
     description: 'Largest ProfileCatalogSource file or object accepted',
   },
+  INSTALLER_WORK_DIR: {
+    kind: 'string',
+    default: '',
+    description: 'Scratch folder of the installer (clones); empty: a new folder under the system temp dir',
+  },
+  INSTALLER_CONCURRENCY: {
+    kind: 'int',
+    default: '4',
+    description: 'Install requests one installer replica works on at once',
+  },
+  SECRETS_DIR: {
+    kind: 'string',
+    default: '',
+    description: 'Folder of `kind: Secret` YAML files that secretRefs (git credentials, PR tokens) name',
+  },
+  FLUX_SCHEMAS_DIR: {
+    kind: 'string',
+    default: '',
+    description: 'Folder of the Flux CRDs rendered objects are validated against; empty: the bundled ones',
+  },
+  GIT_URL_REWRITES: {
+    kind: 'list',
+    default: '',
+    description: 'Git URL rewrites `from=to`, comma separated (e.g. a mirror of a profile repository)',
+  },
 } as const satisfies Record<string, VarSpec>;
 
 export type ConfigVar = keyof typeof CONFIG_VARS;
@@ -99,6 +124,11 @@ export interface Config {
   watchNamespaces: string[];
   snapshotIntervalSeconds: number;
   maxSourceBytes: number;
+  installerWorkDir: string;
+  installerConcurrency: number;
+  secretsDir: string;
+  fluxSchemasDir: string;
+  gitUrlRewrites: string[];
 }
 
 function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
@@ -162,5 +192,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchNamespaces: list(read(env, 'WATCH_NAMESPACES')),
     snapshotIntervalSeconds: Number(read(env, 'SNAPSHOT_INTERVAL_SECONDS')),
     maxSourceBytes: Number(read(env, 'MAX_SOURCE_BYTES')),
+    installerWorkDir: read(env, 'INSTALLER_WORK_DIR') ?? '',
+    installerConcurrency: Number(read(env, 'INSTALLER_CONCURRENCY')),
+    secretsDir: read(env, 'SECRETS_DIR') ?? '',
+    fluxSchemasDir: read(env, 'FLUX_SCHEMAS_DIR') ?? '',
+    gitUrlRewrites: list(read(env, 'GIT_URL_REWRITES')),
   };
 }

@@ -13,3 +13,4 @@ export * from './redis.ts';
 export * from './nats.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
+export * from './installations.ts';

@@ -1,12 +1,25 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { AppError, catalogKeys, isAppError, type Logger, type Redis } from '@profiles/shared';
+import {
+  AppError,
+  catalogKeys,
+  installationKeys,
+  isAppError,
+  type JetStreamHandles,
+  type Logger,
+  type Redis,
+} from '@profiles/shared';
 import { CatalogReader } from './catalog-reader.ts';
 import { profilesRoutes } from './routes/profiles.ts';
+import { installationsRoutes, startInstallOutbox } from './routes/installations.ts';
 
 export interface ApiDeps {
   redis: Redis;
   redisPrefix: string;
   log: Logger;
+  /** Primary Redis for install requests and status (default: `redis`). */
+  redisWriter?: Redis;
+  /** JetStream, for install requests; without it the installation routes answer 503. */
+  nats?: JetStreamHandles;
 }
 
 /**
@@ -56,5 +69,17 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   profilesRoutes(app, reader);
+  const installDeps = {
+    redis: deps.redisWriter ?? deps.redis,
+    keys: installationKeys(deps.redisPrefix),
+    reader,
+    nats: deps.nats,
+    log: deps.log,
+  };
+  installationsRoutes(app, installDeps);
+  if (deps.nats) {
+    const stopOutbox = startInstallOutbox(installDeps);
+    app.addHook('onClose', async () => stopOutbox());
+  }
   return app;
 }

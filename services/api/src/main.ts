@@ -1,4 +1,11 @@
-import { connectRedis, createLogger, exitOnStartError, loadConfig, onShutdown } from '@profiles/shared';
+import {
+  connectJetStream,
+  connectRedis,
+  createLogger,
+  exitOnStartError,
+  loadConfig,
+  onShutdown,
+} from '@profiles/shared';
 import { buildApp } from './app.ts';
 
 const log = createLogger('api');
@@ -6,12 +13,17 @@ try {
   const config = loadConfig();
   log.level = config.logLevel;
   const redis = connectRedis(config.redisReadUrl ?? config.redisUrl, log, 'api', { failFast: true });
-  const app = await buildApp({ redis, redisPrefix: config.redisPrefix, log });
+  // Install requests and their status live on the primary; catalog reads may go to a replica.
+  const writer = connectRedis(config.redisUrl, log, 'api-writer', { failFast: true });
+  const nats = await connectJetStream(config.natsServers, log, 'api');
+  const app = await buildApp({ redis, redisWriter: writer, redisPrefix: config.redisPrefix, log, nats });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   log.info({ url: `http://${config.apiHost}:${config.apiPort}` }, 'api listening');
   onShutdown(log, async () => {
     await app.close();
     redis.disconnect();
+    writer.disconnect();
+    await nats.nc.drain();
   });
 } catch (err) {
   exitOnStartError(log, err);

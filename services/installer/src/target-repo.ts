@@ -1,0 +1,265 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  AppError,
+  INSTALLATION_TRAILER,
+  describeError,
+  type InstallTarget,
+  type Logger,
+} from '@profiles/shared';
+import { git, type GitEnv } from './git.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { gitCredentials, type SecretProvider } from './secrets.ts';
+
+/** What an install puts into the working tree, decided after the tree was synced to the branch head. */
+export interface Change {
+  /** The folder the change owns: it is replaced by `files` (repository-relative paths). */
+  dir: string;
+  files: Map<string, Buffer>;
+}
+
+/** Work done on a freshly synced checkout; `read` reads a file of the current head. */
+export type Prepare = (ws: Workspace) => Promise<Change>;
+
+export interface Workspace {
+  dir: string;
+  read: (path: string) => Promise<string | undefined>;
+  list: (path: string) => Promise<string[]>;
+  /** Every committed file under `path` (repository-relative keys), read from the synced checkout. */
+  readTree: (path: string) => Promise<Map<string, Buffer>>;
+}
+
+export interface CommitResult {
+  commit: string;
+  /** Found already committed (redelivery after a crash between push and status write). */
+  alreadyDone: boolean;
+  noChanges: boolean;
+  files: string[];
+  removed: string[];
+}
+
+const MAX_PUSH_ATTEMPTS = 60;
+
+/**
+ * Working clones of target (GitOps) repositories, one per URL and branch in this process, used one job at a
+ * time. Every job starts from the remote head (fetch + hard reset), so a failed job leaves nothing behind and
+ * the remote is changed only by a successful push. A push rejected because another replica pushed first is
+ * retried from the new head: the change is prepared again, so concurrent installs into one repository all land.
+ */
+export class TargetRepos {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly workDir: string,
+    private readonly env: GitEnv,
+    private readonly secrets: SecretProvider,
+    private readonly log: Logger,
+  ) {}
+
+  private async open(target: InstallTarget): Promise<{ dir: string; env: GitEnv; cleanup: () => Promise<void> }> {
+    const dir = join(this.workDir, createHash('sha256').update(`${target.url}\n${target.branch}`).digest('hex').slice(0, 24));
+    if (!(await stat(join(dir, '.git')).catch(() => undefined))) {
+      await mkdir(dir, { recursive: true });
+      await git(['init', '-q', dir], { env: this.env });
+      await git(['remote', 'add', 'origin', target.url], { cwd: dir, env: this.env });
+    }
+    const creds = await gitCredentials(this.secrets, target.secretRef, this.env);
+    return { dir, env: creds.env, cleanup: creds.cleanup };
+  }
+
+  /** Fetches the branch and resets the checkout to it. Returns false when the branch does not exist yet. */
+  private async sync(dir: string, env: GitEnv, target: InstallTarget): Promise<boolean> {
+    const b = target.branch;
+    const r = await git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${b}:refs/remotes/origin/${b}`], {
+      cwd: dir,
+      env,
+      timeoutMs: 120_000,
+      allowFail: true,
+    });
+    if (r.code !== 0) {
+      if (!/couldn't find remote ref/i.test(r.stderr)) {
+        throw new AppError('GIT_FAILED', `target repository ${target.url} is unreachable: ${r.stderr.trim().split('\n').pop()}`, {
+          details: { url: target.url },
+        });
+      }
+      // An empty repository or a new branch: start from nothing.
+      await git(['symbolic-ref', 'HEAD', `refs/heads/${b}`], { cwd: dir, env });
+      await git(['update-ref', '-d', `refs/heads/${b}`], { cwd: dir, env, allowFail: true });
+      await git(['read-tree', '--empty'], { cwd: dir, env });
+      await git(['clean', '-fdxq'], { cwd: dir, env });
+      return false;
+    }
+    await git(['checkout', '-q', '-B', b, `refs/remotes/origin/${b}`], { cwd: dir, env });
+    await git(['reset', '-q', '--hard', `refs/remotes/origin/${b}`], { cwd: dir, env });
+    await git(['clean', '-fdxq'], { cwd: dir, env });
+    return true;
+  }
+
+  private workspace(dir: string, env: GitEnv): Workspace {
+    const list = async (path: string) => {
+      const r = await git(['ls-tree', '-r', '--name-only', '-z', 'HEAD', '--', path], { cwd: dir, env, allowFail: true });
+      return r.code === 0 ? r.stdout.split('\0').filter(Boolean) : [];
+    };
+    return {
+      dir,
+      list,
+      readTree: async (path) => {
+        const out = new Map<string, Buffer>();
+        for (const f of await list(path)) out.set(f, await readFile(join(dir, f)));
+        return out;
+      },
+      read: async (path) => {
+        const r = await git(['cat-file', 'blob', `HEAD:${path}`], { cwd: dir, env, allowFail: true });
+        return r.code === 0 ? r.stdout : undefined;
+      },
+    };
+  }
+
+  private async findTrailer(dir: string, env: GitEnv, ref: string, id: string): Promise<string | undefined> {
+    const r = await git(['log', '-n', '1', '--format=%H', '-F', `--grep=${INSTALLATION_TRAILER}: ${id}`, ref, '--'], {
+      cwd: dir,
+      env,
+      allowFail: true,
+    });
+    return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+  }
+
+  /** Writes the change and commits it; returns undefined when the tree did not change. */
+  private async applyAndCommit(
+    ws: Workspace,
+    env: GitEnv,
+    change: Change,
+    message: string,
+  ): Promise<{ commit?: string; files: string[]; removed: string[] }> {
+    const before = new Set(await ws.list(change.dir));
+    await rm(join(ws.dir, change.dir), { recursive: true, force: true });
+    for (const [path, data] of change.files) {
+      await mkdir(dirname(join(ws.dir, path)), { recursive: true });
+      await writeFile(join(ws.dir, path), data);
+    }
+    await git(['add', '-A', '--', change.dir], { cwd: ws.dir, env });
+    const files = [...change.files.keys()];
+    const removed = [...before].filter((f) => !change.files.has(f));
+    const staged = await git(['diff', '--cached', '--quiet'], { cwd: ws.dir, env, allowFail: true });
+    if (staged.code === 0) return { files, removed };
+    const msgFile = join(ws.dir, '.git', `MSG-${randomUUID()}`);
+    await writeFile(msgFile, message);
+    try {
+      await git(['commit', '-q', '--no-verify', '-F', msgFile], { cwd: ws.dir, env });
+    } finally {
+      await rm(msgFile, { force: true });
+    }
+    const commit = (await git(['rev-parse', 'HEAD'], { cwd: ws.dir, env })).stdout.trim();
+    return { commit, files, removed };
+  }
+
+  /** Commit mode: the change lands on the target branch, exactly once per id. */
+  async commit(target: InstallTarget, id: string, message: string, prepare: Prepare): Promise<CommitResult> {
+    return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
+      const { dir, env, cleanup } = await this.open(target);
+      const ws = this.workspace(dir, env);
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const exists = await this.sync(dir, env, target);
+          if (exists) {
+            const done = await this.findTrailer(dir, env, 'HEAD', id);
+            if (done) return { commit: done, alreadyDone: true, noChanges: false, files: [], removed: [] };
+          }
+          const change = await prepare(ws);
+          const c = await this.applyAndCommit(ws, env, change, message);
+          if (!c.commit) {
+            const head = exists ? (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim() : '';
+            return { commit: head, alreadyDone: false, noChanges: true, files: c.files, removed: c.removed };
+          }
+          const push = await git(['push', '-q', '--porcelain', 'origin', `HEAD:refs/heads/${target.branch}`], {
+            cwd: dir,
+            env,
+            timeoutMs: 120_000,
+            allowFail: true,
+          });
+          if (push.code === 0) return { commit: c.commit, alreadyDone: false, noChanges: false, files: c.files, removed: c.removed };
+          const text = `${push.stdout}\n${push.stderr}`;
+          const raced = /non-fast-forward|fetch first|rejected|failed to update ref|cannot lock ref|incorrect old value/i.test(text);
+          if (!raced || attempt >= MAX_PUSH_ATTEMPTS) {
+            throw new AppError('GIT_FAILED', `push to ${target.url} ${target.branch} failed: ${text.trim().split('\n').pop()}`);
+          }
+          this.log.debug({ id, attempt }, 'push raced with another writer, retrying on the new head');
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(50 * attempt, 500)));
+        }
+      } catch (err) {
+        await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true });
+        throw err;
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
+  /**
+   * Pull-request mode: the change is committed on `branch` (from the target branch head) and pushed. A branch
+   * that already carries this id's commit is reused, so a redelivered request pushes nothing new.
+   */
+  async pushBranch(
+    target: InstallTarget,
+    branch: string,
+    id: string,
+    message: string,
+    prepare: Prepare,
+  ): Promise<CommitResult> {
+    return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
+      const { dir, env, cleanup } = await this.open(target);
+      const ws = this.workspace(dir, env);
+      try {
+        const r = await git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
+          cwd: dir,
+          env,
+          allowFail: true,
+        });
+        if (r.code === 0) {
+          const done = await this.findTrailer(dir, env, `refs/remotes/origin/${branch}`, id);
+          if (done) return { commit: done, alreadyDone: true, noChanges: false, files: [], removed: [] };
+        }
+        await this.sync(dir, env, target);
+        const change = await prepare(ws);
+        const c = await this.applyAndCommit(ws, env, change, message);
+        if (!c.commit) return { commit: '', alreadyDone: false, noChanges: true, files: c.files, removed: c.removed };
+        await git(['push', '-q', '--force', 'origin', `HEAD:refs/heads/${branch}`], { cwd: dir, env, timeoutMs: 120_000 });
+        return { commit: c.commit, alreadyDone: false, noChanges: false, files: c.files, removed: c.removed };
+      } finally {
+        await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true }).catch(() => undefined);
+        await cleanup();
+      }
+    });
+  }
+
+  /** Dry run: the diff the change would make against the branch head; nothing is committed or pushed. */
+  async diff(target: InstallTarget, prepare: Prepare): Promise<{ diff: string; files: string[]; removed: string[] }> {
+    return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
+      const { dir, env, cleanup } = await this.open(target);
+      const ws = this.workspace(dir, env);
+      try {
+        await this.sync(dir, env, target);
+        const before = new Set(await ws.list('.'));
+        const change = await prepare(ws);
+        await rm(join(dir, change.dir), { recursive: true, force: true });
+        for (const [path, data] of change.files) {
+          await mkdir(dirname(join(dir, path)), { recursive: true });
+          await writeFile(join(dir, path), data);
+        }
+        await git(['add', '-A', '--', change.dir], { cwd: dir, env });
+        const d = await git(['diff', '--cached', '--no-color', '--', change.dir], { cwd: dir, env });
+        const removed = [...before].filter((f) => f.startsWith(`${change.dir}/`) && !change.files.has(f));
+        return { diff: d.stdout, files: [...change.files.keys()], removed };
+      } finally {
+        await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true }).catch(() => undefined);
+        await git(['clean', '-fdxq'], { cwd: dir, env, allowFail: true }).catch(() => undefined);
+        await cleanup();
+      }
+    });
+  }
+
+  describe(err: unknown): string {
+    return describeError(err);
+  }
+}
