@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connectRedis, type Redis } from '@profiles/shared';
 import { buildApp } from '../../services/api/src/app.ts';
 import { start as startInstaller, type Installer } from '../../services/installer/src/start.ts';
@@ -51,6 +52,23 @@ export function gitopsRepo(dir: string, name = 'gitops'): string {
   gitSync(['add', 'README.md'], work);
   gitSync(['commit', '-q', '-m', 'init'], work);
   gitSync(['push', '-q', 'origin', 'HEAD:main'], work);
+  return bare;
+}
+
+/** A bare profile repository from a map of files, tagged with each of `tags` (all on one commit). */
+export function profileRepo(dir: string, name: string, files: Record<string, string>, tags: string[]): string {
+  const bare = join(dir, `${name}.git`);
+  gitSync(['init', '-q', '--bare', '-b', 'main', bare]);
+  const work = join(dir, `${name}-seed`);
+  gitSync(['init', '-q', '-b', 'main', work]);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(work, path)), { recursive: true });
+    writeFileSync(join(work, path), content);
+  }
+  gitSync(['add', '-A'], work);
+  gitSync(['commit', '-q', '-m', 'profiles'], work);
+  for (const t of tags) gitSync(['tag', t], work);
+  gitSync(['push', '-q', '--tags', bare, 'HEAD:main'], work);
   return bare;
 }
 
