@@ -332,6 +332,15 @@ describe('installer', () => {
     assert.ok(tree(target).includes('clusters/keep/artifacts/dependon-chart/kustomize-flux.yaml'), 'new artifact added');
     assert.match(show(target, 'clusters/keep/profile-installation.yaml'), /tag: weaveworks-nginx\/v0\.1\.1/);
 
+    // The repository lists both installations: `keep` is current, `clash` can go to 0.1.1.
+    const scan = await getJson(`${ins.api}/v1/repositories/installations?url=${encodeURIComponent(`file://${target}`)}&path=clusters`);
+    assert.equal(scan.status, 200, JSON.stringify(scan.body));
+    const byName = Object.fromEntries(scan.body.items.map((i: any) => [i.name, i]));
+    assert.deepEqual(byName.keep.availableUpdates, []);
+    assert.equal(byName.keep.profile.version, '0.1.1');
+    assert.deepEqual(byName.clash.availableUpdates, ['0.1.1']);
+    assert.equal(byName.clash.installationId, installed.clash);
+
     const head = gitSync(['rev-parse', 'main'], target);
     const clash = await up(installed.clash!);
     assert.equal(clash.status, 'failed');

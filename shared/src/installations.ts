@@ -106,3 +106,17 @@ export interface InstallMessage {
 /** The annotation and commit trailer that tie what is in git to one installation request. */
 export const INSTALLATION_ID_ANNOTATION = 'profiles.weave.works/installation-id';
 export const INSTALLATION_TRAILER = 'Profiles-Installation-Id';
+
+/** An installation found in a GitOps repository, with the newer versions its profile repository offers. */
+export interface FoundInstallation {
+  name: string;
+  namespace: string;
+  path: string;
+  installationId?: string;
+  profile: { url: string; ref: string; path: string; version: string };
+  availableUpdates: string[];
+}
+
+export type RepositoryScan =
+  | { items: FoundInstallation[] }
+  | { error: { code: string; message: string } };

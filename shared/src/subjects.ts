@@ -53,3 +53,10 @@ export const CONSUMERS = {
   indexer: { stream: STREAMS.sources.name, durable: 'indexer', ackWaitMs: 60_000, maxDeliver: 20 },
   installer: { stream: STREAMS.installs.name, durable: 'installer', ackWaitMs: 120_000, maxDeliver: 10 },
 } as const;
+
+/** Core NATS request/reply subjects of the installer (answered by any one replica: a queue group). */
+export const INSTALLER_SUBJECTS = {
+  /** Request: `{url, branch, path, secretRef?}`; reply: `{items}` or `{error}` (see RepositoryScan). */
+  scan: 'profiles.installer.scan',
+  queueGroup: 'installer',
+} as const;

@@ -95,11 +95,12 @@ export async function startInstallerStack(stack: Stack, examples: string, count 
     const ins = await startInstaller({
       js: h.js,
       jsm: h.jsm,
+      nc: h.nc,
       redis: r,
       redisPrefix: stack.prefix,
       log: testLogger('installer'),
       workDir,
-      concurrency: 4,
+      concurrency: 8,
       gitUrlRewrites: [`${EXAMPLES_URL}=file://${examples}`],
     });
     installers.push(ins);

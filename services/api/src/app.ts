@@ -10,7 +10,7 @@ import {
 } from '@profiles/shared';
 import { CatalogReader } from './catalog-reader.ts';
 import { profilesRoutes } from './routes/profiles.ts';
-import { installationsRoutes, startInstallOutbox } from './routes/installations.ts';
+import { installationsRoutes, repositoryScanRoute, startInstallOutbox } from './routes/installations.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -77,6 +77,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     log: deps.log,
   };
   installationsRoutes(app, installDeps);
+  repositoryScanRoute(app, installDeps);
   if (deps.nats) {
     const stopOutbox = startInstallOutbox(installDeps);
     app.addHook('onClose', async () => stopOutbox());

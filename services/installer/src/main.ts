@@ -18,6 +18,7 @@ try {
   const installer = await start({
     js,
     jsm,
+    nc,
     redis,
     redisPrefix: config.redisPrefix,
     log,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CONSUMERS,
+  INSTALLER_SUBJECTS,
   describeError,
   ensureConsumer,
   installationKeys,
@@ -12,7 +13,10 @@ import {
   type JetStreamManager,
   type JsMsg,
   type Logger,
+  type NatsConnection,
   type Redis,
+  type InstallTarget,
+  type RepositoryScan,
 } from '@profiles/shared';
 import { FluxValidator } from './flux-schemas.ts';
 import { rewriteConfig, type GitEnv } from './git.ts';
@@ -20,10 +24,13 @@ import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
 import { FolderSecretProvider, type SecretProvider } from './secrets.ts';
 import { TargetRepos } from './target-repo.ts';
+import { scanRepository } from './scan.ts';
 
 export interface InstallerDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Core NATS, for the repository-scan request/reply service. */
+  nc?: NatsConnection;
   redis: Redis;
   redisPrefix: string;
   log: Logger;
@@ -59,11 +66,13 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const gitEnv: GitEnv = { config: rewriteConfig(deps.gitUrlRewrites ?? []) };
   const secrets = deps.secrets ?? new FolderSecretProvider(deps.secretsDir ?? '');
   const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
+  const repos = new ProfileRepos(join(workDir, 'profiles'), gitEnv, secrets);
+  const targets = new TargetRepos(join(workDir, 'targets'), gitEnv, secrets, deps.log);
   const processor = new Processor({
     redis: deps.redis,
     keys: installationKeys(deps.redisPrefix),
-    repos: new ProfileRepos(join(workDir, 'profiles'), gitEnv, secrets),
-    targets: new TargetRepos(join(workDir, 'targets'), gitEnv, secrets, deps.log),
+    repos,
+    targets,
     validator,
     secrets,
     gitEnv,
@@ -112,12 +121,29 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       if (running.size >= concurrency) await Promise.race(running);
     }
   })();
+  const scanSub = deps.nc?.subscribe(INSTALLER_SUBJECTS.scan, {
+    queue: INSTALLER_SUBJECTS.queueGroup,
+    callback: (err, msg) => {
+      if (err) return;
+      void (async () => {
+        let reply: RepositoryScan;
+        try {
+          const t = JSON.parse(new TextDecoder().decode(msg.data)) as InstallTarget;
+          reply = await scanRepository(targets, repos, { ...t, branch: t.branch || 'main', path: t.path || '.' });
+        } catch (e) {
+          reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
+        }
+        msg.respond(JSON.stringify(reply));
+      })();
+    },
+  });
   deps.log.info({ concurrency, workDir }, 'installer consuming install requests');
 
   return {
     processor,
     handled: () => handled,
     stop: async () => {
+      scanSub?.unsubscribe();
       await messages.close();
       await loop.catch(() => undefined);
       await Promise.allSettled([...running]);

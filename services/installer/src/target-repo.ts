@@ -40,6 +40,15 @@ export interface CommitResult {
 }
 
 const MAX_PUSH_ATTEMPTS = 60;
+const MAX_BATCH = 32;
+
+interface Job {
+  id: string;
+  message: string;
+  prepare: Prepare;
+  resolve: (r: CommitResult) => void;
+  reject: (err: unknown) => void;
+}
 
 /**
  * Working clones of target (GitOps) repositories, one per URL and branch in this process, used one job at a
@@ -49,6 +58,7 @@ const MAX_PUSH_ATTEMPTS = 60;
  */
 export class TargetRepos {
   private readonly mutex = new KeyedMutex();
+  private readonly queues = new Map<string, Job[]>();
 
   constructor(
     private readonly workDir: string,
@@ -154,46 +164,103 @@ export class TargetRepos {
     return { commit, files, removed };
   }
 
-  /** Commit mode: the change lands on the target branch, exactly once per id. */
-  async commit(target: InstallTarget, id: string, message: string, prepare: Prepare): Promise<CommitResult> {
-    return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
-      const { dir, env, cleanup } = await this.open(target);
-      const ws = this.workspace(dir, env);
-      try {
-        for (let attempt = 1; ; attempt++) {
-          const exists = await this.sync(dir, env, target);
-          if (exists) {
-            const done = await this.findTrailer(dir, env, 'HEAD', id);
-            if (done) return { commit: done, alreadyDone: true, noChanges: false, files: [], removed: [] };
+  /**
+   * Commit mode: the change lands on the target branch, exactly once per id. Requests for the same repository
+   * that wait while another is being pushed are batched: one fetch, one commit each, one push.
+   */
+  commit(target: InstallTarget, id: string, message: string, prepare: Prepare): Promise<CommitResult> {
+    const key = `${target.url}\n${target.branch}`;
+    return new Promise<CommitResult>((resolve, reject) => {
+      const q = this.queues.get(key) ?? [];
+      this.queues.set(key, q);
+      q.push({ id, message, prepare, resolve, reject });
+      if (q.length === 1) void this.mutex.run(key, () => this.drain(key, target));
+    });
+  }
+
+  private async drain(key: string, target: InstallTarget): Promise<void> {
+    const q = this.queues.get(key) ?? [];
+    while (q.length) {
+      const batch = q.splice(0, MAX_BATCH);
+      await this.commitBatch(target, batch).catch((err) => batch.forEach((j) => j.reject(err)));
+    }
+    this.queues.delete(key);
+  }
+
+  private async commitBatch(target: InstallTarget, batch: Job[]): Promise<void> {
+    const { dir, env, cleanup } = await this.open(target);
+    const ws = this.workspace(dir, env);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const exists = await this.sync(dir, env, target);
+        const done = exists ? await this.findTrailers(dir, env, batch.map((j) => j.id)) : new Map<string, string>();
+        const outcomes = new Map<Job, { result?: CommitResult; error?: unknown }>();
+        let pushed = false;
+        for (const job of batch) {
+          const found = done.get(job.id);
+          if (found) {
+            outcomes.set(job, { result: { commit: found, alreadyDone: true, noChanges: false, files: [], removed: [] } });
+            continue;
           }
-          const change = await prepare(ws);
-          const c = await this.applyAndCommit(ws, env, change, message);
-          if (!c.commit) {
-            const head = exists ? (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim() : '';
-            return { commit: head, alreadyDone: false, noChanges: true, files: c.files, removed: c.removed };
+          try {
+            const change = await job.prepare(ws);
+            const c = await this.applyAndCommit(ws, env, change, job.message);
+            if (c.commit) pushed = true;
+            const head = exists || pushed ? (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim() : '';
+            outcomes.set(job, {
+              result: { commit: c.commit ?? head, alreadyDone: false, noChanges: !c.commit, files: c.files, removed: c.removed },
+            });
+          } catch (err) {
+            // Drop whatever this job wrote; the commits of the jobs before it stay.
+            await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true });
+            await git(['clean', '-fdxq'], { cwd: dir, env, allowFail: true });
+            outcomes.set(job, { error: err });
           }
+        }
+        let ok = true;
+        let text = '';
+        if (pushed) {
           const push = await git(['push', '-q', '--porcelain', 'origin', `HEAD:refs/heads/${target.branch}`], {
             cwd: dir,
             env,
             timeoutMs: 120_000,
             allowFail: true,
           });
-          if (push.code === 0) return { commit: c.commit, alreadyDone: false, noChanges: false, files: c.files, removed: c.removed };
-          const text = `${push.stdout}\n${push.stderr}`;
-          const raced = /non-fast-forward|fetch first|rejected|failed to update ref|cannot lock ref|incorrect old value/i.test(text);
-          if (!raced || attempt >= MAX_PUSH_ATTEMPTS) {
-            throw new AppError('GIT_FAILED', `push to ${target.url} ${target.branch} failed: ${text.trim().split('\n').pop()}`);
-          }
-          this.log.debug({ id, attempt }, 'push raced with another writer, retrying on the new head');
-          await new Promise((r) => setTimeout(r, Math.random() * Math.min(50 * attempt, 500)));
+          ok = push.code === 0;
+          text = `${push.stdout}\n${push.stderr}`;
         }
-      } catch (err) {
-        await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true });
-        throw err;
-      } finally {
-        await cleanup();
+        if (ok) {
+          for (const [job, o] of outcomes) (o.error ? job.reject(o.error) : job.resolve(o.result!));
+          return;
+        }
+        const raced = /non-fast-forward|fetch first|rejected|failed to update ref|cannot lock ref|incorrect old value/i.test(text);
+        if (!raced || attempt >= MAX_PUSH_ATTEMPTS) {
+          throw new AppError('GIT_FAILED', `push to ${target.url} ${target.branch} failed: ${text.trim().split('\n').pop()}`);
+        }
+        this.log.debug({ jobs: batch.length, attempt }, 'push raced with another writer, retrying on the new head');
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50 * attempt, 500)));
       }
-    });
+    } catch (err) {
+      await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true });
+      throw err;
+    } finally {
+      await cleanup();
+    }
+  }
+
+  /** Which of `ids` already have a commit on the synced head (one history scan for the whole batch). */
+  private async findTrailers(dir: string, env: GitEnv, ids: string[]): Promise<Map<string, string>> {
+    const r = await git(
+      ['log', '--format=%H%x00%B%x01', '-F', ...ids.map((id) => `--grep=${INSTALLATION_TRAILER}: ${id}`), 'HEAD', '--'],
+      { cwd: dir, env, allowFail: true },
+    );
+    const out = new Map<string, string>();
+    if (r.code !== 0) return out;
+    for (const entry of r.stdout.split('\x01')) {
+      const [sha, body] = entry.trim().split('\0') as [string, string | undefined];
+      for (const id of ids) if (body?.includes(`${INSTALLATION_TRAILER}: ${id}`) && !out.has(id)) out.set(id, sha);
+    }
+    return out;
   }
 
   /**
@@ -254,6 +321,21 @@ export class TargetRepos {
       } finally {
         await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true }).catch(() => undefined);
         await git(['clean', '-fdxq'], { cwd: dir, env, allowFail: true }).catch(() => undefined);
+        await cleanup();
+      }
+    });
+  }
+
+  /** The files under `path` on the branch head whose name is `file` (path and content). */
+  async find(target: InstallTarget, file: string): Promise<{ path: string; content: string }[]> {
+    return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
+      const { dir, env, cleanup } = await this.open(target);
+      try {
+        if (!(await this.sync(dir, env, target))) return [];
+        const ws = this.workspace(dir, env);
+        const hits = (await ws.list(target.path || '.')).filter((f) => f === file || f.endsWith(`/${file}`));
+        return Promise.all(hits.map(async (p) => ({ path: p, content: (await readFile(join(dir, p))).toString('utf8') })));
+      } finally {
         await cleanup();
       }
     });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
   AppError,
+  INSTALLER_SUBJECTS,
   SUBJECTS,
   describeError,
   type InstallationDoc,
@@ -11,6 +12,7 @@ import {
   type Logger,
   type ProfileSource,
   type Redis,
+  type RepositoryScan,
 } from '@profiles/shared';
 import type { CatalogReader } from '../catalog-reader.ts';
 
@@ -265,6 +267,53 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
       };
       const out = await submit(request, req.headers['idempotency-key']);
       return reply.status(202).header('location', `/v1/installations/${out.id}`).send(out);
+    },
+  );
+}
+
+/**
+ * The installations found in a GitOps repository with their available updates. The installer answers (it
+ * has the git checkouts) over NATS request/reply; the API only relays.
+ */
+export function repositoryScanRoute(app: FastifyInstance, d: InstallationsDeps): void {
+  app.get<{ Querystring: { url: string; branch?: string; path?: string; secret?: string; secretNamespace?: string } }>(
+    '/v1/repositories/installations',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['url'],
+          properties: {
+            url: gitUrl,
+            branch: refName,
+            path: { type: 'string', maxLength: 1024 },
+            secret: { type: 'string', maxLength: 253 },
+            secretNamespace: { type: 'string', maxLength: 63 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      if (!d.nats) throw new AppError('UNAVAILABLE', 'the installer is not reachable');
+      const q = req.query;
+      const target = {
+        url: q.url,
+        branch: q.branch ?? 'main',
+        path: q.path ?? '.',
+        ...(q.secret ? { secretRef: { name: q.secret, ...(q.secretNamespace ? { namespace: q.secretNamespace } : {}) } } : {}),
+      };
+      let reply: RepositoryScan;
+      try {
+        const m = await d.nats.nc.request(INSTALLER_SUBJECTS.scan, JSON.stringify(target), { timeout: 60_000 });
+        reply = JSON.parse(new TextDecoder().decode(m.data)) as RepositoryScan;
+      } catch (err) {
+        throw new AppError('UNAVAILABLE', `no installer answered: ${describeError(err)}`);
+      }
+      if ('error' in reply) {
+        const code = reply.error.code === 'GIT_FAILED' ? 'GIT_FAILED' : 'BAD_REQUEST';
+        throw new AppError(code, reply.error.message);
+      }
+      return reply;
     },
   );
 }
