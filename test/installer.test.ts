@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseYaml, parseYamlDocuments, SUBJECTS } from '@profiles/shared';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
@@ -400,5 +401,40 @@ describe('installer', () => {
         assert.equal(mine().length, 1);
       });
     }
+  });
+
+  test('a profile from the catalog (its GitHub URL rewritten to the fixture), upgraded through the catalog', async () => {
+    const catalogDir = await stack.tempDir('catalog-');
+    await copyFile(new URL('../examples/catalog-sources/nginx-catalog.yaml', import.meta.url), join(catalogDir, 'nginx.yaml'));
+    await stack.indexer();
+    await stack.watcher(catalogDir);
+    await waitFor(async () => (await getJson(`${ins.api}/v1/profiles/nginx-catalog/weaveworks-nginx/0.1.0`)).status === 200, {
+      what: 'catalog indexed',
+    });
+    const target = gitopsRepo(dir, 'catalog');
+    const missing = await post(`${ins.api}/v1/installations`, {
+      name: 'cat',
+      namespace: 'default',
+      profile: { catalog: 'nginx-catalog', name: 'weaveworks-nginx', version: 'v9.0.0' },
+      target: { url: `file://${target}` },
+    });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, 'VERSION_NOT_FOUND');
+    const { id } = await install({
+      name: 'cat',
+      namespace: 'default',
+      profile: { catalog: 'nginx-catalog', name: 'weaveworks-nginx', version: 'v0.1.0' },
+      target: { url: `file://${target}`, branch: 'main', path: 'clusters/dev' },
+    });
+    const doc = await settle(id);
+    assert.equal(doc.status, 'committed', doc.reason);
+    const pi = parseYaml(show(target, 'clusters/dev/cat/profile-installation.yaml')) as any;
+    assert.deepEqual(pi.spec.catalog, { catalog: 'nginx-catalog', profile: 'weaveworks-nginx', version: '0.1.0' });
+    const r = await post(`${ins.api}/v1/installations/${id}/upgrade`, { version: 'latest' });
+    assert.equal(r.status, 202);
+    const up = await settle(r.body.id);
+    assert.equal(up.status, 'committed', up.reason);
+    assert.equal(up.profile.version, '0.1.1');
+    assert.ok(tree(target).includes('clusters/dev/cat/artifacts/dependon-chart/helm-chart/HelmRelease.yaml'));
   });
 });
