@@ -50,13 +50,13 @@ describe('installer', () => {
     assert.equal(r.status, 202, JSON.stringify(r.body));
     return r.body as { id: string; status: string };
   };
-  const settle = async (id: string, timeoutMs = 30_000) =>
+  const settle = async (id: string, timeoutMs = 30_000, intervalMs = 25) =>
     waitFor(
       async () => {
         const r = await getJson(`${ins.api}/v1/installations/${id}`);
         return FINAL.includes(r.body.status) ? r.body : undefined;
       },
-      { timeoutMs, what: `installation ${id} to finish` },
+      { timeoutMs, intervalMs, what: `installation ${id} to finish` },
     );
   const show = (repo: string, path: string, ref = 'main') => gitSync(['show', `${ref}:${path}`], repo);
   const tree = (repo: string, ref = 'main') => gitSync(['ls-tree', '-r', '--name-only', ref], repo).split('\n').filter(Boolean);
@@ -280,7 +280,7 @@ describe('installer', () => {
     for (const id of ids.slice(0, 25)) {
       await h.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: `dup-${id}` });
     }
-    const docs = await Promise.all(ids.map((id) => settle(id, 240_000)));
+    const docs = await Promise.all(ids.map((id) => settle(id, 240_000, 500)));
     assert.deepEqual(
       docs.filter((d) => d.status !== 'committed').map((d) => d.reason),
       [],

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   AppError,
@@ -59,6 +59,9 @@ interface Job {
 export class TargetRepos {
   private readonly mutex = new KeyedMutex();
   private readonly queues = new Map<string, Job[]>();
+  /** Checkouts whose last push succeeded: they equal the remote head as far as we know, so the next batch
+   * may skip the fetch; if another writer moved the branch meanwhile, the push is rejected and we sync. */
+  private readonly inSync = new Set<string>();
 
   constructor(
     private readonly workDir: string,
@@ -107,9 +110,26 @@ export class TargetRepos {
   }
 
   private workspace(dir: string, env: GitEnv): Workspace {
+    // After a sync the checkout equals HEAD (reset + clean) and every job commits all it writes, so the
+    // working tree answers reads without spawning git.
+    void env;
     const list = async (path: string) => {
-      const r = await git(['ls-tree', '-r', '--name-only', '-z', 'HEAD', '--', path], { cwd: dir, env, allowFail: true });
-      return r.code === 0 ? r.stdout.split('\0').filter(Boolean) : [];
+      const out: string[] = [];
+      const walk = async (rel: string) => {
+        const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch(() => []);
+        for (const e of entries) {
+          if (rel === '' && e.name === '.git') continue;
+          const p = rel ? `${rel}/${e.name}` : e.name;
+          if (e.isDirectory()) await walk(p);
+          else out.push(p);
+        }
+      };
+      const start = path === '.' ? '' : path.replace(/\/+$/, '');
+      if (start && !(await stat(join(dir, start)).catch(() => undefined))?.isDirectory()) {
+        return (await stat(join(dir, start)).catch(() => undefined)) ? [start] : [];
+      }
+      await walk(start);
+      return out.sort();
     };
     return {
       dir,
@@ -119,10 +139,7 @@ export class TargetRepos {
         for (const f of await list(path)) out.set(f, await readFile(join(dir, f)));
         return out;
       },
-      read: async (path) => {
-        const r = await git(['cat-file', 'blob', `HEAD:${path}`], { cwd: dir, env, allowFail: true });
-        return r.code === 0 ? r.stdout : undefined;
-      },
+      read: async (path) => readFile(join(dir, path), 'utf8').catch(() => undefined),
     };
   }
 
@@ -192,7 +209,9 @@ export class TargetRepos {
     const ws = this.workspace(dir, env);
     try {
       for (let attempt = 1; ; attempt++) {
-        const exists = await this.sync(dir, env, target);
+        const optimistic = attempt === 1 && this.inSync.has(dir);
+        this.inSync.delete(dir);
+        const exists = optimistic ? true : await this.sync(dir, env, target);
         const done = exists ? await this.findTrailers(dir, env, batch.map((j) => j.id)) : new Map<string, string>();
         const outcomes = new Map<Job, { result?: CommitResult; error?: unknown }>();
         let pushed = false;
@@ -206,7 +225,8 @@ export class TargetRepos {
             const change = await job.prepare(ws);
             const c = await this.applyAndCommit(ws, env, change, job.message);
             if (c.commit) pushed = true;
-            const head = exists || pushed ? (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim() : '';
+            const head =
+              !c.commit && (exists || pushed) ? (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim() : '';
             outcomes.set(job, {
               result: { commit: c.commit ?? head, alreadyDone: false, noChanges: !c.commit, files: c.files, removed: c.removed },
             });
@@ -216,6 +236,10 @@ export class TargetRepos {
             await git(['clean', '-fdxq'], { cwd: dir, env, allowFail: true });
             outcomes.set(job, { error: err });
           }
+        }
+        // Anything but a plain commit decided on a possibly stale checkout is decided again on a fresh one.
+        if (optimistic && [...outcomes.values()].some((o) => o.error || !o.result || o.result.noChanges || o.result.alreadyDone)) {
+          continue;
         }
         let ok = true;
         let text = '';
@@ -230,6 +254,7 @@ export class TargetRepos {
           text = `${push.stdout}\n${push.stderr}`;
         }
         if (ok) {
+          if (pushed || exists) this.inSync.add(dir);
           for (const [job, o] of outcomes) (o.error ? job.reject(o.error) : job.resolve(o.result!));
           return;
         }
