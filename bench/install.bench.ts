@@ -53,14 +53,31 @@ try {
 
   // Render alone: the baseline (profile repository already fetched).
   const validator = await FluxValidator.load();
-  const repos = new ProfileRepos(join(dir, 'cache'), { config: [['url.file://' + examples + '.insteadOf', 'https://github.com/weaveworks/profiles-examples']] }, new FolderSecretProvider(''));
+  const repos = new ProfileRepos(
+    join(dir, 'cache'),
+    {
+      config: [['url.file://' + examples + '.insteadOf', 'https://github.com/weaveworks/profiles-examples']],
+    },
+    new FolderSecretProvider(''),
+  );
   const source = { url: `file://${examples}`, tag: 'weaveworks-nginx/v0.1.1' };
   await resolveProfile(repos, source);
   const renderTimes: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now();
     const p = await resolveProfile(repos, source);
-    renderInstallation(p, { id: 'x', name: `r${i}`, namespace: 'default', target: { url: '', branch: 'main', path: 'c' }, values: {}, profile: source }, validator);
+    renderInstallation(
+      p,
+      {
+        id: 'x',
+        name: `r${i}`,
+        namespace: 'default',
+        target: { url: '', branch: 'main', path: 'c' },
+        values: {},
+        profile: source,
+      },
+      validator,
+    );
     renderTimes.push(performance.now() - t0);
   }
 
@@ -72,7 +89,8 @@ try {
     await installOnce(target1);
     single.push(performance.now() - t0);
   }
-  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  const q = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
   const rates: { c: number; perSec: number }[] = [];
   for (const c of [1, 4, 16]) {
@@ -90,13 +108,17 @@ try {
 
   const f = (x: number) => x.toFixed(1);
   console.log(`\ninstall benchmark (weaveworks-nginx v0.1.1: nested profile, 4 artifacts, ${RUNS} runs)`);
-  console.log(`render only (baseline)        median ${f(q(renderTimes, 0.5))} ms   p90 ${f(q(renderTimes, 0.9))} ms`);
+  console.log(
+    `render only (baseline)        median ${f(q(renderTimes, 0.5))} ms   p90 ${f(q(renderTimes, 0.9))} ms`,
+  );
   console.log(
     `render+commit+push end to end median ${f(q(single, 0.5))} ms   p90 ${f(q(single, 0.9))} ms   (${f(q(single, 0.5) / q(renderTimes, 0.5))}x render)`,
   );
   const base = rates[0]!.perSec;
   for (const r of rates) {
-    console.log(`${String(r.c).padStart(2)} in flight, one repository: ${f(r.perSec)} installs/s   (${(r.perSec / base).toFixed(2)}x of 1 in flight)`);
+    console.log(
+      `${String(r.c).padStart(2)} in flight, one repository: ${f(r.perSec)} installs/s   (${(r.perSec / base).toFixed(2)}x of 1 in flight)`,
+    );
   }
 } finally {
   await stack.stop();

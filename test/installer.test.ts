@@ -22,7 +22,11 @@ import {
 } from './harness/installer.ts';
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  getJson(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  getJson(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 const FINAL = ['committed', 'pr-opened', 'failed', 'rendered'];
 
@@ -59,11 +63,16 @@ describe('installer', () => {
       { timeoutMs, intervalMs, what: `installation ${id} to finish` },
     );
   const show = (repo: string, path: string, ref = 'main') => gitSync(['show', `${ref}:${path}`], repo);
-  const tree = (repo: string, ref = 'main') => gitSync(['ls-tree', '-r', '--name-only', ref], repo).split('\n').filter(Boolean);
+  const tree = (repo: string, ref = 'main') =>
+    gitSync(['ls-tree', '-r', '--name-only', ref], repo).split('\n').filter(Boolean);
   const objectsIn = (repo: string, prefix: string) =>
     tree(repo)
-      .filter((f) => f.startsWith(prefix) && /(kustomize-flux|HelmRelease|HelmRepository|ConfigMap)\.yaml$/.test(f))
-      .flatMap((f) => parseYamlDocuments(show(repo, f)).map((o) => ({ file: f, obj: o as Record<string, any> })));
+      .filter(
+        (f) => f.startsWith(prefix) && /(kustomize-flux|HelmRelease|HelmRepository|ConfigMap)\.yaml$/.test(f),
+      )
+      .flatMap((f) =>
+        parseYamlDocuments(show(repo, f)).map((o) => ({ file: f, obj: o as Record<string, any> })),
+      );
 
   test('weaveworks-nginx v0.1.1: one commit with the nested chart, kustomize, remote charts and dependsOn', async () => {
     const target = gitopsRepo(dir, 'acceptance');
@@ -78,7 +87,11 @@ describe('installer', () => {
     assert.equal(status, 'queued');
     const doc = await settle(id);
     assert.equal(doc.status, 'committed', doc.reason);
-    assert.equal(gitSync(['rev-list', '--count', 'main'], target).trim(), '2', 'exactly one commit on top of the seed');
+    assert.equal(
+      gitSync(['rev-list', '--count', 'main'], target).trim(),
+      '2',
+      'exactly one commit on top of the seed',
+    );
     assert.equal(gitSync(['rev-parse', 'main'], target).trim(), doc.commit);
     const msg = gitSync(['log', '-1', '--format=%B', 'main'], target);
     assert.match(msg, /weaveworks-nginx 0\.1\.1/);
@@ -89,18 +102,32 @@ describe('installer', () => {
     assert.ok(files.includes(`${base}/profile-installation.yaml`));
     // The nested bitnami-nginx local chart, copied into the GitOps repository, and its HelmRelease from git.
     assert.ok(files.includes(`${base}/artifacts/nested-profile/nginx-server/nginx/chart/Chart.yaml`));
-    const nestedHr = parseYaml(show(target, `${base}/artifacts/nested-profile/nginx-server/helm-chart/HelmRelease.yaml`)) as any;
+    const nestedHr = parseYaml(
+      show(target, `${base}/artifacts/nested-profile/nginx-server/helm-chart/HelmRelease.yaml`),
+    ) as any;
     assert.equal(nestedHr.apiVersion, 'helm.toolkit.fluxcd.io/v2');
     assert.equal(nestedHr.spec.chart.spec.sourceRef.kind, 'GitRepository');
-    assert.equal(nestedHr.spec.chart.spec.chart, `./${base}/artifacts/nested-profile/nginx-server/nginx/chart`);
-    const nestedCm = parseYaml(show(target, `${base}/artifacts/nested-profile/nginx-server/helm-chart/ConfigMap.yaml`)) as any;
+    assert.equal(
+      nestedHr.spec.chart.spec.chart,
+      `./${base}/artifacts/nested-profile/nginx-server/nginx/chart`,
+    );
+    const nestedCm = parseYaml(
+      show(target, `${base}/artifacts/nested-profile/nginx-server/helm-chart/ConfigMap.yaml`),
+    ) as any;
     assert.deepEqual(parseYaml(nestedCm.data['default.yaml']), { replicaCount: 3 });
     // The kustomize deployment.
-    assert.match(show(target, `${base}/artifacts/nginx-deployment/nginx/deployment/deployment.yaml`), /kind: Deployment/);
+    assert.match(
+      show(target, `${base}/artifacts/nginx-deployment/nginx/deployment/deployment.yaml`),
+      /kind: Deployment/,
+    );
     // Both remote charts: HelmRepository + HelmRelease, defaults first, user values after.
     for (const [art, chart, defaults] of [
       ['nginx-chart', 'nginx', { service: { type: 'ClusterIP' } }],
-      ['dependon-chart', 'redis', { master: { persistence: { enabled: false } }, replica: { replicaCount: 0 } }],
+      [
+        'dependon-chart',
+        'redis',
+        { master: { persistence: { enabled: false } }, replica: { replicaCount: 0 } },
+      ],
     ] as const) {
       const repo = parseYaml(show(target, `${base}/artifacts/${art}/helm-chart/HelmRepository.yaml`)) as any;
       assert.equal(repo.apiVersion, 'source.toolkit.fluxcd.io/v1');
@@ -110,14 +137,19 @@ describe('installer', () => {
       assert.equal(hr.spec.chart.spec.sourceRef.name, repo.metadata.name);
       const cm = parseYaml(show(target, `${base}/artifacts/${art}/helm-chart/ConfigMap.yaml`)) as any;
       assert.deepEqual(parseYaml(cm.data['default.yaml']), defaults);
-      assert.deepEqual(hr.spec.valuesFrom, [{ kind: 'ConfigMap', name: cm.metadata.name, valuesKey: 'default.yaml' }]);
+      assert.deepEqual(hr.spec.valuesFrom, [
+        { kind: 'ConfigMap', name: cm.metadata.name, valuesKey: 'default.yaml' },
+      ]);
       if (art === 'nginx-chart') assert.deepEqual(hr.spec.values, { replicaCount: 2 });
     }
     // dependon-chart's wrapper depends on the wrappers of the three others.
     const wrappers = objectsIn(target, base).filter((o) => o.obj.kind === 'Kustomization');
     assert.equal(wrappers.length, 4);
     const dep = wrappers.find((w) => w.file.includes('/dependon-chart/'))!;
-    const others = wrappers.filter((w) => w !== dep).map((w) => w.obj.metadata.name).sort();
+    const others = wrappers
+      .filter((w) => w !== dep)
+      .map((w) => w.obj.metadata.name)
+      .sort();
     assert.deepEqual(dep.obj.spec.dependsOn.map((x: { name: string }) => x.name).sort(), others);
     assert.equal(dep.obj.apiVersion, 'kustomize.toolkit.fluxcd.io/v1');
     // Every generated object validates against the Flux CRD schemas.
@@ -144,8 +176,15 @@ describe('installer', () => {
     assert.equal(objs.filter((o) => o.obj.kind === 'HelmRelease').length, 3);
     // Only the top-level chart has defaultValues (bitnami-nginx v0.0.1 has none).
     assert.equal(objs.filter((o) => o.obj.kind === 'ConfigMap').length, 1);
-    const wrappers = objs.filter((o) => o.obj.kind === 'Kustomization').map((o) => o.obj.metadata.name).sort();
-    assert.deepEqual(wrappers, ['nested-nested-profile2-nginx-server', 'nested-nested-profile3-nginx-server', 'nested-nginx-server']);
+    const wrappers = objs
+      .filter((o) => o.obj.kind === 'Kustomization')
+      .map((o) => o.obj.metadata.name)
+      .sort();
+    assert.deepEqual(wrappers, [
+      'nested-nested-profile2-nginx-server',
+      'nested-nested-profile3-nginx-server',
+      'nested-nginx-server',
+    ]);
     for (const o of objs) assert.deepEqual(validator.validate(o.file, o.obj), [], o.file);
   });
 
@@ -177,7 +216,10 @@ describe('installer', () => {
     const first = await settle(id);
     assert.equal(first.status, 'committed');
     // Forget the result, as if the installer died right after its push, and deliver the request again.
-    await ins.redis.set(`${stack.prefix}installation:${id}`, JSON.stringify({ ...first, status: 'queued', commit: undefined }));
+    await ins.redis.set(
+      `${stack.prefix}installation:${id}`,
+      JSON.stringify({ ...first, status: 'queued', commit: undefined }),
+    );
     const h = await stack.jetstream();
     await h.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: `again-${id}` });
     const again = await settle(id);
@@ -203,7 +245,10 @@ describe('installer', () => {
     assert.equal(doc.dryRun.tree.name, 'weaveworks-nginx');
     const nested = doc.dryRun.tree.artifacts.find((a: { name: string }) => a.name === 'nested-profile');
     assert.equal(nested.profile.name, 'bitnami-nginx');
-    assert.match(doc.dryRun.diff, /\+\+\+ b\/clusters\/dev\/dry\/artifacts\/dependon-chart\/kustomize-flux.yaml/);
+    assert.match(
+      doc.dryRun.diff,
+      /\+\+\+ b\/clusters\/dev\/dry\/artifacts\/dependon-chart\/kustomize-flux.yaml/,
+    );
     assert.ok(doc.files.includes('clusters/dev/dry/profile-installation.yaml'));
   });
 
@@ -219,30 +264,85 @@ describe('installer', () => {
         dir,
         'bad-profiles',
         {
-          'cyc-a/profile.yaml': def('cyc-a', `    - name: b\n      profile:\n        source:\n          url: file://${bad}\n          tag: cyc-b/v0.0.1\n`),
-          'cyc-b/profile.yaml': def('cyc-b', `    - name: a\n      profile:\n        source:\n          url: file://${bad}\n          tag: cyc-a/v0.0.1\n`),
+          'cyc-a/profile.yaml': def(
+            'cyc-a',
+            `    - name: b\n      profile:\n        source:\n          url: file://${bad}\n          tag: cyc-b/v0.0.1\n`,
+          ),
+          'cyc-b/profile.yaml': def(
+            'cyc-b',
+            `    - name: a\n      profile:\n        source:\n          url: file://${bad}\n          tag: cyc-a/v0.0.1\n`,
+          ),
           'escape/profile.yaml': def('escape', '    - name: x\n      kustomize:\n        path: ../cyc-a\n'),
-          'baddep/profile.yaml': def('baddep', '    - name: x\n      kustomize:\n        path: k\n      dependsOn:\n        - name: nowhere\n'),
+          'baddep/profile.yaml': def(
+            'baddep',
+            '    - name: x\n      kustomize:\n        path: k\n      dependsOn:\n        - name: nowhere\n',
+          ),
           'baddep/k/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: k\n',
-          'badvals/profile.yaml': def('badvals', '    - name: c\n      chart:\n        url: https://charts.example\n        name: c\n        defaultValues: |\n          - a list\n'),
+          'badvals/profile.yaml': def(
+            'badvals',
+            '    - name: c\n      chart:\n        url: https://charts.example\n        name: c\n        defaultValues: |\n          - a list\n',
+          ),
         },
         ['cyc-a/v0.0.1', 'cyc-b/v0.0.1', 'escape/v0.0.1', 'baddep/v0.0.1', 'badvals/v0.0.1'],
       );
     });
     const cases: [string, () => Record<string, unknown>, RegExp][] = [
-      ['a cycle', () => ({ profile: { url: `file://${bad}`, tag: 'cyc-a/v0.0.1' } }), /cycle: cyc-a@cyc-a\/v0.0.1 -> cyc-b@cyc-b\/v0.0.1 -> cyc-a@cyc-a\/v0.0.1/],
-      ['a path escaping the profile', () => ({ profile: { url: `file://${bad}`, tag: 'escape/v0.0.1' } }), /"\.\.\/cyc-a" escapes the profile/],
-      ['an unknown dependsOn target', () => ({ profile: { url: `file://${bad}`, tag: 'baddep/v0.0.1' } }), /depends on unknown artifact "nowhere"/],
-      ['defaultValues that are not a map', () => ({ profile: { url: `file://${bad}`, tag: 'badvals/v0.0.1' } }), /not a YAML map/],
-      ['an unknown version', () => ({ profile: { url: `file://${examples}`, tag: 'weaveworks-nginx/v9.9.9' } }), /has no tag weaveworks-nginx\/v9.9.9/],
-      ['values for an unknown artifact', () => ({ profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' }, values: { nope: { a: 1 } } }), /unknown artifact "nope"/],
-      ['an unreachable profile repository', () => ({ profile: { url: `file://${dir}/missing.git`, tag: 'x/v1.0.0' } }), /unreachable/],
-      ['an unreachable target repository', () => ({ profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' }, target: { url: `file://${dir}/nowhere.git` } }), /target repository .* is unreachable/],
+      [
+        'a cycle',
+        () => ({ profile: { url: `file://${bad}`, tag: 'cyc-a/v0.0.1' } }),
+        /cycle: cyc-a@cyc-a\/v0.0.1 -> cyc-b@cyc-b\/v0.0.1 -> cyc-a@cyc-a\/v0.0.1/,
+      ],
+      [
+        'a path escaping the profile',
+        () => ({ profile: { url: `file://${bad}`, tag: 'escape/v0.0.1' } }),
+        /"\.\.\/cyc-a" escapes the profile/,
+      ],
+      [
+        'an unknown dependsOn target',
+        () => ({ profile: { url: `file://${bad}`, tag: 'baddep/v0.0.1' } }),
+        /depends on unknown artifact "nowhere"/,
+      ],
+      [
+        'defaultValues that are not a map',
+        () => ({ profile: { url: `file://${bad}`, tag: 'badvals/v0.0.1' } }),
+        /not a YAML map/,
+      ],
+      [
+        'an unknown version',
+        () => ({ profile: { url: `file://${examples}`, tag: 'weaveworks-nginx/v9.9.9' } }),
+        /has no tag weaveworks-nginx\/v9.9.9/,
+      ],
+      [
+        'values for an unknown artifact',
+        () => ({
+          profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+          values: { nope: { a: 1 } },
+        }),
+        /unknown artifact "nope"/,
+      ],
+      [
+        'an unreachable profile repository',
+        () => ({ profile: { url: `file://${dir}/missing.git`, tag: 'x/v1.0.0' } }),
+        /unreachable/,
+      ],
+      [
+        'an unreachable target repository',
+        () => ({
+          profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+          target: { url: `file://${dir}/nowhere.git` },
+        }),
+        /target repository .* is unreachable/,
+      ],
     ];
     for (const [what, body, reason] of cases) {
       test(what, async () => {
         const before = gitSync(['rev-parse', 'main'], target);
-        const { id } = await install({ name: 'bad', namespace: 'default', target: { url: `file://${target}` }, ...body() });
+        const { id } = await install({
+          name: 'bad',
+          namespace: 'default',
+          target: { url: `file://${target}` },
+          ...body(),
+        });
         const doc = await settle(id);
         assert.equal(doc.status, 'failed');
         assert.match(doc.reason, reason);
@@ -287,14 +387,16 @@ describe('installer', () => {
     );
     assert.equal(gitSync(['rev-list', '--count', 'main'], target).trim(), '101');
     const log = gitSync(['log', '--format=%B', 'main'], target);
-    for (const id of ids) assert.equal(log.split(`Profiles-Installation-Id: ${id}`).length, 2, `one commit for ${id}`);
+    for (const id of ids)
+      assert.equal(log.split(`Profiles-Installation-Id: ${id}`).length, 2, `one commit for ${id}`);
     const installs = tree(target).filter((f) => f.endsWith('/profile-installation.yaml'));
     assert.equal(installs.length, 100);
   });
 
   test('upgrade 0.1.0 -> 0.1.1 keeps a non-conflicting edit and reports a conflicting one by file', async () => {
     const target = gitopsRepo(dir, 'upgrade');
-    const deployment = (name: string) => `clusters/${name}/artifacts/nginx-deployment/nginx/deployment/deployment.yaml`;
+    const deployment = (name: string) =>
+      `clusters/${name}/artifacts/nginx-deployment/nginx/deployment/deployment.yaml`;
     const installed: Record<string, string> = {};
     for (const name of ['keep', 'clash']) {
       const { id } = await install({
@@ -330,11 +432,16 @@ describe('installer', () => {
     const text = show(target, deployment('keep'));
     assert.match(text, /replicas: 3/, 'the new version applied');
     assert.match(text, /image: nginx:1\.25\.3/, "the user's edit kept");
-    assert.ok(tree(target).includes('clusters/keep/artifacts/dependon-chart/kustomize-flux.yaml'), 'new artifact added');
+    assert.ok(
+      tree(target).includes('clusters/keep/artifacts/dependon-chart/kustomize-flux.yaml'),
+      'new artifact added',
+    );
     assert.match(show(target, 'clusters/keep/profile-installation.yaml'), /tag: weaveworks-nginx\/v0\.1\.1/);
 
     // The repository lists both installations: `keep` is current, `clash` can go to 0.1.1.
-    const scan = await getJson(`${ins.api}/v1/repositories/installations?url=${encodeURIComponent(`file://${target}`)}&path=clusters`);
+    const scan = await getJson(
+      `${ins.api}/v1/repositories/installations?url=${encodeURIComponent(`file://${target}`)}&path=clusters`,
+    );
     assert.equal(scan.status, 200, JSON.stringify(scan.body));
     const byName = Object.fromEntries(scan.body.items.map((i: any) => [i.name, i]));
     assert.deepEqual(byName.keep.availableUpdates, []);
@@ -390,7 +497,10 @@ describe('installer', () => {
         assert.equal(gitSync(['rev-parse', 'main'], target), head, 'the target branch is untouched');
         assert.equal(gitSync(['rev-parse', doc.pullRequest.branch], target).trim(), doc.commit);
         // Redelivery after a crash before the status write: the branch and the PR are found, not made again.
-        await ins.redis.set(`${stack.prefix}installation:${id}`, JSON.stringify({ ...doc, status: 'queued' }));
+        await ins.redis.set(
+          `${stack.prefix}installation:${id}`,
+          JSON.stringify({ ...doc, status: 'queued' }),
+        );
         const h = await stack.jetstream();
         await h.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: `again-${id}` });
         const again = await waitFor(async () => {
@@ -405,12 +515,19 @@ describe('installer', () => {
 
   test('a profile from the catalog (its GitHub URL rewritten to the fixture), upgraded through the catalog', async () => {
     const catalogDir = await stack.tempDir('catalog-');
-    await copyFile(new URL('../examples/catalog-sources/nginx-catalog.yaml', import.meta.url), join(catalogDir, 'nginx.yaml'));
+    await copyFile(
+      new URL('../examples/catalog-sources/nginx-catalog.yaml', import.meta.url),
+      join(catalogDir, 'nginx.yaml'),
+    );
     await stack.indexer();
     await stack.watcher(catalogDir);
-    await waitFor(async () => (await getJson(`${ins.api}/v1/profiles/nginx-catalog/weaveworks-nginx/0.1.0`)).status === 200, {
-      what: 'catalog indexed',
-    });
+    await waitFor(
+      async () =>
+        (await getJson(`${ins.api}/v1/profiles/nginx-catalog/weaveworks-nginx/0.1.0`)).status === 200,
+      {
+        what: 'catalog indexed',
+      },
+    );
     const target = gitopsRepo(dir, 'catalog');
     const missing = await post(`${ins.api}/v1/installations`, {
       name: 'cat',
@@ -429,7 +546,11 @@ describe('installer', () => {
     const doc = await settle(id);
     assert.equal(doc.status, 'committed', doc.reason);
     const pi = parseYaml(show(target, 'clusters/dev/cat/profile-installation.yaml')) as any;
-    assert.deepEqual(pi.spec.catalog, { catalog: 'nginx-catalog', profile: 'weaveworks-nginx', version: '0.1.0' });
+    assert.deepEqual(pi.spec.catalog, {
+      catalog: 'nginx-catalog',
+      profile: 'weaveworks-nginx',
+      version: '0.1.0',
+    });
     const r = await post(`${ins.api}/v1/installations/${id}/upgrade`, { version: 'latest' });
     assert.equal(r.status, 202);
     const up = await settle(r.body.id);

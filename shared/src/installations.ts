@@ -117,6 +117,4 @@ export interface FoundInstallation {
   availableUpdates: string[];
 }
 
-export type RepositoryScan =
-  | { items: FoundInstallation[] }
-  | { error: { code: string; message: string } };
+export type RepositoryScan = { items: FoundInstallation[] } | { error: { code: string; message: string } };

@@ -14,7 +14,8 @@ import { buildApp } from '../../services/api/src/app.ts';
 import { start as startInstaller, type Installer } from '../../services/installer/src/start.ts';
 import { testLogger, type Stack } from './index.ts';
 
-export const FIXTURE_BUNDLE = process.env.PROFILES_EXAMPLES_BUNDLE ?? '/work/shared/fixtures/profiles-examples.bundle';
+export const FIXTURE_BUNDLE =
+  process.env.PROFILES_EXAMPLES_BUNDLE ?? '/work/shared/fixtures/profiles-examples.bundle';
 /** The URL nested profiles in the fixture point at; tests rewrite it to the local bare clone. */
 export const EXAMPLES_URL = 'https://github.com/weaveworks/profiles-examples';
 
@@ -56,7 +57,12 @@ export function gitopsRepo(dir: string, name = 'gitops'): string {
 }
 
 /** A bare profile repository from a map of files, tagged with each of `tags` (all on one commit). */
-export function profileRepo(dir: string, name: string, files: Record<string, string>, tags: string[]): string {
+export function profileRepo(
+  dir: string,
+  name: string,
+  files: Record<string, string>,
+  tags: string[],
+): string {
   const bare = join(dir, `${name}.git`);
   gitSync(['init', '-q', '--bare', '-b', 'main', bare]);
   const work = join(dir, `${name}-seed`);
@@ -80,7 +86,11 @@ export interface InstallerStack {
   close: () => Promise<void>;
 }
 
-export async function startInstallerStack(stack: Stack, examples: string, count = 1): Promise<InstallerStack> {
+export async function startInstallerStack(
+  stack: Stack,
+  examples: string,
+  count = 1,
+): Promise<InstallerStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const redis = connectRedis(stack.redis.url, testLogger('installer-test'), 'installer-test');
   const apiNats = await stack.jetstream();
@@ -127,7 +137,15 @@ export async function startInstallerStack(stack: Stack, examples: string, count 
 export interface PrStandIn {
   url: string;
   /** Pull requests created, per provider. */
-  created: { provider: string; repo: string; head: string; base: string; title: string; body: string; number: number }[];
+  created: {
+    provider: string;
+    repo: string;
+    head: string;
+    base: string;
+    title: string;
+    body: string;
+    number: number;
+  }[];
   close: () => Promise<void>;
 }
 
@@ -152,11 +170,18 @@ export async function startPrStandIn(): Promise<PrStandIn> {
         const mine = created.filter((p) => p.provider === provider && p.repo === repo);
         if (req.method === 'GET') {
           const head = u.searchParams.get('head');
-          const list = provider === 'github' && head ? mine.filter((p) => `${repo.split('/')[0]}:${p.head}` === head) : mine;
-          return send(200, list.map((p) => ({ number: p.number, html_url: `http://pr/${p.number}`, head: { ref: p.head } })));
+          const list =
+            provider === 'github' && head
+              ? mine.filter((p) => `${repo.split('/')[0]}:${p.head}` === head)
+              : mine;
+          return send(
+            200,
+            list.map((p) => ({ number: p.number, html_url: `http://pr/${p.number}`, head: { ref: p.head } })),
+          );
         }
         const b = JSON.parse(raw) as { title: string; body: string; head: string; base: string };
-        if (mine.some((p) => p.head === b.head)) return send(422, { message: 'A pull request already exists' });
+        if (mine.some((p) => p.head === b.head))
+          return send(422, { message: 'A pull request already exists' });
         const pr = { provider, repo, ...b, number: next++ };
         created.push(pr);
         return send(201, { number: pr.number, html_url: `http://pr/${pr.number}` });
@@ -166,11 +191,29 @@ export async function startPrStandIn(): Promise<PrStandIn> {
         const mine = created.filter((p) => p.provider === 'gitlab' && p.repo === repo);
         if (req.method === 'GET') {
           const sb = u.searchParams.get('source_branch');
-          return send(200, mine.filter((p) => p.head === sb).map((p) => ({ iid: p.number, web_url: `http://mr/${p.number}` })));
+          return send(
+            200,
+            mine
+              .filter((p) => p.head === sb)
+              .map((p) => ({ iid: p.number, web_url: `http://mr/${p.number}` })),
+          );
         }
-        const b = JSON.parse(raw) as { title: string; description: string; source_branch: string; target_branch: string };
+        const b = JSON.parse(raw) as {
+          title: string;
+          description: string;
+          source_branch: string;
+          target_branch: string;
+        };
         if (mine.some((p) => p.head === b.source_branch)) return send(409, { message: 'exists' });
-        const pr = { provider: 'gitlab', repo, title: b.title, body: b.description, head: b.source_branch, base: b.target_branch, number: next++ };
+        const pr = {
+          provider: 'gitlab',
+          repo,
+          title: b.title,
+          body: b.description,
+          head: b.source_branch,
+          base: b.target_branch,
+          number: next++,
+        };
         created.push(pr);
         return send(201, { iid: pr.number, web_url: `http://mr/${pr.number}` });
       }

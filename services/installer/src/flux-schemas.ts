@@ -35,11 +35,18 @@ export class FluxValidator {
     const validators = new Map<string, ValidateFunction>();
     for (const f of (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort()) {
       const crd = parseYaml(await readFile(join(dir, f), 'utf8'), { maxBytes: 4 * 1024 * 1024 }) as {
-        spec: { group: string; names: { kind: string }; versions: { name: string; schema?: { openAPIV3Schema: object } }[] };
+        spec: {
+          group: string;
+          names: { kind: string };
+          versions: { name: string; schema?: { openAPIV3Schema: object } }[];
+        };
       };
       for (const v of crd.spec.versions) {
         if (!v.schema) continue;
-        validators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(v.schema.openAPIV3Schema));
+        validators.set(
+          `${crd.spec.group}/${v.name}/${crd.spec.names.kind}`,
+          ajv.compile(v.schema.openAPIV3Schema),
+        );
       }
     }
     return new FluxValidator(validators);
@@ -55,7 +62,11 @@ export class FluxValidator {
     const name = String(obj.metadata?.name ?? '');
     const limit = NAME_LIMITS[obj.kind] ?? DEFAULT_NAME_LIMIT;
     if (!DNS1123.test(name) || name.length > limit) {
-      out.push({ file, object: id, message: `metadata.name must be a DNS-1123 name of at most ${limit} characters` });
+      out.push({
+        file,
+        object: id,
+        message: `metadata.name must be a DNS-1123 name of at most ${limit} characters`,
+      });
     }
     const v = this.validators.get(`${obj.apiVersion}/${obj.kind}`);
     if (!v) {

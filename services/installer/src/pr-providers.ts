@@ -17,7 +17,12 @@ export interface PullRequestProvider {
   ensure(input: PullRequestInput): Promise<PullRequest & { created: boolean }>;
 }
 
-async function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<any> {
+async function call(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<any> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -27,11 +32,18 @@ async function call(method: string, url: string, headers: Record<string, string>
       signal: AbortSignal.timeout(30_000),
     });
   } catch (err) {
-    throw new AppError('PROVIDER_FAILED', `${method} ${new URL(url).origin} failed: ${(err as Error).message}`, { cause: err });
+    throw new AppError(
+      'PROVIDER_FAILED',
+      `${method} ${new URL(url).origin} failed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const text = await res.text();
   if (!res.ok) {
-    throw new AppError('PROVIDER_FAILED', `${method} ${new URL(url).pathname} answered ${res.status}: ${text.slice(0, 200)}`);
+    throw new AppError(
+      'PROVIDER_FAILED',
+      `${method} ${new URL(url).pathname} answered ${res.status}: ${text.slice(0, 200)}`,
+    );
   }
   return text ? JSON.parse(text) : undefined;
 }
@@ -49,9 +61,18 @@ export class GitHubProvider implements PullRequestProvider {
     if (this.token) h.authorization = `Bearer ${this.token}`;
     const base = `${trim(this.t.apiUrl)}/repos/${this.t.repository}/pulls`;
     const owner = this.t.repository.split('/')[0];
-    const open = (await call('GET', `${base}?state=open&head=${encodeURIComponent(`${owner}:${input.head}`)}`, h)) as any[];
+    const open = (await call(
+      'GET',
+      `${base}?state=open&head=${encodeURIComponent(`${owner}:${input.head}`)}`,
+      h,
+    )) as any[];
     if (open?.[0]) return { url: open[0].html_url, number: open[0].number, created: false };
-    const pr = await call('POST', base, h, { title: input.title, body: input.body, head: input.head, base: input.base });
+    const pr = await call('POST', base, h, {
+      title: input.title,
+      body: input.body,
+      head: input.head,
+      base: input.base,
+    });
     return { url: pr.html_url, number: pr.number, created: true };
   }
 }
@@ -66,7 +87,11 @@ export class GitLabProvider implements PullRequestProvider {
     const h: Record<string, string> = {};
     if (this.token) h['private-token'] = this.token;
     const base = `${trim(this.t.apiUrl)}/projects/${encodeURIComponent(this.t.repository)}/merge_requests`;
-    const open = (await call('GET', `${base}?state=opened&source_branch=${encodeURIComponent(input.head)}`, h)) as any[];
+    const open = (await call(
+      'GET',
+      `${base}?state=opened&source_branch=${encodeURIComponent(input.head)}`,
+      h,
+    )) as any[];
     if (open?.[0]) return { url: open[0].web_url, number: open[0].iid, created: false };
     const mr = await call('POST', base, h, {
       source_branch: input.head,
@@ -92,7 +117,12 @@ export class GiteaProvider implements PullRequestProvider {
     const open = (await call('GET', `${base}?state=open&limit=50`, h)) as any[];
     const mine = open?.find((p) => p?.head?.ref === input.head);
     if (mine) return { url: mine.html_url, number: mine.number, created: false };
-    const pr = await call('POST', base, h, { title: input.title, body: input.body, head: input.head, base: input.base });
+    const pr = await call('POST', base, h, {
+      title: input.title,
+      body: input.body,
+      head: input.head,
+      base: input.base,
+    });
     return { url: pr.html_url, number: pr.number, created: true };
   }
 }
@@ -106,6 +136,9 @@ export function providerFor(t: PullRequestTarget, token: string | undefined): Pu
     case 'gitea':
       return new GiteaProvider(t, token);
     default:
-      throw new AppError('BAD_REQUEST', `unknown pull-request provider ${JSON.stringify((t as { provider: string }).provider)}`);
+      throw new AppError(
+        'BAD_REQUEST',
+        `unknown pull-request provider ${JSON.stringify((t as { provider: string }).provider)}`,
+      );
   }
 }

@@ -56,7 +56,9 @@ export class Processor {
   }
 
   private async update(id: string, patch: Partial<InstallationDoc>): Promise<InstallationDoc> {
-    const cur = (await this.doc(id)) ?? ({ id, status: 'queued', createdAt: new Date().toISOString() } as InstallationDoc);
+    const cur =
+      (await this.doc(id)) ??
+      ({ id, status: 'queued', createdAt: new Date().toISOString() } as InstallationDoc);
     const next = { ...cur, ...patch, updatedAt: new Date().toISOString() };
     await this.d.redis.set(this.d.keys.doc(id), JSON.stringify(next));
     return next;
@@ -82,7 +84,8 @@ export class Processor {
         const patch = await this.run(req);
         await this.update(id, patch);
       } catch (err) {
-        if (!isAppError(err) && /redis|ECONNREFUSED|Connection is closed/i.test(describeError(err))) throw err;
+        if (!isAppError(err) && /redis|ECONNREFUSED|Connection is closed/i.test(describeError(err)))
+          throw err;
         const e = isAppError(err) ? err : new AppError('INTERNAL', describeError(err));
         if (!isAppError(err)) this.d.log.error({ id, err }, 'install failed unexpectedly');
         await this.update(id, {
@@ -126,7 +129,12 @@ export class Processor {
     return { ...src, tag: newest };
   }
 
-  private render(profile: ResolvedProfile, req: InstallRequest, source: ProfileSource, id = req.id): Rendered {
+  private render(
+    profile: ResolvedProfile,
+    req: InstallRequest,
+    source: ProfileSource,
+    id = req.id,
+  ): Rendered {
     return renderInstallation(profile, { ...req, id, profile: source }, this.d.validator);
   }
 
@@ -134,7 +142,12 @@ export class Processor {
     const source = req.kind === 'upgrade' ? await this.upgradeSource(req) : req.profile;
     const profile = await resolveProfile(this.d.repos, source);
     const rendered = this.render(profile, req, source);
-    const profileInfo = { name: profile.name, version: profile.version, url: source.url, ref: source.tag ?? source.branch ?? '' };
+    const profileInfo = {
+      name: profile.name,
+      version: profile.version,
+      url: source.url,
+      ref: source.tag ?? source.branch ?? '',
+    };
 
     let prepare: (ws: Workspace) => Promise<Change>;
     let conflicts: string[] = [];
@@ -145,15 +158,22 @@ export class Processor {
       prepare = async (ws) => {
         const ours = await ws.readTree(rendered.dir);
         if (!ours.has(posix.join(rendered.dir, 'profile-installation.yaml'))) {
-          throw new AppError('INSTALLATION_NOT_FOUND', `no installation at ${rendered.dir} in ${req.target.url}`);
+          throw new AppError(
+            'INSTALLATION_NOT_FOUND',
+            `no installation at ${rendered.dir} in ${req.target.url}`,
+          );
         }
         const m = await mergeTrees(base.files, ours, rendered.files, this.d.gitEnv);
         conflicts = m.conflicts;
         removed = m.removed;
         if (m.conflicts.length && !req.dryRun) {
-          throw new AppError('INSTALL_CONFLICT', `upgrade conflicts with edits in: ${m.conflicts.join(', ')}`, {
-            details: { conflicts: m.conflicts },
-          });
+          throw new AppError(
+            'INSTALL_CONFLICT',
+            `upgrade conflicts with edits in: ${m.conflicts.join(', ')}`,
+            {
+              details: { conflicts: m.conflicts },
+            },
+          );
         }
         return { dir: rendered.dir, files: m.files };
       };
@@ -204,7 +224,14 @@ export class Processor {
       if (!pr) throw new AppError('BAD_REQUEST', 'pull-request mode needs target.pullRequest');
       const branch = `profiles/${req.name}-${req.id.slice(0, 8)}`;
       const pushed = await this.d.targets.pushBranch(req.target, branch, req.id, message, prepare);
-      if (pushed.noChanges) return { status: 'committed', commit: '', files: pushed.files, profile: profileInfo, reason: 'no changes' };
+      if (pushed.noChanges)
+        return {
+          status: 'committed',
+          commit: '',
+          files: pushed.files,
+          profile: profileInfo,
+          reason: 'no changes',
+        };
       const token = pr.secretRef ? (await this.d.secrets.get(pr.secretRef)).token : undefined;
       const opened = await providerFor(pr, token).ensure({
         head: branch,

@@ -63,7 +63,9 @@ export class ProfileRepos {
       } finally {
         await creds.cleanup();
       }
-      const commit = (await git(['rev-parse', `${local}^{commit}`], { cwd: dir, env: this.env })).stdout.trim();
+      const commit = (
+        await git(['rev-parse', `${local}^{commit}`], { cwd: dir, env: this.env })
+      ).stdout.trim();
       if (ref.tag) this.resolved.set(key, commit);
       return commit;
     });

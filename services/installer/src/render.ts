@@ -46,7 +46,10 @@ export function renderInstallation(
 ): Rendered {
   const dir = posix.normalize(posix.join(req.target.path || '.', req.name));
   if (dir.startsWith('..') || dir.startsWith('/')) {
-    throw new AppError('BAD_REQUEST', `target path ${JSON.stringify(req.target.path)} escapes the repository`);
+    throw new AppError(
+      'BAD_REQUEST',
+      `target path ${JSON.stringify(req.target.path)} escapes the repository`,
+    );
   }
   const flux = req.target.fluxSource ?? { name: 'flux-system', namespace: 'flux-system' };
   const names = new NameAllocator();
@@ -71,7 +74,11 @@ export function renderInstallation(
       let mine: Leaf[];
       if (a.profile) mine = flatten(a.profile, chain);
       else {
-        const leaf = { chain, artifact: a, wrapper: names.name('Kustomization', [req.name, ...chain], DEFAULT_NAME_LIMIT) };
+        const leaf = {
+          chain,
+          artifact: a,
+          wrapper: names.name('Kustomization', [req.name, ...chain], DEFAULT_NAME_LIMIT),
+        };
         leaves.push(leaf);
         mine = [leaf];
       }
@@ -94,15 +101,20 @@ export function renderInstallation(
       throw new AppError('VALUES_INVALID', `values of artifact ${JSON.stringify(k)} are not a map`);
     }
     if (leaves.find((l) => l.chain.join('/') === k)!.artifact.kind !== 'chart') {
-      throw new AppError('VALUES_INVALID', `artifact ${JSON.stringify(k)} is not a chart and takes no values`);
+      throw new AppError(
+        'VALUES_INVALID',
+        `artifact ${JSON.stringify(k)} is not a chart and takes no values`,
+      );
     }
   }
 
-  const siblingsOf = (p: ResolvedProfile, a: ResolvedArtifact) => p.artifacts.find((x) => x.name === a.name) === a;
+  const siblingsOf = (p: ResolvedProfile, a: ResolvedArtifact) =>
+    p.artifacts.find((x) => x.name === a.name) === a;
   const dependsOnFor = (p: ResolvedProfile, a: ResolvedArtifact) =>
     a.dependsOn.flatMap((d) => {
       const target = p.artifacts.find((x) => x.name === d);
-      if (!target) throw new AppError('PROFILE_INVALID', `artifact ${a.name} depends on unknown artifact ${d}`);
+      if (!target)
+        throw new AppError('PROFILE_INVALID', `artifact ${a.name} depends on unknown artifact ${d}`);
       return (leavesOf.get(target) ?? []).map((l) => ({ name: l.wrapper, namespace: req.namespace }));
     });
 
@@ -186,7 +198,11 @@ export function renderInstallation(
         helmFiles.push('HelmRelease.yaml');
         put(
           posix.join(contentDir, 'kustomization.yaml'),
-          toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: helmFiles.sort() }),
+          toYaml({
+            apiVersion: 'kustomize.config.k8s.io/v1beta1',
+            kind: 'Kustomization',
+            resources: helmFiles.sort(),
+          }),
         );
       }
       const deps = dependsOnFor(p, a);
@@ -208,7 +224,11 @@ export function renderInstallation(
       ]);
       put(
         posix.join(artDir, 'kustomization.yaml'),
-        toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['kustomize-flux.yaml'] }),
+        toYaml({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          resources: ['kustomize-flux.yaml'],
+        }),
       );
     }
   };
@@ -224,7 +244,11 @@ export function renderInstallation(
     toYaml({
       apiVersion: 'weave.works/v1alpha1',
       kind: 'ProfileInstallation',
-      metadata: { name: req.name, namespace: req.namespace, annotations: { [INSTALLATION_ID_ANNOTATION]: req.id } },
+      metadata: {
+        name: req.name,
+        namespace: req.namespace,
+        annotations: { [INSTALLATION_ID_ANNOTATION]: req.id },
+      },
       spec: {
         source: {
           url: src.url,
@@ -232,7 +256,13 @@ export function renderInstallation(
           path: profile.path,
         },
         ...(src.catalog
-          ? { catalog: { catalog: src.catalog.catalog, profile: src.catalog.name, version: src.catalog.version } }
+          ? {
+              catalog: {
+                catalog: src.catalog.catalog,
+                profile: src.catalog.name,
+                version: src.catalog.version,
+              },
+            }
           : {}),
         gitRepository: { name: flux.name, namespace: flux.namespace },
         ...(Object.keys(req.values ?? {}).length ? { values: req.values } : {}),

@@ -109,7 +109,10 @@ export async function resolveProfile(
     spec?: { artifacts?: ArtifactDef[] };
   };
   if (def?.kind !== 'ProfileDefinition' || !Array.isArray(def.spec?.artifacts)) {
-    throw new AppError('PROFILE_INVALID', `${file} in ${source.url} is not a ProfileDefinition with artifacts`);
+    throw new AppError(
+      'PROFILE_INVALID',
+      `${file} in ${source.url} is not a ProfileDefinition with artifacts`,
+    );
   }
   const name = def.metadata?.name ?? posix.basename(path);
   const version = source.tag ? splitTag(source.tag).version : (source.branch ?? 'main');
@@ -117,7 +120,10 @@ export async function resolveProfile(
   const artifacts: ResolvedArtifact[] = [];
   for (const a of def.spec.artifacts) {
     if (!a || typeof a.name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(a.name)) {
-      throw new AppError('PROFILE_INVALID', `profile ${name}: artifact name ${JSON.stringify(a?.name)} is invalid`);
+      throw new AppError(
+        'PROFILE_INVALID',
+        `profile ${name}: artifact name ${JSON.stringify(a?.name)} is invalid`,
+      );
     }
     if (names.has(a.name)) throw new AppError('PROFILE_INVALID', `profile ${name}: artifact ${a.name} twice`);
     names.add(a.name);
@@ -132,17 +138,23 @@ export async function resolveProfile(
     const where = `${name}/${a.name}`;
     if (a.profile) {
       const s = a.profile.source;
-      if (!s?.url) throw new AppError('PROFILE_INVALID', `profile ${name}: artifact ${a.name} has no source url`);
+      if (!s?.url)
+        throw new AppError('PROFILE_INVALID', `profile ${name}: artifact ${a.name} has no source url`);
       const nested = await resolveProfile(
         repos,
-        { url: s.url, ...(s.tag ? { tag: s.tag } : { branch: s.branch ?? 'main' }), ...(s.path ? { path: s.path } : {}) },
+        {
+          url: s.url,
+          ...(s.tag ? { tag: s.tag } : { branch: s.branch ?? 'main' }),
+          ...(s.path ? { path: s.path } : {}),
+        },
         [...stack, `${key}\n${label}`],
       );
       artifacts.push({ name: a.name, kind: 'profile', def: a, dependsOn, profile: nested });
     } else if (a.kustomize) {
       const local = safeSubPath(a.kustomize.path, `artifact ${where}`);
       const files = await repos.readTree(source.url, commit, posix.join(path, local));
-      if (files.size === 0) throw new AppError('PROFILE_INVALID', `artifact ${where}: ${local} holds no files`);
+      if (files.size === 0)
+        throw new AppError('PROFILE_INVALID', `artifact ${where}: ${local} holds no files`);
       artifacts.push({ name: a.name, kind: 'kustomize', def: a, dependsOn, localPath: local, files });
     } else {
       const c = a.chart!;
@@ -153,21 +165,42 @@ export async function resolveProfile(
         if (!files.has('Chart.yaml')) {
           throw new AppError('PROFILE_INVALID', `artifact ${where}: ${local} holds no Chart.yaml`);
         }
-        artifacts.push({ name: a.name, kind: 'chart', def: a, dependsOn, localPath: local, files, ...(defaultValues ? { defaultValues } : {}) });
+        artifacts.push({
+          name: a.name,
+          kind: 'chart',
+          def: a,
+          dependsOn,
+          localPath: local,
+          files,
+          ...(defaultValues ? { defaultValues } : {}),
+        });
       } else {
         if (!c.url || !c.name) {
-          throw new AppError('PROFILE_INVALID', `artifact ${where}: a chart needs a path, or a url and a name`);
+          throw new AppError(
+            'PROFILE_INVALID',
+            `artifact ${where}: a chart needs a path, or a url and a name`,
+          );
         }
-        artifacts.push({ name: a.name, kind: 'chart', def: a, dependsOn, ...(defaultValues ? { defaultValues } : {}) });
+        artifacts.push({
+          name: a.name,
+          kind: 'chart',
+          def: a,
+          dependsOn,
+          ...(defaultValues ? { defaultValues } : {}),
+        });
       }
     }
   }
   for (const a of artifacts) {
     for (const d of a.dependsOn) {
       if (!names.has(d)) {
-        throw new AppError('PROFILE_INVALID', `artifact ${name}/${a.name} depends on unknown artifact ${JSON.stringify(d)}`, {
-          details: { artifact: a.name, dependsOn: d },
-        });
+        throw new AppError(
+          'PROFILE_INVALID',
+          `artifact ${name}/${a.name} depends on unknown artifact ${JSON.stringify(d)}`,
+          {
+            details: { artifact: a.name, dependsOn: d },
+          },
+        );
       }
     }
   }

@@ -42,7 +42,11 @@ export async function scanRepository(
       if (src.tag && normalizeVersion(version)) {
         const prefix = folder === '.' ? '*' : `${folder}/*`;
         const key = `${src.url}|${prefix}`;
-        if (!tagCache.has(key)) tagCache.set(key, repos.remoteTags(src.url, prefix).catch(() => []));
+        if (!tagCache.has(key))
+          tagCache.set(
+            key,
+            repos.remoteTags(src.url, prefix).catch(() => []),
+          );
         updates = (await tagCache.get(key)!)
           .map((t) => splitTag(t))
           .filter((t) => t.folder === folder && normalizeVersion(t.version) && isGreater(t.version, version))

@@ -106,7 +106,10 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       else m.ack();
     } catch (err) {
       const delay = Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6));
-      deps.log.warn({ id, err: describeError(err), retryInMs: delay }, 'install request failed, will be redelivered');
+      deps.log.warn(
+        { id, err: describeError(err), retryInMs: delay },
+        'install request failed, will be redelivered',
+      );
       m.nak(delay);
     } finally {
       clearInterval(beat);
@@ -129,7 +132,11 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
         let reply: RepositoryScan;
         try {
           const t = JSON.parse(new TextDecoder().decode(msg.data)) as InstallTarget;
-          reply = await scanRepository(targets, repos, { ...t, branch: t.branch || 'main', path: t.path || '.' });
+          reply = await scanRepository(targets, repos, {
+            ...t,
+            branch: t.branch || 'main',
+            path: t.path || '.',
+          });
         } catch (e) {
           reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
         }

@@ -70,8 +70,13 @@ export class TargetRepos {
     private readonly log: Logger,
   ) {}
 
-  private async open(target: InstallTarget): Promise<{ dir: string; env: GitEnv; cleanup: () => Promise<void> }> {
-    const dir = join(this.workDir, createHash('sha256').update(`${target.url}\n${target.branch}`).digest('hex').slice(0, 24));
+  private async open(
+    target: InstallTarget,
+  ): Promise<{ dir: string; env: GitEnv; cleanup: () => Promise<void> }> {
+    const dir = join(
+      this.workDir,
+      createHash('sha256').update(`${target.url}\n${target.branch}`).digest('hex').slice(0, 24),
+    );
     if (!(await stat(join(dir, '.git')).catch(() => undefined))) {
       await mkdir(dir, { recursive: true });
       await git(['init', '-q', dir], { env: this.env });
@@ -92,9 +97,13 @@ export class TargetRepos {
     });
     if (r.code !== 0) {
       if (!/couldn't find remote ref/i.test(r.stderr)) {
-        throw new AppError('GIT_FAILED', `target repository ${target.url} is unreachable: ${r.stderr.trim().split('\n').pop()}`, {
-          details: { url: target.url },
-        });
+        throw new AppError(
+          'GIT_FAILED',
+          `target repository ${target.url} is unreachable: ${r.stderr.trim().split('\n').pop()}`,
+          {
+            details: { url: target.url },
+          },
+        );
       }
       // An empty repository or a new branch: start from nothing.
       await git(['symbolic-ref', 'HEAD', `refs/heads/${b}`], { cwd: dir, env });
@@ -109,10 +118,9 @@ export class TargetRepos {
     return true;
   }
 
-  private workspace(dir: string, env: GitEnv): Workspace {
+  private workspace(dir: string): Workspace {
     // After a sync the checkout equals HEAD (reset + clean) and every job commits all it writes, so the
     // working tree answers reads without spawning git.
-    void env;
     const list = async (path: string) => {
       const out: string[] = [];
       const walk = async (rel: string) => {
@@ -144,11 +152,14 @@ export class TargetRepos {
   }
 
   private async findTrailer(dir: string, env: GitEnv, ref: string, id: string): Promise<string | undefined> {
-    const r = await git(['log', '-n', '1', '--format=%H', '-F', `--grep=${INSTALLATION_TRAILER}: ${id}`, ref, '--'], {
-      cwd: dir,
-      env,
-      allowFail: true,
-    });
+    const r = await git(
+      ['log', '-n', '1', '--format=%H', '-F', `--grep=${INSTALLATION_TRAILER}: ${id}`, ref, '--'],
+      {
+        cwd: dir,
+        env,
+        allowFail: true,
+      },
+    );
     return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
   }
 
@@ -206,19 +217,27 @@ export class TargetRepos {
 
   private async commitBatch(target: InstallTarget, batch: Job[]): Promise<void> {
     const { dir, env, cleanup } = await this.open(target);
-    const ws = this.workspace(dir, env);
+    const ws = this.workspace(dir);
     try {
       for (let attempt = 1; ; attempt++) {
         const optimistic = attempt === 1 && this.inSync.has(dir);
         this.inSync.delete(dir);
         const exists = optimistic ? true : await this.sync(dir, env, target);
-        const done = exists ? await this.findTrailers(dir, env, batch.map((j) => j.id)) : new Map<string, string>();
+        const done = exists
+          ? await this.findTrailers(
+              dir,
+              env,
+              batch.map((j) => j.id),
+            )
+          : new Map<string, string>();
         const outcomes = new Map<Job, { result?: CommitResult; error?: unknown }>();
         let pushed = false;
         for (const job of batch) {
           const found = done.get(job.id);
           if (found) {
-            outcomes.set(job, { result: { commit: found, alreadyDone: true, noChanges: false, files: [], removed: [] } });
+            outcomes.set(job, {
+              result: { commit: found, alreadyDone: true, noChanges: false, files: [], removed: [] },
+            });
             continue;
           }
           try {
@@ -226,9 +245,17 @@ export class TargetRepos {
             const c = await this.applyAndCommit(ws, env, change, job.message);
             if (c.commit) pushed = true;
             const head =
-              !c.commit && (exists || pushed) ? (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim() : '';
+              !c.commit && (exists || pushed)
+                ? (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim()
+                : '';
             outcomes.set(job, {
-              result: { commit: c.commit ?? head, alreadyDone: false, noChanges: !c.commit, files: c.files, removed: c.removed },
+              result: {
+                commit: c.commit ?? head,
+                alreadyDone: false,
+                noChanges: !c.commit,
+                files: c.files,
+                removed: c.removed,
+              },
             });
           } catch (err) {
             // Drop whatever this job wrote; the commits of the jobs before it stay.
@@ -238,31 +265,51 @@ export class TargetRepos {
           }
         }
         // Anything but a plain commit decided on a possibly stale checkout is decided again on a fresh one.
-        if (optimistic && [...outcomes.values()].some((o) => o.error || !o.result || o.result.noChanges || o.result.alreadyDone)) {
+        if (
+          optimistic &&
+          [...outcomes.values()].some(
+            (o) => o.error || !o.result || o.result.noChanges || o.result.alreadyDone,
+          )
+        ) {
           continue;
         }
         let ok = true;
         let text = '';
         if (pushed) {
-          const push = await git(['push', '-q', '--porcelain', 'origin', `HEAD:refs/heads/${target.branch}`], {
-            cwd: dir,
-            env,
-            timeoutMs: 120_000,
-            allowFail: true,
-          });
+          const push = await git(
+            ['push', '-q', '--porcelain', 'origin', `HEAD:refs/heads/${target.branch}`],
+            {
+              cwd: dir,
+              env,
+              timeoutMs: 120_000,
+              allowFail: true,
+            },
+          );
           ok = push.code === 0;
           text = `${push.stdout}\n${push.stderr}`;
         }
         if (ok) {
           if (pushed || exists) this.inSync.add(dir);
-          for (const [job, o] of outcomes) (o.error ? job.reject(o.error) : job.resolve(o.result!));
+          for (const [job, o] of outcomes) {
+            if (o.error) job.reject(o.error);
+            else job.resolve(o.result!);
+          }
           return;
         }
-        const raced = /non-fast-forward|fetch first|rejected|failed to update ref|cannot lock ref|incorrect old value/i.test(text);
+        const raced =
+          /non-fast-forward|fetch first|rejected|failed to update ref|cannot lock ref|incorrect old value/i.test(
+            text,
+          );
         if (!raced || attempt >= MAX_PUSH_ATTEMPTS) {
-          throw new AppError('GIT_FAILED', `push to ${target.url} ${target.branch} failed: ${text.trim().split('\n').pop()}`);
+          throw new AppError(
+            'GIT_FAILED',
+            `push to ${target.url} ${target.branch} failed: ${text.trim().split('\n').pop()}`,
+          );
         }
-        this.log.debug({ jobs: batch.length, attempt }, 'push raced with another writer, retrying on the new head');
+        this.log.debug(
+          { jobs: batch.length, attempt },
+          'push raced with another writer, retrying on the new head',
+        );
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50 * attempt, 500)));
       }
     } catch (err) {
@@ -276,14 +323,22 @@ export class TargetRepos {
   /** Which of `ids` already have a commit on the synced head (one history scan for the whole batch). */
   private async findTrailers(dir: string, env: GitEnv, ids: string[]): Promise<Map<string, string>> {
     const r = await git(
-      ['log', '--format=%H%x00%B%x01', '-F', ...ids.map((id) => `--grep=${INSTALLATION_TRAILER}: ${id}`), 'HEAD', '--'],
+      [
+        'log',
+        '--format=%H%x00%B%x01',
+        '-F',
+        ...ids.map((id) => `--grep=${INSTALLATION_TRAILER}: ${id}`),
+        'HEAD',
+        '--',
+      ],
       { cwd: dir, env, allowFail: true },
     );
     const out = new Map<string, string>();
     if (r.code !== 0) return out;
     for (const entry of r.stdout.split('\x01')) {
       const [sha, body] = entry.trim().split('\0') as [string, string | undefined];
-      for (const id of ids) if (body?.includes(`${INSTALLATION_TRAILER}: ${id}`) && !out.has(id)) out.set(id, sha);
+      for (const id of ids)
+        if (body?.includes(`${INSTALLATION_TRAILER}: ${id}`) && !out.has(id)) out.set(id, sha);
     }
     return out;
   }
@@ -301,13 +356,16 @@ export class TargetRepos {
   ): Promise<CommitResult> {
     return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
       const { dir, env, cleanup } = await this.open(target);
-      const ws = this.workspace(dir, env);
+      const ws = this.workspace(dir);
       try {
-        const r = await git(['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
-          cwd: dir,
-          env,
-          allowFail: true,
-        });
+        const r = await git(
+          ['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
+          {
+            cwd: dir,
+            env,
+            allowFail: true,
+          },
+        );
         if (r.code === 0) {
           const done = await this.findTrailer(dir, env, `refs/remotes/origin/${branch}`, id);
           if (done) return { commit: done, alreadyDone: true, noChanges: false, files: [], removed: [] };
@@ -315,8 +373,13 @@ export class TargetRepos {
         await this.sync(dir, env, target);
         const change = await prepare(ws);
         const c = await this.applyAndCommit(ws, env, change, message);
-        if (!c.commit) return { commit: '', alreadyDone: false, noChanges: true, files: c.files, removed: c.removed };
-        await git(['push', '-q', '--force', 'origin', `HEAD:refs/heads/${branch}`], { cwd: dir, env, timeoutMs: 120_000 });
+        if (!c.commit)
+          return { commit: '', alreadyDone: false, noChanges: true, files: c.files, removed: c.removed };
+        await git(['push', '-q', '--force', 'origin', `HEAD:refs/heads/${branch}`], {
+          cwd: dir,
+          env,
+          timeoutMs: 120_000,
+        });
         return { commit: c.commit, alreadyDone: false, noChanges: false, files: c.files, removed: c.removed };
       } finally {
         await git(['reset', '-q', '--hard'], { cwd: dir, env, allowFail: true }).catch(() => undefined);
@@ -326,10 +389,13 @@ export class TargetRepos {
   }
 
   /** Dry run: the diff the change would make against the branch head; nothing is committed or pushed. */
-  async diff(target: InstallTarget, prepare: Prepare): Promise<{ diff: string; files: string[]; removed: string[] }> {
+  async diff(
+    target: InstallTarget,
+    prepare: Prepare,
+  ): Promise<{ diff: string; files: string[]; removed: string[] }> {
     return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
       const { dir, env, cleanup } = await this.open(target);
-      const ws = this.workspace(dir, env);
+      const ws = this.workspace(dir);
       try {
         await this.sync(dir, env, target);
         const before = new Set(await ws.list('.'));
@@ -357,9 +423,11 @@ export class TargetRepos {
       const { dir, env, cleanup } = await this.open(target);
       try {
         if (!(await this.sync(dir, env, target))) return [];
-        const ws = this.workspace(dir, env);
+        const ws = this.workspace(dir);
         const hits = (await ws.list(target.path || '.')).filter((f) => f === file || f.endsWith(`/${file}`));
-        return Promise.all(hits.map(async (p) => ({ path: p, content: (await readFile(join(dir, p))).toString('utf8') })));
+        return Promise.all(
+          hits.map(async (p) => ({ path: p, content: (await readFile(join(dir, p))).toString('utf8') })),
+        );
       } finally {
         await cleanup();
       }

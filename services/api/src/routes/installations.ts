@@ -20,10 +20,23 @@ const secretRef = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 253 }, namespace: { type: 'string', maxLength: 63 } },
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 253 },
+    namespace: { type: 'string', maxLength: 63 },
+  },
 } as const;
-const gitUrl = { type: 'string', minLength: 1, maxLength: 2048, pattern: '^(https?|ssh|file|git)://|^[^@\\s]+@[^:\\s]+:' } as const;
-const k8sName = { type: 'string', minLength: 1, maxLength: 53, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' } as const;
+const gitUrl = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 2048,
+  pattern: '^(https?|ssh|file|git)://|^[^@\\s]+@[^:\\s]+:',
+} as const;
+const k8sName = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 53,
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+} as const;
 const refName = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^\\s~^:?*\\[\\\\]+$' } as const;
 
 const valuesSchema = {
@@ -105,7 +118,13 @@ interface InstallBody {
   name: string;
   namespace: string;
   profile:
-    | { url: string; tag?: string; branch?: string; path?: string; secretRef?: { name: string; namespace?: string } }
+    | {
+        url: string;
+        tag?: string;
+        branch?: string;
+        path?: string;
+        secretRef?: { name: string; namespace?: string };
+      }
     | { catalog: string; name: string; version: string };
   target: InstallRequest['target'];
   values?: InstallRequest['values'];
@@ -137,7 +156,10 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
 
   const readDoc = async (id: string): Promise<InstallationDoc> => {
     const raw = await d.redis.get(d.keys.doc(id));
-    if (!raw) throw new AppError('INSTALLATION_NOT_FOUND', `installation ${JSON.stringify(id)} not found`, { details: { id } });
+    if (!raw)
+      throw new AppError('INSTALLATION_NOT_FOUND', `installation ${JSON.stringify(id)} not found`, {
+        details: { id },
+      });
     return JSON.parse(raw) as InstallationDoc;
   };
 
@@ -166,7 +188,10 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
     try {
       await publish(req.id);
     } catch (err) {
-      d.log.warn({ id: req.id, err: describeError(err) }, 'publishing an install request failed; the outbox retries');
+      d.log.warn(
+        { id: req.id, err: describeError(err) },
+        'publishing an install request failed; the outbox retries',
+      );
     }
     return { id: req.id, status: 'queued' as const };
   };
@@ -185,7 +210,10 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
     {
       schema: {
         body: installBody,
-        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
+        headers: {
+          type: 'object',
+          properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } },
+        },
       },
     },
     async (req, reply) => {
@@ -204,7 +232,10 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         createdAt: new Date().toISOString(),
       };
       if (request.mode === 'pull-request' && !request.target.pullRequest) {
-        throw new AppError('BAD_REQUEST', 'mode pull-request needs target.pullRequest (provider, apiUrl, repository)');
+        throw new AppError(
+          'BAD_REQUEST',
+          'mode pull-request needs target.pullRequest (provider, apiUrl, repository)',
+        );
       }
       const out = await submit(request, req.headers['idempotency-key']);
       return reply.status(202).header('location', `/v1/installations/${out.id}`).send(out);
@@ -219,7 +250,12 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
 
   app.post<{
     Params: { id: string };
-    Body: { version?: string; dryRun?: boolean; mode?: InstallRequest['mode']; values?: InstallRequest['values'] };
+    Body: {
+      version?: string;
+      dryRun?: boolean;
+      mode?: InstallRequest['mode'];
+      values?: InstallRequest['values'];
+    };
     Headers: { 'idempotency-key'?: string };
   }>(
     '/v1/installations/:id/upgrade',
@@ -244,10 +280,16 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
       if (!raw) throw new AppError('INSTALLATION_NOT_FOUND', `installation ${req.params.id} not found`);
       const orig = JSON.parse(raw) as InstallRequest;
       if (!['committed', 'pr-opened'].includes(doc.status) || orig.dryRun) {
-        throw new AppError('BAD_REQUEST', `installation ${req.params.id} is ${orig.dryRun ? 'a dry run' : doc.status}: nothing to upgrade`);
+        throw new AppError(
+          'BAD_REQUEST',
+          `installation ${req.params.id} is ${orig.dryRun ? 'a dry run' : doc.status}: nothing to upgrade`,
+        );
       }
       // What is in the repository now was rendered from the resolved source of that request.
-      const from: ProfileSource = { ...orig.profile, ...(doc.profile?.ref && orig.profile.tag ? { tag: doc.profile.ref } : {}) };
+      const from: ProfileSource = {
+        ...orig.profile,
+        ...(doc.profile?.ref && orig.profile.tag ? { tag: doc.profile.ref } : {}),
+      };
       const version = req.body?.version ?? 'latest';
       let profile: ProfileSource = from;
       if (from.catalog) {
@@ -276,7 +318,9 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
  * has the git checkouts) over NATS request/reply; the API only relays.
  */
 export function repositoryScanRoute(app: FastifyInstance, d: InstallationsDeps): void {
-  app.get<{ Querystring: { url: string; branch?: string; path?: string; secret?: string; secretNamespace?: string } }>(
+  app.get<{
+    Querystring: { url: string; branch?: string; path?: string; secret?: string; secretNamespace?: string };
+  }>(
     '/v1/repositories/installations',
     {
       schema: {
@@ -300,11 +344,15 @@ export function repositoryScanRoute(app: FastifyInstance, d: InstallationsDeps):
         url: q.url,
         branch: q.branch ?? 'main',
         path: q.path ?? '.',
-        ...(q.secret ? { secretRef: { name: q.secret, ...(q.secretNamespace ? { namespace: q.secretNamespace } : {}) } } : {}),
+        ...(q.secret
+          ? { secretRef: { name: q.secret, ...(q.secretNamespace ? { namespace: q.secretNamespace } : {}) } }
+          : {}),
       };
       let reply: RepositoryScan;
       try {
-        const m = await d.nats.nc.request(INSTALLER_SUBJECTS.scan, JSON.stringify(target), { timeout: 60_000 });
+        const m = await d.nats.nc.request(INSTALLER_SUBJECTS.scan, JSON.stringify(target), {
+          timeout: 60_000,
+        });
         reply = JSON.parse(new TextDecoder().decode(m.data)) as RepositoryScan;
       } catch (err) {
         throw new AppError('UNAVAILABLE', `no installer answered: ${describeError(err)}`);
@@ -328,13 +376,22 @@ export function startInstallOutbox(d: InstallationsDeps, periodMs = 2_000): () =
     if (busy || !d.nats) return;
     busy = true;
     void (async () => {
-      const ids = await d.redis.zrangebyscore(d.keys.unpublished(), '-inf', Date.now() - periodMs, 'LIMIT', 0, 100);
+      const ids = await d.redis.zrangebyscore(
+        d.keys.unpublished(),
+        '-inf',
+        Date.now() - periodMs,
+        'LIMIT',
+        0,
+        100,
+      );
       for (const id of ids) {
         await d.nats!.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: id });
         await d.redis.zrem(d.keys.unpublished(), id);
       }
     })()
-      .catch((err) => d.log.warn({ err: describeError(err) }, 'install outbox: publish failed, retrying later'))
+      .catch((err) =>
+        d.log.warn({ err: describeError(err) }, 'install outbox: publish failed, retrying later'),
+      )
       .finally(() => {
         busy = false;
       });
@@ -342,5 +399,3 @@ export function startInstallOutbox(d: InstallationsDeps, periodMs = 2_000): () =
   timer.unref();
   return () => clearInterval(timer);
 }
-
-
