@@ -64,6 +64,9 @@ export const SourceResultData = Type.Object({
   versions: Type.Integer(),
   entryErrors: Type.Array(EntryError),
   message: Type.String(),
+  ready: Type.Optional(Type.Boolean()),
+  reason: Type.Optional(Type.String()),
+  scannedRepositories: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
 });
 
 export const SourceRemovedData = Type.Object({ ref: Ref });

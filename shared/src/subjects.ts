@@ -58,4 +58,13 @@ export const SUBJECTS = {
 export const CONSUMERS = {
   indexer: { stream: STREAMS.sources.name, durable: 'indexer', ackWaitMs: 60_000, maxDeliver: 20 },
   installer: { stream: STREAMS.installs.name, durable: 'installer', ackWaitMs: 120_000, maxDeliver: 10 },
+  /** The watcher's status writer (Kubernetes mode): indexing results, written back to each CR's status. */
+  statusWriter: {
+    stream: STREAMS.catalog.name,
+    durable: 'status-writer',
+    ackWaitMs: 30_000,
+    maxDeliver: 20,
+    filterSubject: 'profiles.catalog.source.>',
+    deliverNew: true,
+  },
 } as const;

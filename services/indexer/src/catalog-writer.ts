@@ -97,7 +97,24 @@ export class CatalogWriter {
   }
 
   upsert(u: SourceUpdate): Promise<WriteOutcome> {
-    return this.serial(() => this.withWatch(u.ref, u.seq, () => this.upsertOnce(u)));
+    return this.serial(() =>
+      this.withWatch(u.ref, u.seq, async () => {
+        // Several watcher replicas may publish one object's generations out of order: an older generation
+        // of the same object never replaces a newer one, whatever the stream order.
+        if (u.uid && u.generation !== undefined) {
+          const [uid, generation] = await this.deps.redis.hmget(
+            this.deps.keys.source(u.ref),
+            'uid',
+            'generation',
+          );
+          if (uid === u.uid && Number(generation || 0) > u.generation) {
+            await this.deps.redis.unwatch();
+            return { applied: false, reason: 'stale' };
+          }
+        }
+        return this.upsertOnce(u);
+      }),
+    );
   }
 
   delete(ref: SourceRef, seq: number): Promise<WriteOutcome> {
@@ -298,6 +315,11 @@ export class CatalogWriter {
         versions: u.status.versions,
         entryErrors: u.status.entryErrors,
         message: u.status.message,
+        ready: u.status.ready,
+        reason: u.status.reason,
+        ...(u.status.scannedRepositories
+          ? { scannedRepositories: u.status.scannedRepositories as unknown as Record<string, unknown>[] }
+          : {}),
       };
       outbox.push(
         this.event(
