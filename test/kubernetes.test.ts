@@ -160,6 +160,42 @@ spec:
     assert.ok(await listed('team-a/platform', 'alpha'), 'other namespaces untouched');
   });
 
+  test('deploy/ renders with kustomize, passes server-side validation, and its RBAC is least privilege', async () => {
+    const rendered = join(dir, 'deploy.yaml');
+    await writeFile(rendered, await kube.kubectl('kustomize', join(import.meta.dirname, '../deploy')));
+    // A dry run cannot create the namespace its other objects live in: create it first.
+    await kube.kubectl('create', 'namespace', 'profiles-system');
+    const dry = await kube.kubectl('apply', '--dry-run=server', '-f', rendered);
+    assert.match(dry, /deployment.apps\/profiles-api created \(server dry run\)/);
+    await kube.kubectl('apply', '-f', rendered);
+    const can = async (sa: string, ...args: string[]) =>
+      (
+        await kube
+          .kubectl('auth', 'can-i', ...args, `--as=system:serviceaccount:profiles-system:${sa}`)
+          .catch((e: { stdout?: string }) => e.stdout ?? '')
+      ).trim();
+    assert.equal(await can('profiles-watcher', 'watch', 'profilecatalogsources.weave.works', '-A'), 'yes');
+    assert.equal(
+      await can(
+        'profiles-watcher',
+        'update',
+        'profilecatalogsources.weave.works',
+        '--subresource=status',
+        '-n',
+        'team-a',
+      ),
+      'yes',
+    );
+    assert.equal(
+      await can('profiles-watcher', 'update', 'profilecatalogsources.weave.works', '-n', 'team-a'),
+      'no',
+    );
+    assert.equal(await can('profiles-watcher', 'get', 'secrets', '-n', 'team-a'), 'no');
+    assert.equal(await can('profiles-indexer', 'get', 'secrets', '-n', 'team-a'), 'yes');
+    assert.equal(await can('profiles-indexer', 'list', 'secrets', '-n', 'team-a'), 'no');
+    assert.equal(await can('profiles-api', 'get', 'secrets', '-n', 'team-a'), 'no');
+  });
+
   test('kube-apiserver restarted mid-run: the watcher reconnects and picks up a change', async () => {
     await kube.stopApiServer();
     await new Promise((r) => setTimeout(r, 1_000));
