@@ -14,3 +14,5 @@ export * from './nats.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
 export * from './installations.ts';
+export * from './profile-definition.ts';
+export * from './repo-url.ts';

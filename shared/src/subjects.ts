@@ -42,6 +42,12 @@ export const SUBJECTS = {
   source: (ref: SourceRef) => `profiles.sources.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
   /** Snapshots have their own subject: `_` can never be a namespace, so it never clashes with a source. */
   sourcesSnapshot: (origin: string) => `profiles.sources._snapshot.${subjectToken(origin)}`,
+  /**
+   * Refresh requests have a subject of their own: the stream keeps one message per subject, and a refresh on
+   * the source's subject would evict its last upsert from the replay.
+   */
+  sourceRefresh: (ref: SourceRef) =>
+    `profiles.sources._refresh.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
   catalogSource: (ref: SourceRef) =>
     `profiles.catalog.source.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
   catalogProfile: (ref: SourceRef, profile: string) =>
@@ -52,6 +58,15 @@ export const SUBJECTS = {
 export const CONSUMERS = {
   indexer: { stream: STREAMS.sources.name, durable: 'indexer', ackWaitMs: 60_000, maxDeliver: 20 },
   installer: { stream: STREAMS.installs.name, durable: 'installer', ackWaitMs: 120_000, maxDeliver: 10 },
+  /** The watcher's status writer (Kubernetes mode): indexing results, written back to each CR's status. */
+  statusWriter: {
+    stream: STREAMS.catalog.name,
+    durable: 'status-writer',
+    ackWaitMs: 30_000,
+    maxDeliver: 20,
+    filterSubject: 'profiles.catalog.source.>',
+    deliverNew: true,
+  },
 } as const;
 
 /** Core NATS request/reply subjects of the installer (answered by any one replica: a queue group). */

@@ -11,6 +11,7 @@ import {
 import { CatalogReader } from './catalog-reader.ts';
 import { profilesRoutes } from './routes/profiles.ts';
 import { installationsRoutes, repositoryScanRoute, startInstallOutbox } from './routes/installations.ts';
+import { refreshRoutes } from './routes/refresh.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -18,8 +19,9 @@ export interface ApiDeps {
   log: Logger;
   /** Primary Redis for install requests and status (default: `redis`). */
   redisWriter?: Redis;
-  /** JetStream, for install requests; without it the installation routes answer 503. */
+  /** NATS: for the endpoints that publish (refresh, webhooks, install requests); the read endpoints need only Redis. */
   nats?: JetStreamHandles;
+  webhookSecret?: string | undefined;
 }
 
 /**
@@ -34,7 +36,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 512 },
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const reader = new CatalogReader(deps.redis, catalogKeys(deps.redisPrefix));
+  const keys = catalogKeys(deps.redisPrefix);
+  const reader = new CatalogReader(deps.redis, keys);
 
   app.setErrorHandler((err, req, reply) => {
     if (isAppError(err)) return reply.status(err.status).send(err.toJSON());
@@ -69,6 +72,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   profilesRoutes(app, reader);
+  refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   const installDeps = {
     redis: deps.redisWriter ?? deps.redis,
     keys: installationKeys(deps.redisPrefix),

@@ -1,24 +1,65 @@
-import type { Config, JetStreamClient, Logger } from '@profiles/shared';
+import type { Config, JetStreamClient, JetStreamManager, Logger } from '@profiles/shared';
 import { FolderSource } from './folder-source.ts';
+import { loadKubeConfig } from './kube-client.ts';
+import { KubernetesSource } from './kubernetes-source.ts';
 import { Publisher } from './publisher.ts';
+import { StatusWriter } from './status-writer.ts';
 
 export interface WatcherDeps {
-  config: Pick<Config, 'watcherMode' | 'watchDir' | 'maxSourceBytes' | 'snapshotIntervalSeconds'>;
+  config: Pick<Config, 'watcherMode' | 'watchDir' | 'maxSourceBytes' | 'snapshotIntervalSeconds'> &
+    Partial<Pick<Config, 'watchNamespaces'>>;
   js: JetStreamClient;
+  /** Needed in Kubernetes mode (the status writer's consumer). */
+  jsm?: JetStreamManager;
   log: Logger;
+  /** Kubernetes mode: a kubeconfig file; default KUBECONFIG, ~/.kube/config or the pod's service account. */
+  kubeconfigPath?: string;
+  /** Kubernetes mode: server-side watch timeout (tests use short ones). */
+  watchTimeoutSeconds?: number;
 }
 
 export interface Watcher {
   publisher: Publisher;
   folder: FolderSource | undefined;
+  kubernetes: KubernetesSource | undefined;
+  statusWriter: StatusWriter | undefined;
   stop: () => Promise<void>;
 }
 
 /** Starts the watcher in the configured mode; resolves once the first snapshot is queued. */
 export async function start(deps: WatcherDeps): Promise<Watcher> {
   const publisher = new Publisher({ js: deps.js, log: deps.log });
-  if (deps.config.watcherMode !== 'folder') {
-    throw new Error(`WATCHER_MODE=${deps.config.watcherMode} is not available in this build`);
+  if (deps.config.watcherMode === 'kubernetes') {
+    if (!deps.jsm) throw new Error('Kubernetes mode needs a JetStream manager');
+    const kc = loadKubeConfig(deps.kubeconfigPath);
+    const kubernetes = new KubernetesSource({
+      kc,
+      publisher,
+      log: deps.log,
+      namespaces: deps.config.watchNamespaces ?? [],
+      resyncIntervalMs: deps.config.snapshotIntervalSeconds * 1000,
+      ...(deps.watchTimeoutSeconds ? { watchTimeoutSeconds: deps.watchTimeoutSeconds } : {}),
+    });
+    const statusWriter = new StatusWriter({
+      kc,
+      js: deps.js,
+      jsm: deps.jsm,
+      log: deps.log,
+      origin: kubernetes.origin,
+    });
+    await statusWriter.start();
+    await kubernetes.start();
+    return {
+      publisher,
+      folder: undefined,
+      kubernetes,
+      statusWriter,
+      stop: async () => {
+        await kubernetes.stop();
+        await statusWriter.stop();
+        await publisher.close();
+      },
+    };
   }
   const folder = new FolderSource({
     dir: deps.config.watchDir,
@@ -31,6 +72,8 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
   return {
     publisher,
     folder,
+    kubernetes: undefined,
+    statusWriter: undefined,
     stop: async () => {
       await folder.stop();
       await publisher.close();

@@ -1,0 +1,187 @@
+import * as k8s from '@kubernetes/client-node';
+import {
+  CONSUMERS,
+  decodeEvent,
+  ensureConsumer,
+  describeError,
+  EVENT_TYPES,
+  isEventOf,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type Logger,
+  type SourceResult,
+} from '@profiles/shared';
+import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
+
+/**
+ * Writes the indexer's results back to each ProfileCatalogSource's status subresource: kstatus conditions
+ * (Ready, Reconciling, Stalled), observedGeneration, counts, entry errors and scanned repositories. It reads
+ * the `source.indexed` / `source.failed` events through the shared durable consumer `status-writer`, so with
+ * several watcher replicas each result is written once. A result for another object (same name, new uid) or
+ * an older generation is skipped, and nothing is written when the status would not change.
+ */
+export interface StatusWriterDeps {
+  kc: k8s.KubeConfig;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  log: Logger;
+  /** Only results of this origin are written (the watcher's own). */
+  origin: string;
+}
+
+interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export function desiredStatus(
+  r: SourceResult,
+  previous: Record<string, unknown> | undefined,
+  now: string,
+): Record<string, unknown> {
+  const ready = r.ready ?? r.entryErrors.length === 0;
+  const stalled = r.reason === 'InvalidSource';
+  const prevConditions = (Array.isArray(previous?.conditions) ? previous.conditions : []) as Condition[];
+  const cond = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
+    const before = prevConditions.find((c) => c.type === type);
+    const c: Condition = {
+      type,
+      status,
+      reason,
+      message,
+      // The transition time moves only when the status does.
+      lastTransitionTime: before && before.status === status ? before.lastTransitionTime : now,
+    };
+    if (r.generation !== undefined) c.observedGeneration = r.generation;
+    return c;
+  };
+  const status: Record<string, unknown> = {
+    conditions: [
+      cond('Ready', ready ? 'True' : 'False', r.reason ?? (ready ? 'Indexed' : 'Failed'), r.message),
+      cond('Reconciling', 'False', 'Indexed', 'the latest generation has been indexed'),
+      cond(
+        'Stalled',
+        stalled ? 'True' : 'False',
+        stalled ? (r.reason ?? 'Failed') : 'Indexed',
+        stalled ? r.message : '',
+      ),
+    ],
+    profiles: r.profiles,
+    versions: r.versions,
+    entryErrors: r.entryErrors,
+  };
+  if (r.generation !== undefined) status.observedGeneration = r.generation;
+  if (r.scannedRepositories) status.scannedRepositories = r.scannedRepositories;
+  return status;
+}
+
+export class StatusWriter {
+  private messages: { close: () => Promise<void | Error> } | undefined;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private readonly custom: k8s.CustomObjectsApi;
+  writes = 0;
+
+  constructor(private readonly deps: StatusWriterDeps) {
+    this.custom = deps.kc.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async start(): Promise<void> {
+    await ensureConsumer(this.deps.jsm, 'statusWriter');
+    this.loop = (async () => {
+      while (!this.stopped) {
+        try {
+          const consumer = await this.deps.js.consumers.get(
+            CONSUMERS.statusWriter.stream,
+            CONSUMERS.statusWriter.durable,
+          );
+          const messages = await consumer.consume({ max_messages: 32 });
+          this.messages = messages;
+          for await (const m of messages) await this.handle(m);
+        } catch (err) {
+          if (!this.stopped)
+            this.deps.log.warn({ err: describeError(err) }, 'status consumption interrupted; resuming');
+        }
+        if (!this.stopped) await new Promise((r) => setTimeout(r, 1_000));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.messages?.close();
+    await this.loop;
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    let ev;
+    try {
+      ev = decodeEvent(m.data);
+    } catch {
+      m.term();
+      return;
+    }
+    if (!isEventOf(ev, EVENT_TYPES.sourceIndexed) && !isEventOf(ev, EVENT_TYPES.sourceFailed))
+      return void m.ack();
+    const r = ev.data as SourceResult;
+    if (r.origin !== this.deps.origin || !r.uid) return void m.ack();
+    try {
+      await this.write(r);
+      m.ack();
+    } catch (err) {
+      this.deps.log.warn(
+        { source: `${r.ref.namespace}/${r.ref.name}`, err: describeError(err) },
+        'status write failed; will retry',
+      );
+      m.nak(Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6)));
+    }
+  }
+
+  private async write(r: SourceResult): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let obj: KubeObject;
+      try {
+        obj = (await this.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: r.ref.namespace,
+          plural: PLURAL,
+          name: r.ref.name,
+        })) as KubeObject;
+      } catch (err) {
+        if (statusOf(err) === 404) return; // deleted since
+        throw err;
+      }
+      if (obj.metadata.uid !== r.uid) return; // a newer object of the same name
+      if (
+        (obj.metadata.generation ?? 0) > (r.generation ?? 0) &&
+        (obj.status?.observedGeneration as number | undefined) !== undefined
+      ) {
+        // A newer generation is being indexed: its own result will follow.
+        if (((obj.status?.observedGeneration as number) ?? 0) >= (r.generation ?? 0)) return;
+      }
+      const status = desiredStatus(r, obj.status, new Date().toISOString());
+      if (JSON.stringify(status) === JSON.stringify(obj.status ?? {})) return;
+      try {
+        await this.custom.replaceNamespacedCustomObjectStatus({
+          group: GROUP,
+          version: VERSION,
+          namespace: r.ref.namespace,
+          plural: PLURAL,
+          name: r.ref.name,
+          body: { ...obj, status },
+        });
+        this.writes++;
+        return;
+      } catch (err) {
+        if (statusOf(err) !== 409) throw err; // 409: changed meanwhile, read again
+      }
+    }
+    throw new Error('status kept changing while being written');
+  }
+}
