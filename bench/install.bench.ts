@@ -59,6 +59,7 @@ try {
       config: [['url.file://' + examples + '.insteadOf', 'https://github.com/weaveworks/profiles-examples']],
     },
     new FolderSecretProvider(''),
+    { allowFile: true, denyHosts: [] },
   );
   const source = { url: `file://${examples}`, tag: 'weaveworks-nginx/v0.1.1' };
   await resolveProfile(repos, source);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseYaml, parseYamlDocuments, SUBJECTS } from '@profiles/shared';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
@@ -557,5 +558,40 @@ describe('installer', () => {
     assert.equal(up.status, 'committed', up.reason);
     assert.equal(up.profile.version, '0.1.1');
     assert.ok(tree(target).includes('clusters/dev/cat/artifacts/dependon-chart/helm-chart/HelmRelease.yaml'));
+  });
+
+  // Last: it stops NATS under the other components.
+  test('a request made while NATS is down is stored first and published once NATS is back', async () => {
+    const target = gitopsRepo(dir, 'outage');
+    await stack.nats.stop();
+    let down = true;
+    // The server may still be finishing its shutdown: wait until its port refuses connections.
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const sock = connect(stack.nats.port, '127.0.0.1');
+          sock.once('connect', () => (sock.destroy(), resolve(false)));
+          sock.once('error', () => resolve(true));
+        }),
+      { what: 'nats down' },
+    );
+    try {
+      const r = await post(`${ins.api}/v1/installations`, {
+        name: 'outage',
+        namespace: 'default',
+        profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+        target: { url: `file://${target}` },
+      });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      assert.equal((await getJson(`${ins.api}/v1/installations/${r.body.id}`)).body.status, 'queued');
+      assert.notEqual(await ins.redis.zscore(`${stack.prefix}installation-unpublished`, r.body.id), null);
+      await stack.nats.start();
+      down = false;
+      const doc = await settle(r.body.id, 60_000);
+      assert.equal(doc.status, 'committed', doc.reason);
+      assert.equal(await ins.redis.zscore(`${stack.prefix}installation-unpublished`, r.body.id), null);
+    } finally {
+      if (down) await stack.nats.start();
+    }
   });
 });

@@ -112,6 +112,7 @@ export async function startInstallerStack(
       workDir,
       concurrency: 8,
       gitUrlRewrites: [`${EXAMPLES_URL}=file://${examples}`],
+      urlPolicy: { allowFile: true, denyHosts: ['169.254.'] },
     });
     installers.push(ins);
     cleanups.push(async () => {

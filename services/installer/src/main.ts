@@ -27,6 +27,7 @@ try {
     secretsDir: config.secretsDir,
     fluxSchemasDir: config.fluxSchemasDir,
     gitUrlRewrites: config.gitUrlRewrites,
+    urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
   });
   const health = await startHealthServer({
     host: config.healthHost,

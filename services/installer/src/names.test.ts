@@ -53,3 +53,18 @@ test('three-way merge: user edits kept, new version applied, removals and confli
   assert.deepEqual(m.removed, ['d/gone']);
   assert.deepEqual(m.conflicts, ['d/c', 'd/gone-edited']);
 });
+
+test('url policy: file:// only when allowed, denied hosts refused, API URLs http(s) only', async () => {
+  const { checkUrl } = await import('./url-policy.ts');
+  const open = { allowFile: true, denyHosts: ['169.254.', 'metadata'] };
+  const closed = { allowFile: false, denyHosts: ['169.254.'] };
+  checkUrl('file:///srv/x.git', open, 'profile');
+  assert.throws(() => checkUrl('file:///srv/x.git', closed, 'profile'), /REPO_ALLOW_FILE/);
+  assert.throws(() => checkUrl('http://169.254.169.254/latest', open, 'profile'), /deny list/);
+  assert.throws(() => checkUrl('http://metadata/x', open, 'profile'), /deny list/);
+  checkUrl('git@github.com:acme/gitops.git', closed, 'target');
+  assert.throws(() => checkUrl('ext::sh -c touch% /tmp/x', open, 'target'), /refused/);
+  assert.throws(() => checkUrl('ssh://host/x', open, 'api', ['http', 'https']), /scheme ssh/);
+  assert.throws(() => checkUrl('--upload-pack=x', open, 'target'), /refused/);
+  assert.throws(() => checkUrl('ext::evil', open, 'target'), /remote-helper/);
+});

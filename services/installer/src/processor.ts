@@ -24,6 +24,7 @@ import type { ProfileRepos } from './profile-repos.ts';
 import { renderInstallation, type Rendered } from './render.ts';
 import { resolveProfile, splitTag, treeOf, type ResolvedProfile } from './resolve-tree.ts';
 import type { SecretProvider } from './secrets.ts';
+import { checkUrl, type UrlPolicy } from './url-policy.ts';
 import type { Change, TargetRepos, Workspace } from './target-repo.ts';
 
 export interface ProcessorDeps {
@@ -37,6 +38,7 @@ export interface ProcessorDeps {
   log: Logger;
   owner: string;
   leaseMs: number;
+  urlPolicy: UrlPolicy;
 }
 
 export type Outcome = 'done' | 'busy';
@@ -232,6 +234,7 @@ export class Processor {
           profile: profileInfo,
           reason: 'no changes',
         };
+      checkUrl(pr.apiUrl, this.d.urlPolicy, 'pull-request API', ['http', 'https']);
       const token = pr.secretRef ? (await this.d.secrets.get(pr.secretRef)).token : undefined;
       const opened = await providerFor(pr, token).ensure({
         head: branch,

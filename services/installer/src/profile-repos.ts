@@ -6,6 +6,7 @@ import { AppError, describeError, type SecretRef } from '@profiles/shared';
 import { git, gitEnvVars, type GitEnv } from './git.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { gitCredentials, type SecretProvider } from './secrets.ts';
+import { checkUrl, type UrlPolicy } from './url-policy.ts';
 
 /**
  * Read access to profile repositories: one bare cache repository per URL, refs fetched on demand. A tag is
@@ -21,6 +22,7 @@ export class ProfileRepos {
     private readonly cacheDir: string,
     private readonly env: GitEnv,
     private readonly secrets: SecretProvider,
+    private readonly policy: UrlPolicy = { allowFile: false, denyHosts: [] },
   ) {}
 
   private repoDir(url: string): string {
@@ -29,6 +31,7 @@ export class ProfileRepos {
 
   /** The commit a tag or branch points to, fetching it first. */
   async resolve(url: string, ref: { tag?: string; branch?: string }, secretRef?: SecretRef): Promise<string> {
+    checkUrl(url, this.policy, 'profile repository');
     const key = `${url}|${ref.tag ? `t:${ref.tag}` : `b:${ref.branch}`}`;
     const hit = ref.tag ? this.resolved.get(key) : undefined;
     if (hit) return hit;
@@ -73,6 +76,7 @@ export class ProfileRepos {
 
   /** Tags of a remote repository (for `latest` and available updates). */
   async remoteTags(url: string, pattern: string, secretRef?: SecretRef): Promise<string[]> {
+    checkUrl(url, this.policy, 'profile repository');
     const creds = await gitCredentials(this.secrets, secretRef, this.env);
     try {
       const out = await git(['ls-remote', '--tags', '--refs', '--', url, `refs/tags/${pattern}`], {

@@ -24,6 +24,7 @@ import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
 import { FolderSecretProvider, type SecretProvider } from './secrets.ts';
 import { TargetRepos } from './target-repo.ts';
+import type { UrlPolicy } from './url-policy.ts';
 import { scanRepository } from './scan.ts';
 
 export interface InstallerDeps {
@@ -42,6 +43,8 @@ export interface InstallerDeps {
   fluxSchemasDir?: string;
   /** `from=to` URL rewrites (GIT_URL_REWRITES). */
   gitUrlRewrites?: string[];
+  /** URLs the installer may reach (REPO_ALLOW_FILE, REPO_DENY_HOSTS); default: no file://, no deny list. */
+  urlPolicy?: UrlPolicy;
   /** Lease on one request id; also how long a crashed replica blocks a redelivery. */
   leaseMs?: number;
 }
@@ -66,8 +69,9 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const gitEnv: GitEnv = { config: rewriteConfig(deps.gitUrlRewrites ?? []) };
   const secrets = deps.secrets ?? new FolderSecretProvider(deps.secretsDir ?? '');
   const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
-  const repos = new ProfileRepos(join(workDir, 'profiles'), gitEnv, secrets);
-  const targets = new TargetRepos(join(workDir, 'targets'), gitEnv, secrets, deps.log);
+  const urlPolicy = deps.urlPolicy ?? { allowFile: false, denyHosts: [] };
+  const repos = new ProfileRepos(join(workDir, 'profiles'), gitEnv, secrets, urlPolicy);
+  const targets = new TargetRepos(join(workDir, 'targets'), gitEnv, secrets, deps.log, urlPolicy);
   const processor = new Processor({
     redis: deps.redis,
     keys: installationKeys(deps.redisPrefix),
@@ -79,6 +83,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     log: deps.log,
     owner,
     leaseMs: deps.leaseMs ?? 60_000,
+    urlPolicy,
   });
 
   await ensureConsumer(deps.jsm, 'installer');

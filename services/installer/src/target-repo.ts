@@ -11,6 +11,7 @@ import {
 import { git, type GitEnv } from './git.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { gitCredentials, type SecretProvider } from './secrets.ts';
+import { checkUrl, type UrlPolicy } from './url-policy.ts';
 
 /** What an install puts into the working tree, decided after the tree was synced to the branch head. */
 export interface Change {
@@ -68,6 +69,7 @@ export class TargetRepos {
     private readonly env: GitEnv,
     private readonly secrets: SecretProvider,
     private readonly log: Logger,
+    private readonly policy: UrlPolicy = { allowFile: false, denyHosts: [] },
   ) {}
 
   private async open(

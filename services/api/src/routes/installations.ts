@@ -150,7 +150,7 @@ const IDEMPOTENCY_TTL_S = 7 * 24 * 3600;
 export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps): void {
   const publish = async (id: string) => {
     if (!d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
-    await d.nats.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: id });
+    await d.nats.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: id, timeout: 2_000 });
     await d.redis.zrem(d.keys.unpublished(), id);
   };
 
