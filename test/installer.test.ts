@@ -327,6 +327,14 @@ describe('installer', () => {
         /unreachable/,
       ],
       [
+        'a target URL that is not allowed',
+        () => ({
+          profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+          target: { url: 'http://169.254.169.254/x.git' },
+        }),
+        /refused: host 169\.254\.169\.254 is on the deny list/,
+      ],
+      [
         'an unreachable target repository',
         () => ({
           profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },

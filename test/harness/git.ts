@@ -6,13 +6,18 @@
 import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const FIXTURE_BUNDLE = join(import.meta.dirname, '../../../shared/fixtures/profiles-examples.bundle');
+// Beside the checkout (`../shared` of /work/main); a worktree elsewhere falls back to /work/shared.
+const besideCheckout = join(import.meta.dirname, '../../../shared/fixtures/profiles-examples.bundle');
+export const FIXTURE_BUNDLE =
+  process.env.PROFILES_EXAMPLES_BUNDLE ??
+  (existsSync(besideCheckout) ? besideCheckout : '/work/shared/fixtures/profiles-examples.bundle');
 
 export async function sh(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('git', args, {

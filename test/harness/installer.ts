@@ -13,9 +13,8 @@ import { connectRedis, type Redis } from '@profiles/shared';
 import { buildApp } from '../../services/api/src/app.ts';
 import { start as startInstaller, type Installer } from '../../services/installer/src/start.ts';
 import { testLogger, type Stack } from './index.ts';
+import { FIXTURE_BUNDLE } from './git.ts';
 
-export const FIXTURE_BUNDLE =
-  process.env.PROFILES_EXAMPLES_BUNDLE ?? '/work/shared/fixtures/profiles-examples.bundle';
 /** The URL nested profiles in the fixture point at; tests rewrite it to the local bare clone. */
 export const EXAMPLES_URL = 'https://github.com/weaveworks/profiles-examples';
 

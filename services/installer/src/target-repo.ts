@@ -75,6 +75,7 @@ export class TargetRepos {
   private async open(
     target: InstallTarget,
   ): Promise<{ dir: string; env: GitEnv; cleanup: () => Promise<void> }> {
+    checkUrl(target.url, this.policy, 'target repository');
     const dir = join(
       this.workDir,
       createHash('sha256').update(`${target.url}\n${target.branch}`).digest('hex').slice(0, 24),
