@@ -407,7 +407,7 @@ describe('installer', () => {
     const deployment = (name: string) =>
       `clusters/${name}/artifacts/nginx-deployment/nginx/deployment/deployment.yaml`;
     const installed: Record<string, string> = {};
-    for (const name of ['keep', 'clash']) {
+    for (const name of ['keep', 'clash', 'bypath']) {
       const { id } = await install({
         name,
         namespace: 'default',
@@ -464,6 +464,19 @@ describe('installer', () => {
     assert.deepEqual(clash.conflicts, [deployment('clash')]);
     assert.match(clash.reason, /conflicts/);
     assert.equal(gitSync(['rev-parse', 'main'], target), head, 'nothing written');
+
+    // By repository path: source, values and namespace come from the installation's own file.
+    const r = await post(`${ins.api}/v1/repositories/installations/upgrade`, {
+      url: `file://${target}`,
+      path: 'clusters/bypath',
+      version: '0.1.1',
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const byPath = await settle(r.body.id);
+    assert.equal(byPath.status, 'committed', byPath.reason);
+    assert.equal(byPath.profile.version, '0.1.1');
+    assert.match(show(target, deployment('bypath')), /replicas: 3/);
+    assert.match(show(target, 'clusters/bypath/profile-installation.yaml'), new RegExp(r.body.id));
   });
 
   describe('pull-request mode', () => {

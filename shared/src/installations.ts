@@ -57,8 +57,12 @@ export interface InstallRequest {
   values: Record<string, Record<string, unknown>>;
   mode: 'commit' | 'pull-request';
   dryRun: boolean;
-  /** Upgrade: the installation being upgraded and the wanted version (`latest` or semver). */
-  upgrade?: { of: string; version: string; from: ProfileSource };
+  /**
+   * Upgrade: the installation being upgraded (its id), the wanted version (`latest` or semver) and the source
+   * it was rendered from. An upgrade by repository path has only `path` (the installation's folder): the
+   * installer reads source, values, namespace and id from its profile-installation.yaml.
+   */
+  upgrade?: { of: string; version: string; from?: ProfileSource; path?: string };
   createdAt: string;
 }
 

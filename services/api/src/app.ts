@@ -10,7 +10,12 @@ import {
 } from '@profiles/shared';
 import { CatalogReader } from './catalog-reader.ts';
 import { profilesRoutes } from './routes/profiles.ts';
-import { installationsRoutes, repositoryScanRoute, startInstallOutbox } from './routes/installations.ts';
+import {
+  installationsRoutes,
+  repositoryScanRoute,
+  startInstallOutbox,
+  upgradeByPathRoute,
+} from './routes/installations.ts';
 import { refreshRoutes } from './routes/refresh.ts';
 
 export interface ApiDeps {
@@ -82,6 +87,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   };
   installationsRoutes(app, installDeps);
   repositoryScanRoute(app, installDeps);
+  upgradeByPathRoute(app, installDeps);
   if (deps.nats) {
     const stopOutbox = startInstallOutbox(installDeps);
     app.addHook('onClose', async () => stopOutbox());

@@ -140,7 +140,51 @@ export class Processor {
     return renderInstallation(profile, { ...req, id, profile: source }, this.d.validator);
   }
 
-  async run(req: InstallRequest): Promise<Partial<InstallationDoc>> {
+  /** An upgrade by path: everything but the wanted version comes from the installation's own file. */
+  private async fromRepository(req: InstallRequest): Promise<InstallRequest> {
+    const path = req.upgrade!.path!.replace(/\/+$/, '');
+    const file = posix.join(path, 'profile-installation.yaml');
+    const hit = (await this.d.targets.find({ ...req.target, path }, 'profile-installation.yaml')).find(
+      (f) => f.path === file,
+    );
+    if (!hit)
+      throw new AppError('INSTALLATION_NOT_FOUND', `no ${file} in ${req.target.url} ${req.target.branch}`);
+    const o = parseYaml(hit.content) as {
+      metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+      spec?: {
+        source?: { url?: string; tag?: string; branch?: string; path?: string };
+        values?: InstallRequest['values'];
+      };
+    };
+    const src = o?.spec?.source;
+    if (!src?.url || (!src.tag && !src.branch)) {
+      throw new AppError(
+        'PROFILE_INVALID',
+        `${file} names no profile source (spec.source.url and tag or branch)`,
+      );
+    }
+    const from: ProfileSource = {
+      url: src.url,
+      ...(src.tag ? { tag: src.tag } : { branch: src.branch! }),
+      ...(src.path ? { path: src.path } : {}),
+      ...(req.profile.secretRef ? { secretRef: req.profile.secretRef } : {}),
+    };
+    return {
+      ...req,
+      name: posix.basename(path),
+      namespace: o.metadata?.namespace ?? 'default',
+      target: { ...req.target, path: posix.dirname(path) },
+      values: req.values && Object.keys(req.values).length ? req.values : (o.spec?.values ?? {}),
+      profile: from,
+      upgrade: { ...req.upgrade!, from, of: o.metadata?.annotations?.[INSTALLATION_ID_ANNOTATION] ?? '' },
+    };
+  }
+
+  async run(request: InstallRequest): Promise<Partial<InstallationDoc>> {
+    const req =
+      request.kind === 'upgrade' && request.upgrade?.path && !request.upgrade.from
+        ? await this.fromRepository(request)
+        : request;
     const source = req.kind === 'upgrade' ? await this.upgradeSource(req) : req.profile;
     const profile = await resolveProfile(this.d.repos, source);
     const rendered = this.render(profile, req, source);
@@ -155,8 +199,11 @@ export class Processor {
     let conflicts: string[] = [];
     let removed: string[] = [];
     if (req.kind === 'upgrade' && req.upgrade) {
-      const old = await resolveProfile(this.d.repos, req.upgrade.from);
-      const base = this.render(old, req, req.upgrade.from, req.upgrade.of);
+      const from = req.upgrade.from ?? req.profile;
+      const old = await resolveProfile(this.d.repos, from);
+      const base = this.render(old, req, from, req.upgrade.of);
+      // The installation's own file is ours to rewrite: it always takes the new rendering.
+      const own = posix.join(rendered.dir, 'profile-installation.yaml');
       prepare = async (ws) => {
         const ours = await ws.readTree(rendered.dir);
         if (!ours.has(posix.join(rendered.dir, 'profile-installation.yaml'))) {
@@ -165,6 +212,7 @@ export class Processor {
             `no installation at ${rendered.dir} in ${req.target.url}`,
           );
         }
+        if (ours.has(own)) base.files.set(own, ours.get(own)!);
         const m = await mergeTrees(base.files, ours, rendered.files, this.d.gitEnv);
         conflicts = m.conflicts;
         removed = m.removed;

@@ -314,6 +314,99 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
 }
 
 /**
+ * Upgrade by repository path: for installations this service did not make (or whose request expired), the
+ * installer reads the source, values and namespace from `<path>/profile-installation.yaml`.
+ */
+export function upgradeByPathRoute(app: FastifyInstance, d: InstallationsDeps): void {
+  app.post<{
+    Body: {
+      url: string;
+      branch?: string;
+      path: string;
+      version?: string;
+      mode?: InstallRequest['mode'];
+      dryRun?: boolean;
+      secretRef?: { name: string; namespace?: string };
+      profileSecretRef?: { name: string; namespace?: string };
+      fluxSource?: { name: string; namespace: string };
+      pullRequest?: InstallRequest['target']['pullRequest'];
+    };
+  }>(
+    '/v1/repositories/installations/upgrade',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url', 'path'],
+          properties: {
+            url: gitUrl,
+            branch: refName,
+            path: { type: 'string', minLength: 1, maxLength: 1024 },
+            version: { type: 'string', minLength: 1, maxLength: 256 },
+            mode: { enum: ['commit', 'pull-request'] },
+            dryRun: { type: 'boolean' },
+            secretRef,
+            profileSecretRef: secretRef,
+            fluxSource: installBody.properties.target.properties.fluxSource,
+            pullRequest: installBody.properties.target.properties.pullRequest,
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      if (!d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
+      const b = req.body;
+      const version = b.version ?? 'latest';
+      const request: InstallRequest = {
+        id: randomUUID(),
+        kind: 'upgrade',
+        name: '',
+        namespace: '',
+        profile: { url: '', ...(b.profileSecretRef ? { secretRef: b.profileSecretRef } : {}) },
+        target: {
+          url: b.url,
+          branch: b.branch ?? 'main',
+          path: b.path,
+          ...(b.secretRef ? { secretRef: b.secretRef } : {}),
+          ...(b.fluxSource ? { fluxSource: b.fluxSource } : {}),
+          ...(b.pullRequest ? { pullRequest: b.pullRequest } : {}),
+        },
+        values: {},
+        mode: b.mode ?? 'commit',
+        dryRun: b.dryRun ?? false,
+        upgrade: { of: '', version, path: b.path },
+        createdAt: new Date().toISOString(),
+      };
+      const now = request.createdAt;
+      const doc: InstallationDoc = { id: request.id, status: 'queued', createdAt: now, updatedAt: now };
+      await d.redis
+        .multi()
+        .set(d.keys.request(request.id), JSON.stringify(request))
+        .set(d.keys.doc(request.id), JSON.stringify(doc))
+        .zadd(d.keys.unpublished(), Date.now(), request.id)
+        .exec();
+      try {
+        await d.nats.js.publish(SUBJECTS.installRequest, JSON.stringify({ id: request.id }), {
+          msgID: request.id,
+          timeout: 2_000,
+        });
+        await d.redis.zrem(d.keys.unpublished(), request.id);
+      } catch (err) {
+        d.log.warn(
+          { id: request.id, err: describeError(err) },
+          'publishing an upgrade failed; the outbox retries',
+        );
+      }
+      return reply
+        .status(202)
+        .header('location', `/v1/installations/${request.id}`)
+        .send({ id: request.id, status: 'queued' });
+    },
+  );
+}
+
+/**
  * The installations found in a GitOps repository with their available updates. The installer answers (it
  * has the git checkouts) over NATS request/reply; the API only relays.
  */
