@@ -131,7 +131,7 @@ describe('search', () => {
     const seen = new Set<string>();
     let cursor: string | undefined;
     let pages = 0;
-    let total = 0;
+    let total: number;
     do {
       const r = await search({ q: '', limit: 25, sort: 'name', ...(cursor ? { cursor } : {}) });
       total = r.body.total;
