@@ -367,7 +367,8 @@ describe('installer', () => {
         values: { 'nginx-server': [1, 2] },
       });
       assert.equal(r.status, 400);
-      assert.match(r.body.message, /values/);
+      assert.match(r.body.detail, /values/);
+      assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     });
   });
 

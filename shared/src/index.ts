@@ -16,3 +16,4 @@ export * from './shutdown.ts';
 export * from './installations.ts';
 export * from './profile-definition.ts';
 export * from './repo-url.ts';
+export * from './search-terms.ts';
