@@ -75,6 +75,22 @@ export const CONFIG_VARS = {
     default: '300',
     description: 'Period of the full snapshot the watcher publishes',
   },
+  KUBECONFIG: {
+    kind: 'string',
+    description:
+      'kubernetes mode: kubeconfig file for local use; unset: in-cluster config in a pod, else ~/.kube/config',
+  },
+  KUBE_WATCH_TIMEOUT_SECONDS: {
+    kind: 'int',
+    default: '300',
+    description: 'kubernetes mode: length of one watch request; a watch silent for longer is restarted',
+  },
+  STATUS_WRITER: {
+    kind: 'enum',
+    values: ['on', 'off'],
+    default: 'on',
+    description: 'kubernetes mode: write indexing results to the status subresource of each source',
+  },
   MAX_SOURCE_BYTES: {
     kind: 'int',
     default: '1048576',
@@ -99,6 +115,9 @@ export interface Config {
   watchNamespaces: string[];
   snapshotIntervalSeconds: number;
   maxSourceBytes: number;
+  kubeconfig: string | undefined;
+  kubeWatchTimeoutSeconds: number;
+  statusWriter: boolean;
 }
 
 function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
@@ -162,5 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchNamespaces: list(read(env, 'WATCH_NAMESPACES')),
     snapshotIntervalSeconds: Number(read(env, 'SNAPSHOT_INTERVAL_SECONDS')),
     maxSourceBytes: Number(read(env, 'MAX_SOURCE_BYTES')),
+    kubeconfig: read(env, 'KUBECONFIG'),
+    kubeWatchTimeoutSeconds: Number(read(env, 'KUBE_WATCH_TIMEOUT_SECONDS')),
+    statusWriter: read(env, 'STATUS_WRITER') === 'on',
   };
 }

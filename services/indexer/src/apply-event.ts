@@ -75,7 +75,7 @@ export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): 
     return;
   }
   if (isEventOf(ev, EVENT_TYPES.sourceDeleted)) {
-    const out = await deps.writer.delete(ev.data.ref, seq);
+    const out = await deps.writer.delete(ev.data.ref, seq, ev.data.uid);
     if (out.applied && out.changed)
       deps.log.info({ source: sourceId(ev.data.ref), seq }, `source ${sourceId(ev.data.ref)} removed`);
     return;

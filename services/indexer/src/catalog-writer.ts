@@ -52,6 +52,27 @@ interface OutboxItem {
 
 const TOMBSTONE_TTL_SECONDS = 24 * 3600;
 
+interface StoredIdentity {
+  uid: string | null | undefined;
+  generation: string | null | undefined;
+  deleted: string | null | undefined;
+}
+
+/**
+ * Kubernetes objects carry a uid and a generation. With several watcher replicas, a slow one may publish an
+ * older generation after a newer one (a higher stream sequence, but older news), or an upsert of an object
+ * that was deleted since: both are stale. Objects without a uid (folder mode) are ordered by sequence only.
+ */
+export function isStaleUpsert(
+  stored: StoredIdentity,
+  uid: string | undefined,
+  generation: number | undefined,
+): boolean {
+  if (!uid || stored.uid !== uid) return false;
+  if (stored.deleted === '1') return true;
+  return Number(stored.generation ?? 0) > (generation ?? 0);
+}
+
 function stripVolatile(json: string | undefined): string | undefined {
   if (json === undefined) return undefined;
   const { indexedAt: _ignored, ...rest } = JSON.parse(json) as CatalogEntry;
@@ -80,11 +101,26 @@ export class CatalogWriter {
   }
 
   upsert(u: SourceUpdate): Promise<WriteOutcome> {
-    return this.serial(() => this.withWatch(u.ref, u.seq, () => this.upsertOnce(u)));
+    return this.serial(() =>
+      this.withWatch(
+        u.ref,
+        u.seq,
+        () => this.upsertOnce(u),
+        (stored) => isStaleUpsert(stored, u.uid, u.generation),
+      ),
+    );
   }
 
-  delete(ref: SourceRef, seq: number): Promise<WriteOutcome> {
-    return this.serial(() => this.withWatch(ref, seq, () => this.deleteOnce(ref, seq)));
+  /** `uid`: the object the delete is about; a delete of another incarnation than the stored one is stale. */
+  delete(ref: SourceRef, seq: number, uid?: string): Promise<WriteOutcome> {
+    return this.serial(() =>
+      this.withWatch(
+        ref,
+        seq,
+        () => this.deleteOnce(ref, seq, uid),
+        (stored) => !!uid && stored.deleted !== '1' && !!stored.uid && stored.uid !== uid,
+      ),
+    );
   }
 
   /** Ids and stored sequence of the live sources of one origin (for snapshots). */
@@ -103,12 +139,20 @@ export class CatalogWriter {
     ref: SourceRef,
     seq: number,
     attempt: () => Promise<WriteOutcome | null>,
+    isStale: (stored: StoredIdentity) => boolean = () => false,
   ): Promise<WriteOutcome> {
     const { redis, keys } = this.deps;
     for (let i = 0; i < 50; i++) {
       await redis.watch(keys.source(ref));
-      const stored = Number((await redis.hget(keys.source(ref), 'seq')) ?? 0);
-      if (stored > seq) {
+      const [seqField, uid, generation, deleted] = await redis.hmget(
+        keys.source(ref),
+        'seq',
+        'uid',
+        'generation',
+        'deleted',
+      );
+      const stored = Number(seqField ?? 0);
+      if (stored > seq || isStale({ uid, generation, deleted })) {
         await redis.unwatch();
         return { applied: false, reason: 'stale' };
       }
@@ -251,9 +295,10 @@ export class CatalogWriter {
     return { applied: true, changed: any, events: outbox.map((o) => o.event) };
   }
 
-  private async deleteOnce(ref: SourceRef, seq: number): Promise<WriteOutcome | null> {
+  private async deleteOnce(ref: SourceRef, seq: number, uid?: string): Promise<WriteOutcome | null> {
     const { redis, keys } = this.deps;
     const id = sourceId(ref);
+    const storedUid = (await redis.hget(keys.source(id), 'uid')) ?? '';
     const wasLive = (await redis.sismember(keys.sources(), id)) === 1;
     const profiles = await redis.smembers(keys.sourceProfiles(id));
     const outbox: OutboxItem[] = [];
@@ -278,7 +323,14 @@ export class CatalogWriter {
     tx.srem(keys.sourceNames(ref.name), id);
     // Keep a tombstone with the sequence, so a redelivered older upsert cannot bring the source back.
     tx.del(keys.source(id));
-    tx.hset(keys.source(id), { namespace: ref.namespace, name: ref.name, seq: String(seq), deleted: '1' });
+    // The tombstone keeps the uid: an upsert of that (deleted) object arriving late is stale.
+    tx.hset(keys.source(id), {
+      namespace: ref.namespace,
+      name: ref.name,
+      seq: String(seq),
+      uid: uid ?? storedUid,
+      deleted: '1',
+    });
     tx.expire(keys.source(id), TOMBSTONE_TTL_SECONDS);
     if (wasLive) {
       outbox.push(this.event(EVENT_TYPES.sourceRemoved, { ref }, SUBJECTS.catalogSource(ref)));

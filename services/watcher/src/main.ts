@@ -12,8 +12,8 @@ const log = createLogger('watcher');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
-  const { nc, js } = await connectJetStream(config.natsServers, log, 'watcher');
-  const watcher = await start({ config, js, log });
+  const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'watcher');
+  const watcher = await start({ config, js, jsm, log });
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,
