@@ -3,7 +3,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 
@@ -180,5 +180,13 @@ describe('catalog pipeline (folder mode)', () => {
     assert.equal(status.entryErrors.length, 1);
     assert.match(status.entryErrors[0].entry, /spec\.profiles\[1\] \(bad v1\.0\)/);
     assert.match(status.message, /not a valid semver/);
+  });
+
+  test('files in sub-folders count; removing the sub-folder removes their sources', async () => {
+    await mkdir(join(dir, 'team', 'nested'), { recursive: true });
+    await writeFile(join(dir, 'team', 'nested', 'z.yaml'), source('zeta', [{ name: 'zk', tag: 'v3.9.0' }]));
+    await waitFor(async () => (await names()).includes('zeta/zk@3.9.0'), { what: 'nested file indexed' });
+    await rm(join(dir, 'team'), { recursive: true });
+    await waitFor(async () => !(await names()).includes('zeta/zk@3.9.0'), { what: 'nested source removed' });
   });
 });

@@ -96,6 +96,44 @@ export const CONFIG_VARS = {
     default: '1048576',
     description: 'Largest ProfileCatalogSource file or object accepted',
   },
+  REPO_CACHE_DIR: {
+    kind: 'string',
+    default: '.cache/repos',
+    description: 'Where the indexer keeps shallow bare copies of scanned repositories',
+  },
+  REPO_POLL_INTERVAL_SECONDS: {
+    kind: 'int',
+    default: '300',
+    description: 'Default rescan period of a repository (per repository: spec.repositories[].interval)',
+  },
+  REPO_GIT_TIMEOUT_SECONDS: { kind: 'int', default: '60', description: 'Time limit of one git operation' },
+  REPO_MAX_TAGS: { kind: 'int', default: '5000', description: 'Most version tags read from one repository' },
+  REPO_MAX_PROFILE_BYTES: { kind: 'int', default: '262144', description: 'Largest profile.yaml accepted' },
+  REPO_ALLOW_FILE: {
+    kind: 'bool',
+    default: 'false',
+    description: 'Allow file:// repositories (local runs and tests; never in a shared cluster)',
+  },
+  REPO_DENY_HOSTS: {
+    kind: 'list',
+    default: '169.254.,metadata.google.internal,metadata',
+    description: 'Hosts, or IP prefixes ending in a dot, that repositories may not point at',
+  },
+  SECRETS_SOURCE: {
+    kind: 'enum',
+    values: ['none', 'folder', 'kubernetes'],
+    default: 'folder',
+    description: 'Where the indexer reads secretRef Secrets',
+  },
+  SECRETS_DIR: {
+    kind: 'string',
+    default: 'examples/secrets',
+    description: 'Folder of Secret YAML (SECRETS_SOURCE=folder)',
+  },
+  WEBHOOK_SECRET: {
+    kind: 'string',
+    description: 'Shared secret of git host webhooks (HMAC key or token); webhooks are refused without it',
+  },
 } as const satisfies Record<string, VarSpec>;
 
 export type ConfigVar = keyof typeof CONFIG_VARS;
@@ -115,6 +153,16 @@ export interface Config {
   watchNamespaces: string[];
   snapshotIntervalSeconds: number;
   maxSourceBytes: number;
+  repoCacheDir: string;
+  repoPollIntervalSeconds: number;
+  repoGitTimeoutSeconds: number;
+  repoMaxTags: number;
+  repoMaxProfileBytes: number;
+  repoAllowFile: boolean;
+  repoDenyHosts: string[];
+  secretsSource: 'none' | 'folder' | 'kubernetes';
+  secretsDir: string;
+  webhookSecret: string | undefined;
   kubeconfig: string | undefined;
   kubeWatchTimeoutSeconds: number;
   statusWriter: boolean;
@@ -154,6 +202,9 @@ function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
     case 'enum':
       if (!spec.values?.includes(value)) bad(`expected one of ${spec.values?.join(', ')}`);
       break;
+    case 'bool':
+      if (!['true', 'false', '1', '0'].includes(value)) bad('expected true or false');
+      break;
     default:
       break;
   }
@@ -181,6 +232,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchNamespaces: list(read(env, 'WATCH_NAMESPACES')),
     snapshotIntervalSeconds: Number(read(env, 'SNAPSHOT_INTERVAL_SECONDS')),
     maxSourceBytes: Number(read(env, 'MAX_SOURCE_BYTES')),
+    repoCacheDir: read(env, 'REPO_CACHE_DIR')!,
+    repoPollIntervalSeconds: Number(read(env, 'REPO_POLL_INTERVAL_SECONDS')),
+    repoGitTimeoutSeconds: Number(read(env, 'REPO_GIT_TIMEOUT_SECONDS')),
+    repoMaxTags: Number(read(env, 'REPO_MAX_TAGS')),
+    repoMaxProfileBytes: Number(read(env, 'REPO_MAX_PROFILE_BYTES')),
+    repoAllowFile: ['true', '1'].includes(read(env, 'REPO_ALLOW_FILE')!),
+    repoDenyHosts: list(read(env, 'REPO_DENY_HOSTS')),
+    secretsSource: read(env, 'SECRETS_SOURCE') as Config['secretsSource'],
+    secretsDir: read(env, 'SECRETS_DIR')!,
+    webhookSecret: read(env, 'WEBHOOK_SECRET'),
     kubeconfig: read(env, 'KUBECONFIG'),
     kubeWatchTimeoutSeconds: Number(read(env, 'KUBE_WATCH_TIMEOUT_SECONDS')),
     statusWriter: read(env, 'STATUS_WRITER') === 'on',

@@ -11,6 +11,7 @@ export const EVENT_TYPES = {
   sourceUpserted: 'works.weave.profiles.source.upserted',
   sourceDeleted: 'works.weave.profiles.source.deleted',
   sourcesSnapshot: 'works.weave.profiles.sources.snapshot',
+  sourceRefresh: 'works.weave.profiles.source.refresh',
   sourceIndexed: 'works.weave.profiles.source.indexed',
   sourceFailed: 'works.weave.profiles.source.failed',
   sourceRemoved: 'works.weave.profiles.source.removed',
@@ -45,6 +46,13 @@ export const SourceDeletedData = Type.Object({
 
 export const SourcesSnapshotData = Type.Object({ origin: Origin, refs: Type.Array(Ref) });
 
+/** Asks the indexer to rescan the repositories of a source (poll, webhook or manual). */
+export const SourceRefreshData = Type.Object({
+  ref: Ref,
+  reason: Type.Union([Type.Literal('poll'), Type.Literal('webhook'), Type.Literal('manual')]),
+  url: Type.Optional(Type.String()),
+});
+
 const EntryError = Type.Object({ entry: Type.String(), reason: Type.String() });
 
 export const SourceResultData = Type.Object({
@@ -56,6 +64,10 @@ export const SourceResultData = Type.Object({
   versions: Type.Integer(),
   entryErrors: Type.Array(EntryError),
   message: Type.String(),
+  /** Repository scans, copied to the ProfileCatalogSource's status.scannedRepositories. */
+  scannedRepositories: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+  /** Machine-readable reason (Indexed, InvalidEntries, InvalidSource, ...), for status conditions. */
+  reason: Type.Optional(Type.String()),
 });
 
 export const SourceRemovedData = Type.Object({ ref: Ref });
@@ -72,6 +84,7 @@ export const EVENT_DATA_SCHEMAS = {
   [EVENT_TYPES.sourceUpserted]: SourceUpsertedData,
   [EVENT_TYPES.sourceDeleted]: SourceDeletedData,
   [EVENT_TYPES.sourcesSnapshot]: SourcesSnapshotData,
+  [EVENT_TYPES.sourceRefresh]: SourceRefreshData,
   [EVENT_TYPES.sourceIndexed]: SourceResultData,
   [EVENT_TYPES.sourceFailed]: SourceResultData,
   [EVENT_TYPES.sourceRemoved]: SourceRemovedData,
@@ -96,6 +109,7 @@ export interface CloudEvent<T extends EventType = EventType> {
 export type SourceUpserted = DataOf<typeof EVENT_TYPES.sourceUpserted>;
 export type SourceDeleted = DataOf<typeof EVENT_TYPES.sourceDeleted>;
 export type SourcesSnapshot = DataOf<typeof EVENT_TYPES.sourcesSnapshot>;
+export type SourceRefresh = DataOf<typeof EVENT_TYPES.sourceRefresh>;
 export type SourceResult = DataOf<typeof EVENT_TYPES.sourceIndexed>;
 export type VersionEventData = DataOf<typeof EVENT_TYPES.versionAdded>;
 

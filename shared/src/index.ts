@@ -13,3 +13,5 @@ export * from './redis.ts';
 export * from './nats.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
+export * from './profile-definition.ts';
+export * from './repo-url.ts';

@@ -1,4 +1,5 @@
 import type { SourceRef } from './catalog-source.ts';
+import type { Artifact } from './profile-definition.ts';
 
 /**
  * The Redis key layout of the catalog, defined once. `p` is the configured prefix (REDIS_PREFIX).
@@ -14,6 +15,9 @@ import type { SourceRef } from './catalog-source.ts';
  *   {p}generation                    string counter bumped by every catalog change (ETags)
  *   {p}outbox                        list   catalog events waiting to be published to NATS
  *   {p}outbox-lock                   string lease of the replica draining the outbox
+ *   {p}repo:{ns/name}|{url}          hash   tag -> scanned result JSON (RepoTagState) of one repository
+ *   {p}repo-sources:{normalized url} set    ids of the sources that list the repository (webhooks)
+ *   {p}poll-schedule                 zset   source id -> when its repositories are next rescanned (ms)
  */
 export function catalogKeys(p: string) {
   const id = (ref: SourceRef | string) => (typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`);
@@ -28,6 +32,9 @@ export function catalogKeys(p: string) {
     generation: () => `${p}generation`,
     outbox: () => `${p}outbox`,
     outboxLock: () => `${p}outbox-lock`,
+    repo: (ref: SourceRef | string, url: string) => `${p}repo:${id(ref)}|${url}`,
+    repoSources: (normalizedUrl: string) => `${p}repo-sources:${normalizedUrl}`,
+    pollSchedule: () => `${p}poll-schedule`,
   };
 }
 
@@ -58,7 +65,14 @@ export interface CatalogEntry {
   origin: string;
   indexedAt: string;
   revision?: string;
-  artifacts?: unknown[];
+  artifacts?: Artifact[];
+}
+
+/** What a scan learned about one tag of a repository: the entry, or why the tag is not indexed. */
+export interface RepoTagState {
+  commit: string;
+  entry?: CatalogEntry;
+  error?: string;
 }
 
 /** Fields of `{p}source:{id}`. Everything is a string in Redis; JSON where noted. */
@@ -77,6 +91,15 @@ export interface SourceState {
   indexedAt: string;
 }
 
+export interface ScannedRepository {
+  url: string;
+  tags: string[];
+  /** Set when the last scan failed; the versions of the last good scan are still served. */
+  error?: string;
+  tagErrors?: { tag: string; reason: string }[];
+  scannedAt?: string;
+}
+
 export interface SourceStatus {
   ready: boolean;
   reason: string;
@@ -85,4 +108,5 @@ export interface SourceStatus {
   versions: number;
   entryErrors: { entry: string; reason: string }[];
   observedGeneration?: number;
+  scannedRepositories?: ScannedRepository[];
 }

@@ -42,6 +42,12 @@ export const SUBJECTS = {
   source: (ref: SourceRef) => `profiles.sources.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
   /** Snapshots have their own subject: `_` can never be a namespace, so it never clashes with a source. */
   sourcesSnapshot: (origin: string) => `profiles.sources._snapshot.${subjectToken(origin)}`,
+  /**
+   * Refresh requests have a subject of their own: the stream keeps one message per subject, and a refresh on
+   * the source's subject would evict its last upsert from the replay.
+   */
+  sourceRefresh: (ref: SourceRef) =>
+    `profiles.sources._refresh.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
   catalogSource: (ref: SourceRef) =>
     `profiles.catalog.source.${subjectToken(ref.namespace)}.${subjectToken(ref.name)}`,
   catalogProfile: (ref: SourceRef, profile: string) =>

@@ -19,6 +19,7 @@ import { startNats, startRedis, type LocalServer } from '../../scripts/lib/serve
 import { start as startIndexer, type Indexer } from '../../services/indexer/src/start.ts';
 import { start as startWatcher, type Watcher } from '../../services/watcher/src/start.ts';
 import { buildApp } from '../../services/api/src/app.ts';
+import { folderSecrets, noSecrets } from '../../services/indexer/src/git/credentials.ts';
 
 export { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
 export { freePort, spawnGuarded } from '../../scripts/lib/processes.ts';
@@ -49,6 +50,16 @@ export async function waitFor<T>(
   }
 }
 
+export interface IndexerOptions {
+  /** Folder of Secret YAML for private repositories. */
+  secretsDir?: string;
+  pollIntervalSeconds?: number;
+  pollTickMs?: number;
+  gitTimeoutMs?: number;
+  maxTags?: number;
+  log?: Logger;
+}
+
 export interface Stack {
   redis: LocalServer;
   nats: LocalServer;
@@ -56,12 +67,15 @@ export interface Stack {
   /** A Redis client for assertions. */
   client: Redis;
   jetstream: () => Promise<JetStreamHandles>;
-  indexer: (name?: string) => Promise<Indexer & { redis: Redis; handles: JetStreamHandles }>;
+  indexer: (
+    name?: string,
+    opts?: IndexerOptions,
+  ) => Promise<Indexer & { redis: Redis; handles: JetStreamHandles }>;
   watcher: (
     dir: string,
     opts?: { snapshotIntervalSeconds?: number; log?: Logger },
   ) => Promise<Watcher & { handles: JetStreamHandles }>;
-  api: () => Promise<{ url: string; close: () => Promise<void> }>;
+  api: (opts?: { webhookSecret?: string }) => Promise<{ url: string; close: () => Promise<void> }>;
   tempDir: (prefix?: string) => Promise<string>;
   stop: () => Promise<void>;
 }
@@ -82,10 +96,28 @@ export async function startStack(): Promise<Stack> {
     prefix,
     client,
     jetstream,
-    indexer: async (name = 'indexer') => {
+    indexer: async (name = 'indexer', opts = {}) => {
       const handles = await jetstream();
       const r = connectRedis(redis.url, testLogger(name), name, { autoPipelining: false });
-      const ix = await startIndexer({ ...handles, redis: r, redisPrefix: prefix, log: testLogger(name) });
+      const cacheDir = await stack.tempDir('repo-cache-');
+      const log = opts.log ?? testLogger(name);
+      const ix = await startIndexer({
+        ...handles,
+        redis: r,
+        redisPrefix: prefix,
+        log,
+        pollIntervalSeconds: opts.pollIntervalSeconds ?? 300,
+        pollTickMs: opts.pollTickMs ?? 200,
+        scanner: {
+          cacheDir,
+          timeoutMs: opts.gitTimeoutMs ?? 30_000,
+          maxTags: opts.maxTags ?? 5000,
+          maxProfileBytes: 256 * 1024,
+          urlPolicy: { allowFile: true, denyHosts: ['169.254.', 'metadata.google.internal'] },
+          secrets: opts.secretsDir ? folderSecrets(opts.secretsDir, log) : noSecrets,
+          log,
+        },
+      });
       let stopped = false;
       const stop = async () => {
         if (stopped) return;
@@ -119,9 +151,16 @@ export async function startStack(): Promise<Stack> {
       cleanups.push(stop);
       return { ...w, stop, handles };
     },
-    api: async () => {
+    api: async (opts = {}) => {
       const r = connectRedis(redis.url, testLogger('api'), 'api', { failFast: true });
-      const app = await buildApp({ redis: r, redisPrefix: prefix, log: testLogger('api') });
+      const nats = await jetstream();
+      const app = await buildApp({
+        redis: r,
+        redisPrefix: prefix,
+        log: testLogger('api'),
+        nats,
+        webhookSecret: opts.webhookSecret,
+      });
       const address = await app.listen({ host: '127.0.0.1', port: 0 });
       const close = async () => {
         await app.close();

@@ -1,12 +1,23 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { AppError, catalogKeys, isAppError, type Logger, type Redis } from '@profiles/shared';
+import {
+  AppError,
+  catalogKeys,
+  isAppError,
+  type JetStreamHandles,
+  type Logger,
+  type Redis,
+} from '@profiles/shared';
 import { CatalogReader } from './catalog-reader.ts';
 import { profilesRoutes } from './routes/profiles.ts';
+import { refreshRoutes } from './routes/refresh.ts';
 
 export interface ApiDeps {
   redis: Redis;
   redisPrefix: string;
   log: Logger;
+  /** NATS, for the endpoints that publish (refresh, webhooks); the read endpoints need only Redis. */
+  nats?: JetStreamHandles;
+  webhookSecret?: string | undefined;
 }
 
 /**
@@ -21,7 +32,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 512 },
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const reader = new CatalogReader(deps.redis, catalogKeys(deps.redisPrefix));
+  const keys = catalogKeys(deps.redisPrefix);
+  const reader = new CatalogReader(deps.redis, keys);
 
   app.setErrorHandler((err, req, reply) => {
     if (isAppError(err)) return reply.status(err.status).send(err.toJSON());
@@ -56,5 +68,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   profilesRoutes(app, reader);
+  refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   return app;
 }

@@ -1,4 +1,11 @@
-import { connectRedis, createLogger, exitOnStartError, loadConfig, onShutdown } from '@profiles/shared';
+import {
+  connectJetStream,
+  connectRedis,
+  createLogger,
+  exitOnStartError,
+  loadConfig,
+  onShutdown,
+} from '@profiles/shared';
 import { buildApp } from './app.ts';
 
 const log = createLogger('api');
@@ -6,11 +13,19 @@ try {
   const config = loadConfig();
   log.level = config.logLevel;
   const redis = connectRedis(config.redisReadUrl ?? config.redisUrl, log, 'api', { failFast: true });
-  const app = await buildApp({ redis, redisPrefix: config.redisPrefix, log });
+  const nats = await connectJetStream(config.natsServers, log, 'api');
+  const app = await buildApp({
+    redis,
+    redisPrefix: config.redisPrefix,
+    log,
+    nats,
+    webhookSecret: config.webhookSecret,
+  });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   log.info({ url: `http://${config.apiHost}:${config.apiPort}` }, 'api listening');
   onShutdown(log, async () => {
     await app.close();
+    await nats.nc.drain();
     redis.disconnect();
   });
 } catch (err) {

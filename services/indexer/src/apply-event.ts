@@ -7,10 +7,13 @@ import {
   sourceId,
   type CloudEvent,
   type Logger,
+  type SourceRef,
   type SourceStatus,
 } from '@profiles/shared';
 import type { CatalogWriter } from './catalog-writer.ts';
 import { resolveInline, type Resolution } from './resolve-source.ts';
+import { resolveRepositories, type RepoResolution } from './resolve-repositories.ts';
+import type { ScannerDeps } from './git/repo-scanner.ts';
 
 /**
  * Applies one event of the sources stream to the catalog. `seq` is the event's JetStream stream sequence: it
@@ -20,58 +23,49 @@ export interface ApplyDeps {
   writer: CatalogWriter;
   log: Logger;
   now?: () => string;
+  /** Repository scanning; without it `spec.repositories` are not scanned. */
+  scanner?: ScannerDeps;
+  defaultPollSeconds?: number;
+  /** Extends the ack deadline of the event being applied during long scans. */
+  progress?: () => void;
 }
 
 export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): Promise<void> {
   const now = deps.now ?? (() => new Date().toISOString());
   if (isEventOf(ev, EVENT_TYPES.sourceUpserted)) {
     const d = ev.data;
-    const specHash = createHash('sha256').update(JSON.stringify(d.object)).digest('hex');
-    const check = checkCatalogSourceDocument(d.object);
-    let status: SourceStatus;
-    let resolution: Resolution | undefined;
-    if (!check.ok) {
-      status = {
-        ready: false,
-        reason: 'InvalidSource',
-        message: check.reason,
-        profiles: 0,
-        versions: 0,
-        entryErrors: [],
-      };
-    } else {
-      resolution = resolveInline(check.ref, check.document, now());
-      status = statusOf(resolution);
-    }
-    if (d.generation !== undefined) status.observedGeneration = d.generation;
-    const out = await deps.writer.upsert({
+    await indexSource(deps, {
       ref: d.ref,
       seq,
       origin: d.origin,
       uid: d.uid,
       generation: d.generation,
-      specHash,
-      entries: resolution?.entries,
-      status,
+      object: d.object,
+      now: now(),
+      refresh: false,
     });
-    const log = status.ready ? deps.log.info.bind(deps.log) : deps.log.warn.bind(deps.log);
-    if (out.applied && out.changed) {
-      log(
-        {
-          source: sourceId(d.ref),
-          seq,
-          profiles: status.profiles,
-          versions: status.versions,
-          entryErrors: status.entryErrors,
-        },
-        `source ${sourceId(d.ref)}: ${status.message}`,
-      );
-    } else {
-      deps.log.debug(
-        { source: sourceId(d.ref), seq, outcome: out.applied ? 'unchanged' : out.reason },
-        'source event changed nothing',
-      );
+    return;
+  }
+  if (isEventOf(ev, EVENT_TYPES.sourceRefresh)) {
+    // A rescan of the stored object. It writes with the stored sequence, not its own, so that an upsert
+    // published before it but not yet applied is not mistaken for a stale event.
+    const stored = await deps.writer.load(ev.data.ref);
+    if (!stored || stored.deleted || !stored.object) {
+      deps.log.debug({ source: sourceId(ev.data.ref) }, 'refresh of an unknown source ignored');
+      return;
     }
+    const h = await deps.writer.meta(ev.data.ref);
+    await indexSource(deps, {
+      ref: ev.data.ref,
+      seq: stored.seq,
+      origin: h.origin,
+      uid: h.uid || undefined,
+      generation: h.generation ? Number(h.generation) : undefined,
+      object: stored.object,
+      now: now(),
+      refresh: true,
+      storedStatus: stored.status,
+    });
     return;
   }
   if (isEventOf(ev, EVENT_TYPES.sourceDeleted)) {
@@ -97,6 +91,119 @@ export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): 
     return;
   }
   deps.log.warn({ type: ev.type, id: ev.id }, 'ignoring an event type the indexer does not handle');
+}
+
+interface IndexInput {
+  ref: SourceRef;
+  seq: number;
+  origin: string;
+  uid: string | undefined;
+  generation: number | undefined;
+  object: unknown;
+  now: string;
+  /** true for poll/webhook/manual rescans: nothing is written when nothing changed */
+  refresh: boolean;
+  storedStatus?: string;
+}
+
+async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
+  const objectJson = JSON.stringify(x.object);
+  const specHash = createHash('sha256').update(objectJson).digest('hex');
+  const check = checkCatalogSourceDocument(x.object);
+  let status: SourceStatus;
+  let resolution: Resolution | undefined;
+  let repos: RepoResolution | undefined;
+  if (!check.ok) {
+    status = {
+      ready: false,
+      reason: 'InvalidSource',
+      message: check.reason,
+      profiles: 0,
+      versions: 0,
+      entryErrors: [],
+    };
+  } else {
+    resolution = resolveInline(check.ref, check.document, x.now);
+    if ((check.document.spec.repositories ?? []).length > 0) {
+      if (deps.scanner) {
+        repos = await resolveRepositories(
+          {
+            scanner: deps.scanner,
+            defaultIntervalSeconds: deps.defaultPollSeconds ?? 300,
+            previous: (url) => deps.writer.repoTags(x.ref, url),
+            now: x.now,
+            ...(deps.progress ? { progress: deps.progress } : {}),
+          },
+          check.ref,
+          check.document,
+        );
+        const seen = new Set(resolution.entries.map((e) => `${e.name}@${e.version}`));
+        for (const e of repos.entries) {
+          const key = `${e.name}@${e.version}`;
+          if (seen.has(key)) {
+            resolution.entryErrors.push({
+              entry: `${e.url}@${e.tag}`,
+              reason: `${key} is already provided by another entry of this source`,
+            });
+            continue;
+          }
+          seen.add(key);
+          resolution.entries.push(e);
+        }
+        resolution.entryErrors.push(...repos.errors);
+      } else {
+        resolution.entryErrors.push({
+          entry: 'spec.repositories',
+          reason: 'repository scanning is disabled in this indexer',
+        });
+      }
+    }
+    status = statusOf(resolution);
+    if (repos) status.scannedRepositories = repos.scanned;
+  }
+  if (x.generation !== undefined) status.observedGeneration = x.generation;
+  if (x.refresh && repos && !repos.changed && JSON.stringify(status) === x.storedStatus) {
+    deps.log.debug({ source: sourceId(x.ref) }, 'rescan found nothing new');
+    return;
+  }
+  const pollAt = repos ? Date.now() + jitter((repos.intervalSeconds ?? 300) * 1000) : undefined;
+  const out = await deps.writer.upsert({
+    ref: x.ref,
+    seq: x.seq,
+    origin: x.origin,
+    uid: x.uid,
+    generation: x.generation,
+    specHash,
+    entries: resolution?.entries,
+    status,
+    object: objectJson,
+    ...(repos ? { repos: repos.repos } : {}),
+    pollAt,
+    pollSeconds: repos?.intervalSeconds,
+  });
+  const log = status.ready ? deps.log.info.bind(deps.log) : deps.log.warn.bind(deps.log);
+  if (out.applied && out.changed) {
+    log(
+      {
+        source: sourceId(x.ref),
+        seq: x.seq,
+        profiles: status.profiles,
+        versions: status.versions,
+        entryErrors: status.entryErrors,
+      },
+      `source ${sourceId(x.ref)}: ${status.message}`,
+    );
+  } else {
+    deps.log.debug(
+      { source: sourceId(x.ref), seq: x.seq, outcome: out.applied ? 'unchanged' : out.reason },
+      'source event changed nothing',
+    );
+  }
+}
+
+/** ±10% so that sources added together do not all rescan at the same moment. */
+function jitter(ms: number): number {
+  return Math.round(ms * (0.9 + Math.random() * 0.2));
 }
 
 export function statusOf(r: Resolution): SourceStatus {

@@ -2,6 +2,7 @@ import {
   compareVersionsDesc,
   EVENT_TYPES,
   makeEvent,
+  normalizeRepoUrl,
   profileNameMember,
   sourceId,
   SUBJECTS,
@@ -10,6 +11,7 @@ import {
   type CloudEvent,
   type Logger,
   type Redis,
+  type RepoTagState,
   type SourceRef,
   type SourceStatus,
 } from '@profiles/shared';
@@ -40,6 +42,21 @@ export interface SourceUpdate {
   /** New entries; undefined keeps the entries already indexed (e.g. the document is invalid). */
   entries: CatalogEntry[] | undefined;
   status: SourceStatus;
+  /** The object as received (JSON), kept so refreshes can rescan without a new event. */
+  object?: string;
+  /** Repositories of the source with their scanned tags; `changed: false` ones are not rewritten. */
+  repos?: { url: string; tags: Map<string, RepoTagState>; changed: boolean }[];
+  /** When the repositories are next rescanned (ms since epoch); undefined: never (no repositories). */
+  pollAt?: number | undefined;
+  pollSeconds?: number | undefined;
+}
+
+export interface StoredSource {
+  seq: number;
+  object: unknown;
+  status: string;
+  repos: string[];
+  deleted: boolean;
 }
 
 export type WriteOutcome =
@@ -121,6 +138,36 @@ export class CatalogWriter {
         (stored) => !!uid && stored.deleted !== '1' && !!stored.uid && stored.uid !== uid,
       ),
     );
+  }
+
+  /** What is stored of a source, or undefined when it was never indexed. */
+  async load(ref: SourceRef | string): Promise<StoredSource | undefined> {
+    const h = await this.deps.redis.hgetall(this.deps.keys.source(ref));
+    if (!h.seq) return undefined;
+    return {
+      seq: Number(h.seq),
+      object: h.object ? JSON.parse(h.object) : undefined,
+      status: h.status ?? '',
+      repos: h.repos ? (JSON.parse(h.repos) as string[]) : [],
+      deleted: h.deleted === '1',
+    };
+  }
+
+  /** Who observed the source, and its Kubernetes identity. */
+  async meta(ref: SourceRef): Promise<{ origin: string; uid: string; generation: string }> {
+    const [origin, uid, generation] = await this.deps.redis.hmget(
+      this.deps.keys.source(ref),
+      'origin',
+      'uid',
+      'generation',
+    );
+    return { origin: origin ?? '', uid: uid ?? '', generation: generation ?? '' };
+  }
+
+  /** The scanned tags of one repository of a source, as the last scan left them. */
+  async repoTags(ref: SourceRef, url: string): Promise<Map<string, RepoTagState>> {
+    const h = await this.deps.redis.hgetall(this.deps.keys.repo(ref, url));
+    return new Map(Object.entries(h).map(([tag, json]) => [tag, JSON.parse(json) as RepoTagState]));
   }
 
   /** Ids and stored sequence of the live sources of one origin (for snapshots). */
@@ -247,6 +294,31 @@ export class CatalogWriter {
       }
     }
 
+    if (u.repos) {
+      const prevRepos = JSON.parse((await redis.hget(keys.source(id), 'repos')) || '[]') as string[];
+      const now = new Set(u.repos.map((r) => r.url));
+      for (const url of prevRepos) {
+        if (now.has(url)) continue;
+        tx.del(keys.repo(id, url));
+        tx.srem(keys.repoSources(normalizeRepoUrl(url)), id);
+      }
+      for (const r of u.repos) {
+        tx.sadd(keys.repoSources(normalizeRepoUrl(r.url)), id);
+        if (!r.changed) continue;
+        tx.del(keys.repo(id, r.url));
+        if (r.tags.size > 0)
+          tx.hset(
+            keys.repo(id, r.url),
+            Object.fromEntries([...r.tags].map(([t, st]) => [t, JSON.stringify(st)])),
+          );
+      }
+      tx.hset(keys.source(id), 'repos', JSON.stringify([...now]));
+    }
+    if (u.pollAt !== undefined) tx.zadd(keys.pollSchedule(), u.pollAt, id);
+    if (u.pollSeconds !== undefined) tx.hset(keys.source(id), 'pollSeconds', String(u.pollSeconds));
+    else if (u.repos) tx.zrem(keys.pollSchedule(), id);
+    if (u.object !== undefined) tx.hset(keys.source(id), 'object', u.object);
+
     const statusJson = JSON.stringify(u.status);
     const statusChanged = statusJson !== prevStatus;
     const fields: Record<string, string> = { seq: String(u.seq), specHash: u.specHash };
@@ -256,7 +328,7 @@ export class CatalogWriter {
         name: u.ref.name,
         origin: u.origin,
         uid: u.uid ?? '',
-        generation: String(u.generation ?? 0),
+        generation: u.generation === undefined ? '' : String(u.generation),
         status: statusJson,
         indexedAt: new Date().toISOString(),
         deleted: '0',
@@ -270,6 +342,10 @@ export class CatalogWriter {
         versions: u.status.versions,
         entryErrors: u.status.entryErrors,
         message: u.status.message,
+        reason: u.status.reason,
+        ...(u.status.scannedRepositories
+          ? { scannedRepositories: u.status.scannedRepositories as unknown as Record<string, unknown>[] }
+          : {}),
       };
       outbox.push(
         this.event(
@@ -318,6 +394,11 @@ export class CatalogWriter {
       tx.del(keys.profile(id, profile), keys.profileOrder(id, profile));
       tx.zrem(keys.profileNames(), profileNameMember(profile, id));
     }
+    for (const url of JSON.parse((await redis.hget(keys.source(id), 'repos')) || '[]') as string[]) {
+      tx.del(keys.repo(id, url));
+      tx.srem(keys.repoSources(normalizeRepoUrl(url)), id);
+    }
+    tx.zrem(keys.pollSchedule(), id);
     tx.del(keys.sourceProfiles(id));
     tx.srem(keys.sources(), id);
     tx.srem(keys.sourceNames(ref.name), id);

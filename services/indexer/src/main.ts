@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import {
   connectJetStream,
   connectRedis,
@@ -7,15 +8,38 @@ import {
   onShutdown,
   startHealthServer,
 } from '@profiles/shared';
+import { folderSecrets, kubernetesSecrets, noSecrets, type SecretProvider } from './git/credentials.ts';
 import { start } from './start.ts';
 
 const log = createLogger('indexer');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
+  const secrets: SecretProvider =
+    config.secretsSource === 'kubernetes'
+      ? await kubernetesSecrets()
+      : config.secretsSource === 'folder'
+        ? folderSecrets(resolve(config.secretsDir), log)
+        : noSecrets;
   const redis = connectRedis(config.redisUrl, log, 'indexer', { autoPipelining: false });
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'indexer');
-  const indexer = await start({ js, jsm, redis, redisPrefix: config.redisPrefix, log });
+  const indexer = await start({
+    js,
+    jsm,
+    redis,
+    redisPrefix: config.redisPrefix,
+    log,
+    pollIntervalSeconds: config.repoPollIntervalSeconds,
+    scanner: {
+      cacheDir: resolve(config.repoCacheDir),
+      timeoutMs: config.repoGitTimeoutSeconds * 1000,
+      maxTags: config.repoMaxTags,
+      maxProfileBytes: config.repoMaxProfileBytes,
+      urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
+      secrets,
+      log,
+    },
+  });
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,

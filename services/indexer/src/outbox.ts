@@ -64,6 +64,8 @@ export class Outbox {
 
   async drain(): Promise<void> {
     const { redis, keys, js } = this.deps;
+    // Look before taking the lease: an idle indexer then only reads, it never writes to Redis.
+    if ((await redis.llen(keys.outbox())) === 0) return;
     const got = await redis.set(keys.outboxLock(), this.deps.owner, 'PX', LEASE_MS, 'NX');
     if (got !== 'OK') return;
     try {

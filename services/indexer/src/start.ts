@@ -15,6 +15,8 @@ import {
 import { applyEvent } from './apply-event.ts';
 import { CatalogWriter } from './catalog-writer.ts';
 import { Outbox } from './outbox.ts';
+import { PollScheduler } from './poll-scheduler.ts';
+import type { ScannerDeps } from './git/repo-scanner.ts';
 
 export interface IndexerDeps {
   js: JetStreamClient;
@@ -23,11 +25,18 @@ export interface IndexerDeps {
   redis: Redis;
   redisPrefix: string;
   log: Logger;
+  /** Repository scanning (git); without it `spec.repositories` are reported as not scanned. */
+  scanner?: ScannerDeps;
+  /** Default rescan period of repositories, in seconds. */
+  pollIntervalSeconds?: number;
+  /** How often the poll scheduler looks for due sources (ms). */
+  pollTickMs?: number;
 }
 
 export interface Indexer {
   writer: CatalogWriter;
   outbox: Outbox;
+  poller: PollScheduler;
   /** Events handled (acked or terminated) since start. */
   handled: () => number;
   stop: () => Promise<void>;
@@ -51,9 +60,18 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
   outbox.start();
   await ensureConsumer(deps.jsm, 'indexer');
   const c = CONSUMERS.indexer;
-  const consumer = await deps.js.consumers.get(c.stream, c.durable);
-  const messages = await consumer.consume({ max_messages: 64 });
+  const poller = new PollScheduler({
+    redis: deps.redis,
+    keys,
+    js: deps.js,
+    log: deps.log,
+    defaultIntervalSeconds: deps.pollIntervalSeconds ?? 300,
+    ...(deps.pollTickMs ? { tickMs: deps.pollTickMs } : {}),
+  });
+  poller.start();
   let handled = 0;
+  let stopping = false;
+  let messages: Awaited<ReturnType<Awaited<ReturnType<typeof deps.js.consumers.get>>['consume']>> | undefined;
 
   const handle = async (m: JsMsg) => {
     let ev;
@@ -69,7 +87,17 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
       return;
     }
     try {
-      await applyEvent({ writer, log: deps.log }, ev, m.seq);
+      await applyEvent(
+        {
+          writer,
+          log: deps.log,
+          ...(deps.scanner ? { scanner: deps.scanner } : {}),
+          defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
+          progress: () => m.working(),
+        },
+        ev,
+        m.seq,
+      );
       outbox.kick();
       m.ack();
     } catch (err) {
@@ -84,10 +112,24 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     }
   };
 
+  // The consume iterator ends if the consumer disappears (stream re-created, server reset): declare it again
+  // and resume, so the indexer never sits idle while looking healthy.
   const loop = (async () => {
-    for await (const m of messages) {
-      await handle(m);
-      handled++;
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        await ensureConsumer(deps.jsm, 'indexer');
+        const consumer = await deps.js.consumers.get(c.stream, c.durable);
+        messages = await consumer.consume({ max_messages: 64 });
+        attempt = 0;
+        for await (const m of messages) {
+          await handle(m);
+          handled++;
+        }
+      } catch (err) {
+        if (stopping) break;
+        deps.log.warn({ err: describeError(err) }, 'event consumption interrupted; resuming');
+      }
+      if (!stopping) await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
     }
   })();
 
@@ -95,9 +137,12 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     writer,
     outbox,
     handled: () => handled,
+    poller,
     stop: async () => {
-      await messages.close();
+      stopping = true;
+      await messages?.close();
       await loop.catch(() => undefined);
+      await poller.stop();
       await outbox.stop();
     },
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import {
   checkCatalogSourceDocument,
   describeError,
@@ -35,6 +35,9 @@ interface Known {
 }
 
 export const FOLDER_ORIGIN = 'folder';
+const RETRY_PARSE_MS = 75;
+const SETTLE_MS = 8;
+const CONFIRM_READ_MS = 150;
 
 function isYaml(path: string): boolean {
   const ext = extname(path).toLowerCase();
@@ -58,6 +61,8 @@ export class FolderSource {
   /** files whose last read failed, with the error, so one broken file is logged once, not on every change */
   private readonly failing = new Map<string, string>();
   private watcher: FSWatcher | undefined;
+  private readonly settles = new Map<string, NodeJS.Timeout>();
+  private readonly confirms = new Map<string, NodeJS.Timeout>();
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly dir: string;
@@ -74,29 +79,48 @@ export class FolderSource {
       throw new Error(`WATCH_DIR ${this.dir} cannot be watched: ${describeError(err)}`, { cause: err });
     }
     // Watch first, then scan, so that a change made during the scan is not missed.
-    this.watcher = watch(this.dir, {
-      ignoreInitial: true,
-      awaitWriteFinish: { stabilityThreshold: 60, pollInterval: 20 },
+    // fs.watch (inotify) reports every write at once; libraries that filter events by mtime drop writes that
+    // land within the same timestamp tick. Names that are not YAML files (directories created, moved or
+    // removed) trigger a re-scan of the folder.
+    this.watcher = watch(this.dir, { recursive: true, persistent: false }, (_event, name) => {
+      if (!name) return this.debounce(this.settles, this.dir, SETTLE_MS, () => this.reconcile());
+      const path = join(this.dir, name.toString());
+      if (isYaml(path)) this.onWrite(path);
+      else this.debounce(this.settles, this.dir, SETTLE_MS, () => this.reconcile());
     });
-    this.watcher.on('add', (p) => this.enqueue(() => this.readFile(p)));
-    this.watcher.on('change', (p) => this.enqueue(() => this.readFile(p)));
-    this.watcher.on('unlink', (p) => this.enqueue(async () => this.forgetFile(p)));
-    this.watcher.on('unlinkDir', (d) =>
-      this.enqueue(async () => {
-        for (const f of [...this.files.keys()]) if (f.startsWith(d + '/')) this.forgetFile(f);
-      }),
-    );
     this.watcher.on('error', (err) => this.deps.log.error({ err: describeError(err) }, 'folder watch error'));
-    await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
     await this.enqueue(() => this.fullScan());
     this.timer = setInterval(() => void this.enqueue(() => this.fullScan()), this.deps.snapshotIntervalMs);
     this.timer.unref();
     this.deps.log.info({ dir: this.dir, sources: this.owners.size }, 'watching folder for catalog sources');
   }
 
+  private onWrite(file: string): void {
+    // Writes arrive as bursts of events (truncate, then data): read once the burst has been quiet for a few
+    // milliseconds, then once more a moment later as a safety net (a no-op when nothing changed).
+    this.debounce(this.settles, file, SETTLE_MS, () => this.readFile(file));
+    this.debounce(this.confirms, file, CONFIRM_READ_MS, () => this.readFile(file));
+  }
+
+  private debounce(
+    timers: Map<string, NodeJS.Timeout>,
+    file: string,
+    ms: number,
+    fn: () => Promise<void>,
+  ): void {
+    clearTimeout(timers.get(file));
+    const t = setTimeout(() => {
+      timers.delete(file);
+      void this.enqueue(fn);
+    }, ms);
+    t.unref();
+    timers.set(file, t);
+  }
+
   async stop(): Promise<void> {
+    for (const t of [...this.settles.values(), ...this.confirms.values()]) clearTimeout(t);
     if (this.timer) clearInterval(this.timer);
-    await this.watcher?.close();
+    this.watcher?.close();
     await this.queue;
   }
 
@@ -113,11 +137,16 @@ export class FolderSource {
     return this.queue;
   }
 
-  /** Re-reads every file (catches changes a watcher can miss) and publishes a snapshot of all sources. */
-  private async fullScan(): Promise<void> {
+  /** Re-reads every file (unchanged ones publish nothing) and forgets files that are gone. */
+  private async reconcile(): Promise<void> {
     const files = new Set(await listYamlFiles(this.dir));
     for (const f of [...this.files.keys()]) if (!files.has(f)) this.forgetFile(f);
     for (const f of files) await this.readFile(f);
+  }
+
+  /** Reconciles (catches changes a watcher can miss) and publishes a snapshot of all sources. */
+  private async fullScan(): Promise<void> {
+    await this.reconcile();
     const refs = [...this.owners.keys()].map((id) => this.refOf(id));
     this.deps.publisher.publish(
       SUBJECTS.sourcesSnapshot(FOLDER_ORIGIN),
@@ -145,7 +174,7 @@ export class FolderSource {
     );
   }
 
-  private async readFile(file: string): Promise<void> {
+  private async readFile(file: string, firstTry = true): Promise<void> {
     if (!isYaml(file)) return;
     let text: string;
     try {
@@ -165,8 +194,16 @@ export class FolderSource {
     }
     let docs: unknown[];
     try {
+      // An empty read is most likely a file truncated by a write in progress: it is read again before it
+      // counts as "no sources".
+      if (firstTry && text.trim() === '' && this.files.get(file)?.size) throw new Error('empty file');
       docs = parseYamlDocuments(text, { maxBytes: this.deps.maxBytes });
     } catch (err) {
+      if (firstTry) {
+        // Perhaps caught mid-write: the writer's next chunk usually lands within a few milliseconds.
+        await new Promise((r) => setTimeout(r, RETRY_PARSE_MS));
+        return this.readFile(file, false);
+      }
       this.reportFailure(file, `${describeError(err)}; previous sources kept`);
       return;
     }

@@ -57,11 +57,12 @@ export interface SourceStatusPatch {
   versions: number;
   entryErrors: { entry: string; reason: string }[];
   conditions: Condition[];
+  scannedRepositories?: unknown[];
 }
 
 interface CurrentObject {
   metadata?: { uid?: string; generation?: number; resourceVersion?: string };
-  status?: Partial<SourceStatusPatch> & Record<string, unknown>;
+  status?: Partial<SourceStatusPatch>;
 }
 
 /**
@@ -76,7 +77,8 @@ export function desiredStatus(
   now: string,
 ): SourceStatusPatch {
   const gen = r.generation;
-  const reason = failed ? (r.entryErrors.length ? 'InvalidEntries' : 'InvalidSource') : 'Indexed';
+  const reason =
+    r.reason ?? (failed ? (r.entryErrors.length ? 'InvalidEntries' : 'InvalidSource') : 'Indexed');
   const cond = (type: Condition['type'], status: Condition['status'], message: string): Condition => {
     const prev = current?.conditions?.find((c) => c.type === type);
     return {
@@ -93,6 +95,7 @@ export function desiredStatus(
     profiles: r.profiles,
     versions: r.versions,
     entryErrors: r.entryErrors,
+    ...(r.scannedRepositories ? { scannedRepositories: r.scannedRepositories } : {}),
     conditions: [
       cond('Ready', failed ? 'False' : 'True', r.message),
       cond('Reconciling', 'False', failed ? 'indexing stopped on invalid input' : 'up to date'),
@@ -106,6 +109,7 @@ export function statusMatches(desired: SourceStatusPatch, current: CurrentObject
   if (!current) return false;
   const pick = (s: Partial<SourceStatusPatch>) =>
     JSON.stringify({
+      scannedRepositories: desired.scannedRepositories ? s.scannedRepositories : undefined,
       observedGeneration: s.observedGeneration,
       profiles: s.profiles,
       versions: s.versions,

@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import { access, mkdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import {
+  checkProfileDefinition,
+  compareVersionsDesc,
+  describeError,
+  parseTag,
+  parseYaml,
+  type CatalogEntry,
+  type Logger,
+  type RepoTagState,
+  type RepositoryRef,
+  type SourceRef,
+} from '@profiles/shared';
+import { gitAuth, type SecretProvider } from './credentials.ts';
+import { git } from './git-cli.ts';
+import { checkRepoUrl, redactUrl, type UrlPolicy } from './repo-url.ts';
+
+/**
+ * Scans one repository of a catalog source: lists its tags with one `git ls-remote`, and reads `profile.yaml`
+ * only at tags that are new or moved since the previous scan (fetched shallowly, in batches, into a bare cache
+ * repository, then read with one `git cat-file --batch`). Tags follow `<dir>/v<semver>`, profile.yaml at
+ * `<dir>/profile.yaml`; a bare `v<semver>` tag means profile.yaml at the root. A bad tag is reported with its
+ * reason and the others are indexed; a failed scan keeps the previous result.
+ */
+export interface ScannerDeps {
+  cacheDir: string;
+  timeoutMs: number;
+  maxTags: number;
+  maxProfileBytes: number;
+  urlPolicy: UrlPolicy;
+  secrets: SecretProvider;
+  log: Logger;
+}
+
+export interface RepoScanResult {
+  /** tag -> state, for every version tag of the repository after this scan */
+  tags: Map<string, RepoTagState>;
+  /** false when the tags and their commits are exactly those of `previous`: nothing to write */
+  changed: boolean;
+  /** why the scan failed (the previous tags are returned unchanged) */
+  error?: string;
+  /** tags beyond REPO_MAX_TAGS that were not read */
+  skippedTags?: number;
+}
+
+const FETCH_BATCH = 200;
+
+export async function scanRepository(
+  deps: ScannerDeps,
+  ref: SourceRef,
+  repo: RepositoryRef,
+  previous: Map<string, RepoTagState>,
+  now: string,
+): Promise<RepoScanResult> {
+  const fail = (err: unknown): RepoScanResult => ({
+    tags: previous,
+    changed: false,
+    error: describeError(err),
+  });
+  let scheme: string;
+  try {
+    if (typeof repo?.url !== 'string') throw new Error('repository url is required');
+    scheme = checkRepoUrl(repo.url, deps.urlPolicy).scheme;
+  } catch (err) {
+    return fail(err);
+  }
+  let secret;
+  if (repo.secretRef?.name) {
+    try {
+      secret = await deps.secrets.get(ref.namespace, repo.secretRef.name);
+    } catch (err) {
+      return fail(err);
+    }
+    if (!secret)
+      return fail(new Error(`secret ${ref.namespace}/${repo.secretRef.name} (secretRef) not found`));
+  }
+  let auth;
+  try {
+    auth = await gitAuth(secret, scheme);
+  } catch (err) {
+    return fail(err);
+  }
+  try {
+    const opts = { env: auth.env, timeoutMs: deps.timeoutMs };
+    const listing = await git(['ls-remote', '--tags', '--', repo.url], opts);
+    const remote = parseLsRemote(listing.stdout.toString('utf8'));
+    let versions = [...remote.entries()].filter(([tag]) => parseTag(tag) !== undefined);
+    let skippedTags: number | undefined;
+    if (versions.length > deps.maxTags) {
+      // Keep the newest versions: they are the ones users install.
+      versions.sort(([a], [b]) => compareVersionsDesc(parseTag(a)!.version, parseTag(b)!.version));
+      skippedTags = versions.length - deps.maxTags;
+      versions = versions.slice(0, deps.maxTags);
+    }
+    const current = new Map(versions);
+    const toRead = [...current].filter(([tag, commit]) => previous.get(tag)?.commit !== commit);
+    const removed = [...previous.keys()].filter((t) => !current.has(t));
+    if (toRead.length === 0 && removed.length === 0) {
+      return { tags: previous, changed: false, ...(skippedTags ? { skippedTags } : {}) };
+    }
+    const tags = new Map<string, RepoTagState>();
+    for (const [tag, commit] of current) {
+      const prev = previous.get(tag);
+      if (prev && prev.commit === commit) tags.set(tag, prev);
+    }
+    if (toRead.length > 0) {
+      const cache = await ensureCache(deps.cacheDir, repo.url, deps.timeoutMs);
+      for (let i = 0; i < toRead.length; i += FETCH_BATCH) {
+        const batch = toRead.slice(i, i + FETCH_BATCH);
+        await git(
+          [
+            'fetch',
+            '--depth=1',
+            '--no-tags',
+            '--quiet',
+            '--',
+            repo.url,
+            ...batch.map(([t]) => `+refs/tags/${t}:refs/tags/${t}`),
+          ],
+          {
+            ...opts,
+            cwd: cache,
+          },
+        );
+      }
+      const files = await readFiles(
+        cache,
+        toRead.map(([tag, commit]) => `${commit}:${profilePath(tag)}`),
+        deps,
+      );
+      toRead.forEach(([tag, commit], i) =>
+        tags.set(tag, toState(ref, repo.url, tag, commit, files[i]!, deps, now)),
+      );
+    }
+    return { tags, changed: true, ...(skippedTags ? { skippedTags } : {}) };
+  } catch (err) {
+    deps.log.warn(
+      { repo: redactUrl(repo.url), err: describeError(err) },
+      'repository scan failed; keeping its last good versions',
+    );
+    return fail(err);
+  } finally {
+    await auth.cleanup();
+  }
+}
+
+export function profilePath(tag: string): string {
+  const dir = parseTag(tag)?.dir ?? '';
+  return dir ? posix.join(dir, 'profile.yaml') : 'profile.yaml';
+}
+
+/** `git ls-remote --tags` output -> tag -> commit (peeled `^{}` lines win for annotated tags). */
+export function parseLsRemote(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{40,64})\trefs\/tags\/(.+)$/.exec(line.trim());
+    if (!m) continue;
+    const [, sha, name] = m as unknown as [string, string, string];
+    if (name.endsWith('^{}')) out.set(name.slice(0, -3), sha);
+    else if (!out.has(name)) out.set(name, sha);
+  }
+  return out;
+}
+
+async function ensureCache(root: string, url: string, timeoutMs: number): Promise<string> {
+  const dir = join(root, createHash('sha256').update(url).digest('hex').slice(0, 32));
+  try {
+    await access(join(dir, 'HEAD'));
+  } catch {
+    await mkdir(dir, { recursive: true });
+    await git(['init', '--bare', '--quiet', dir], { timeoutMs });
+  }
+  return dir;
+}
+
+type FileRead = { ok: true; text: string } | { ok: false; reason: string };
+
+/** Reads many `<commit>:<path>` blobs with one `git cat-file --batch`. */
+async function readFiles(cache: string, specs: string[], deps: ScannerDeps): Promise<FileRead[]> {
+  const { stdout } = await git(['cat-file', '--batch'], {
+    cwd: cache,
+    timeoutMs: deps.timeoutMs,
+    input: specs.join('\n') + '\n',
+  });
+  const out: FileRead[] = [];
+  let pos = 0;
+  for (const spec of specs) {
+    const nl = stdout.indexOf(0x0a, pos);
+    const header = stdout.subarray(pos, nl).toString('utf8');
+    pos = nl + 1;
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      out.push({ ok: false, reason: `${spec.split(':').slice(1).join(':')} not found at this tag` });
+      continue;
+    }
+    const size = Number(m[2]);
+    const body = stdout.subarray(pos, pos + size);
+    pos += size + 1;
+    if (m[1] !== 'blob') out.push({ ok: false, reason: 'profile.yaml is not a file' });
+    else if (size > deps.maxProfileBytes)
+      out.push({
+        ok: false,
+        reason: `profile.yaml is ${size} bytes, more than REPO_MAX_PROFILE_BYTES=${deps.maxProfileBytes}`,
+      });
+    else out.push({ ok: true, text: body.toString('utf8') });
+  }
+  return out;
+}
+
+function toState(
+  ref: SourceRef,
+  url: string,
+  tag: string,
+  commit: string,
+  file: FileRead,
+  deps: ScannerDeps,
+  now: string,
+): RepoTagState {
+  if (!file.ok) return { commit, error: file.reason };
+  let doc: unknown;
+  try {
+    doc = parseYaml(file.text, { maxBytes: deps.maxProfileBytes, maxAliasCount: 50 });
+  } catch (err) {
+    return { commit, error: `profile.yaml: ${describeError(err)}` };
+  }
+  const check = checkProfileDefinition(doc);
+  if (!check.ok) return { commit, error: `profile.yaml: ${check.reason}` };
+  const p = check.profile;
+  const entry: CatalogEntry = {
+    tag,
+    catalogSource: ref.name,
+    url,
+    name: p.name,
+    description: p.description,
+    maintainer: p.maintainer,
+    prerequisites: p.prerequisites,
+    version: parseTag(tag)!.version,
+    catalogNamespace: ref.namespace,
+    origin: url,
+    indexedAt: now,
+    revision: commit,
+    artifacts: p.artifacts,
+  };
+  return { commit, entry };
+}
