@@ -34,7 +34,9 @@ test('a failed result is Ready=False and Stalled=True naming the entry; it diffe
   const failed = {
     ...ok,
     generation: 3,
-    entryErrors: [{ entry: 'spec.profiles[1] (bad v1.0)', reason: 'tag "v1.0" is not a valid semver version' }],
+    entryErrors: [
+      { entry: 'spec.profiles[1] (bad v1.0)', reason: 'tag "v1.0" is not a valid semver version' },
+    ],
     message: 'indexed 1 version of 1 profile; 1 invalid: spec.profiles[1] (bad v1.0): ...',
   };
   const before = desiredStatus(false, ok, undefined, 't1');
