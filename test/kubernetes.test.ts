@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { STREAMS } from '@profiles/shared';
+import { encodeEvent, EVENT_TYPES, makeEvent, STREAMS, SUBJECTS, type CloudEvent } from '@profiles/shared';
 import { getJson, startStack, testLogger, waitFor, type Stack } from './harness/index.ts';
 import { startKube, type KubeServer } from './harness/kube.ts';
 import { fixtureRepo } from './harness/git.ts';
@@ -302,6 +302,82 @@ spec:
     } finally {
       await watcherB.stop();
     }
+  });
+
+  test("a slow replica's late events (older generation, earlier incarnation) change nothing", async () => {
+    // What a replica cut off from NATS for longer than the 2-minute duplicate window would publish: the same
+    // ids JetStream no longer remembers, stored after the newer events.
+    const { js } = await stack.jetstream();
+    const ref = { namespace: 'default', name: 'replicated' };
+    const upsert = (uid: string, generation: number, tag: string) => {
+      const metadata = { name: ref.name, namespace: ref.namespace, uid, generation };
+      const object = {
+        apiVersion: 'weave.works/v1alpha1',
+        kind: 'ProfileCatalogSource',
+        metadata,
+        spec: { profiles: [{ name: 'twice', tag }] },
+      };
+      return makeEvent(EVENT_TYPES.sourceUpserted, 'watcher/kubernetes', {
+        ref,
+        origin: 'kubernetes',
+        object,
+        uid,
+        generation,
+      });
+    };
+    const late = async (ev: CloudEvent, n: number) => {
+      const h0 = indexer.handled();
+      await js.publish(SUBJECTS.source(ref), encodeEvent(ev), { msgID: ev.id });
+      await waitFor(() => indexer.handled() >= h0 + n, { what: 'late event handled' });
+    };
+    const current = async () => (await names()).filter((x) => x.startsWith('replicated/'));
+    const first = await pcs('default', 'replicated');
+    assert.equal(first.metadata.generation, 2);
+    const writes0 = indexer.writer.writes;
+    await late(upsert(first.metadata.uid, 1, 'v1.0.0'), 1);
+    await late(
+      makeEvent(EVENT_TYPES.sourceDeleted, 'watcher/kubernetes', {
+        ref,
+        origin: 'kubernetes',
+        uid: 'an-older-uid',
+      }),
+      1,
+    );
+    assert.deepEqual(
+      await current(),
+      ['replicated/twice@1.1.0'],
+      'older generation and foreign delete ignored',
+    );
+    assert.equal(indexer.writer.writes, writes0);
+
+    // Deleted and created again: a new uid. A late upsert of the first incarnation must not come back.
+    await kube.kubectl('delete', 'profilecatalogsource', 'replicated');
+    await waitFor(async () => (await current()).length === 0, { what: 'replicated deleted' });
+    await apply(`apiVersion: weave.works/v1alpha1
+kind: ProfileCatalogSource
+metadata:
+  name: replicated
+spec:
+  profiles:
+    - name: twice
+      tag: v3.0.0
+`);
+    await waitFor(async () => (await ready('default', 'replicated'))?.status === 'True', {
+      what: 're-created',
+    });
+    const second = await pcs('default', 'replicated');
+    assert.notEqual(second.metadata.uid, first.metadata.uid);
+    await late(upsert(first.metadata.uid, 9, 'v9.0.0'), 1);
+    await late(
+      makeEvent(EVENT_TYPES.sourceDeleted, 'watcher/kubernetes', {
+        ref,
+        origin: 'kubernetes',
+        uid: first.metadata.uid,
+      }),
+      1,
+    );
+    assert.deepEqual(await current(), ['replicated/twice@3.0.0'], 'the first incarnation stays gone');
+    assert.equal((await pcs('default', 'replicated')).status?.profiles, 1);
   });
 
   test('status-only changes publish nothing', async () => {

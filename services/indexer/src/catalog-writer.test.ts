@@ -13,3 +13,14 @@ test('an upsert of an older generation, or of a deleted object, is stale; other 
   assert.equal(isStaleUpsert(live, undefined, undefined), false, 'folder mode orders by sequence only');
   assert.equal(isStaleUpsert({ uid: null, generation: null, deleted: null }, 'u1', 1), false, 'new source');
 });
+
+test('an upsert of a retired uid (an earlier incarnation of the name) is stale', () => {
+  const recreated = { uid: 'u2', generation: '1', deleted: '0', retiredUids: '["u1"]' };
+  assert.equal(isStaleUpsert(recreated, 'u1', 5), true);
+  assert.equal(isStaleUpsert(recreated, 'u2', 1), false);
+  assert.equal(
+    isStaleUpsert({ ...recreated, retiredUids: 'not json' }, 'u1', 5),
+    false,
+    'unreadable: ignored',
+  );
+});

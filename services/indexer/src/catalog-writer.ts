@@ -73,6 +73,19 @@ interface StoredIdentity {
   uid: string | null | undefined;
   generation: string | null | undefined;
   deleted: string | null | undefined;
+  /** JSON list of the uids of earlier incarnations of this name (deleted, then created again). */
+  retiredUids?: string | null | undefined;
+}
+
+const MAX_RETIRED_UIDS = 8;
+
+function retiredList(json: string | null | undefined): string[] {
+  try {
+    const v: unknown = JSON.parse(json || '[]');
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -85,7 +98,9 @@ export function isStaleUpsert(
   uid: string | undefined,
   generation: number | undefined,
 ): boolean {
-  if (!uid || stored.uid !== uid) return false;
+  if (!uid) return false;
+  if (retiredList(stored.retiredUids).includes(uid)) return true;
+  if (stored.uid !== uid) return false;
   if (stored.deleted === '1') return true;
   return Number(stored.generation ?? 0) > (generation ?? 0);
 }
@@ -191,15 +206,16 @@ export class CatalogWriter {
     const { redis, keys } = this.deps;
     for (let i = 0; i < 50; i++) {
       await redis.watch(keys.source(ref));
-      const [seqField, uid, generation, deleted] = await redis.hmget(
+      const [seqField, uid, generation, deleted, retiredUids] = await redis.hmget(
         keys.source(ref),
         'seq',
         'uid',
         'generation',
         'deleted',
+        'retiredUids',
       );
       const stored = Number(seqField ?? 0);
-      if (stored > seq || isStale({ uid, generation, deleted })) {
+      if (stored > seq || isStale({ uid, generation, deleted, retiredUids })) {
         await redis.unwatch();
         return { applied: false, reason: 'stale' };
       }
@@ -322,7 +338,14 @@ export class CatalogWriter {
     const statusJson = JSON.stringify(u.status);
     const statusChanged = statusJson !== prevStatus;
     const fields: Record<string, string> = { seq: String(u.seq), specHash: u.specHash };
-    if (changed || statusChanged || !wasLive) {
+    // A new incarnation of the name (another uid): the old uid is retired, so a late event about it is stale.
+    const [storedUid, storedRetired] = await redis.hmget(keys.source(id), 'uid', 'retiredUids');
+    const uidChanged = !!u.uid && !!storedUid && storedUid !== u.uid;
+    if (uidChanged)
+      fields.retiredUids = JSON.stringify(
+        [...retiredList(storedRetired), storedUid].slice(-MAX_RETIRED_UIDS),
+      );
+    if (changed || statusChanged || !wasLive || uidChanged) {
       Object.assign(fields, {
         namespace: u.ref.namespace,
         name: u.ref.name,
@@ -361,7 +384,7 @@ export class CatalogWriter {
       tx.sadd(keys.sources(), id);
       tx.sadd(keys.sourceNames(u.ref.name), id);
     }
-    const any = changed || statusChanged || !wasLive;
+    const any = changed || statusChanged || !wasLive || uidChanged;
     if (any) tx.incr(keys.generation());
     for (const item of outbox) tx.rpush(keys.outbox(), JSON.stringify(item));
     const res = await tx.exec();
@@ -374,7 +397,7 @@ export class CatalogWriter {
   private async deleteOnce(ref: SourceRef, seq: number, uid?: string): Promise<WriteOutcome | null> {
     const { redis, keys } = this.deps;
     const id = sourceId(ref);
-    const storedUid = (await redis.hget(keys.source(id), 'uid')) ?? '';
+    const [storedUid, retiredUids] = await redis.hmget(keys.source(id), 'uid', 'retiredUids');
     const wasLive = (await redis.sismember(keys.sources(), id)) === 1;
     const profiles = await redis.smembers(keys.sourceProfiles(id));
     const outbox: OutboxItem[] = [];
@@ -409,8 +432,9 @@ export class CatalogWriter {
       namespace: ref.namespace,
       name: ref.name,
       seq: String(seq),
-      uid: uid ?? storedUid,
+      uid: uid ?? storedUid ?? '',
       deleted: '1',
+      ...(retiredUids ? { retiredUids } : {}),
     });
     tx.expire(keys.source(id), TOMBSTONE_TTL_SECONDS);
     if (wasLive) {
