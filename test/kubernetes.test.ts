@@ -89,6 +89,7 @@ describe('kubernetes mode (real kube-apiserver)', () => {
       .sort();
   const status = async (path: string) => (await getJson(`${api}/v1/profiles/${path}`)).status;
 
+  const startedAt = Date.now();
   before(async () => {
     [kube, stack] = await Promise.all([startKube(), startStack()]);
     dir = await stack.tempDir('kube-manifests-');
@@ -378,6 +379,21 @@ spec:
     );
     assert.deepEqual(await current(), ['replicated/twice@3.0.0'], 'the first incarnation stays gone');
     assert.equal((await pcs('default', 'replicated')).status?.profiles, 1);
+  });
+
+  test("a lagging replica's snapshot, taken before sources were seen, removes none of them", async () => {
+    const { js } = await stack.jetstream();
+    const before = await names();
+    assert.ok(before.length > 3);
+    const ev = makeEvent(EVENT_TYPES.sourcesSnapshot, 'watcher/kubernetes', {
+      origin: 'kubernetes',
+      refs: [],
+    });
+    ev.time = new Date(startedAt - 1_000).toISOString();
+    const h0 = indexer.handled();
+    await js.publish(SUBJECTS.sourcesSnapshot('kubernetes'), encodeEvent(ev), { msgID: ev.id });
+    await waitFor(() => indexer.handled() > h0, { what: 'snapshot handled' });
+    assert.deepEqual(await names(), before);
   });
 
   test('status-only changes publish nothing', async () => {

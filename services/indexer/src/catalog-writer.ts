@@ -49,6 +49,8 @@ export interface SourceUpdate {
   /** When the repositories are next rescanned (ms since epoch); undefined: never (no repositories). */
   pollAt?: number | undefined;
   pollSeconds?: number | undefined;
+  /** The time of the event (when the watcher saw the change); a snapshot taken earlier does not delete it. */
+  observedAt?: string;
 }
 
 export interface StoredSource {
@@ -186,13 +188,13 @@ export class CatalogWriter {
   }
 
   /** Ids and stored sequence of the live sources of one origin (for snapshots). */
-  async sourcesOf(origin: string): Promise<{ id: string; seq: number }[]> {
+  async sourcesOf(origin: string): Promise<{ id: string; seq: number; observedAt?: string }[]> {
     const { redis, keys } = this.deps;
     const ids = await redis.smembers(keys.sources());
-    const out: { id: string; seq: number }[] = [];
+    const out: { id: string; seq: number; observedAt?: string }[] = [];
     for (const id of ids) {
-      const [o, seq] = await redis.hmget(keys.source(id), 'origin', 'seq');
-      if (o === origin) out.push({ id, seq: Number(seq ?? 0) });
+      const [o, seq, observedAt] = await redis.hmget(keys.source(id), 'origin', 'seq', 'observedAt');
+      if (o === origin) out.push({ id, seq: Number(seq ?? 0), ...(observedAt ? { observedAt } : {}) });
     }
     return out;
   }
@@ -338,6 +340,7 @@ export class CatalogWriter {
     const statusJson = JSON.stringify(u.status);
     const statusChanged = statusJson !== prevStatus;
     const fields: Record<string, string> = { seq: String(u.seq), specHash: u.specHash };
+    if (u.observedAt) fields.observedAt = u.observedAt;
     // A new incarnation of the name (another uid): the old uid is retired, so a late event about it is stale.
     const [storedUid, storedRetired] = await redis.hmget(keys.source(id), 'uid', 'retiredUids');
     const uidChanged = !!u.uid && !!storedUid && storedUid !== u.uid;
