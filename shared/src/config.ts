@@ -85,12 +85,6 @@ export const CONFIG_VARS = {
     default: '300',
     description: 'kubernetes mode: length of one watch request; a watch silent for longer is restarted',
   },
-  STATUS_WRITER: {
-    kind: 'enum',
-    values: ['on', 'off'],
-    default: 'on',
-    description: 'kubernetes mode: write indexing results to the status subresource of each source',
-  },
   MAX_SOURCE_BYTES: {
     kind: 'int',
     default: '1048576',
@@ -165,7 +159,6 @@ export interface Config {
   webhookSecret: string | undefined;
   kubeconfig: string | undefined;
   kubeWatchTimeoutSeconds: number;
-  statusWriter: boolean;
 }
 
 function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
@@ -244,6 +237,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret: read(env, 'WEBHOOK_SECRET'),
     kubeconfig: read(env, 'KUBECONFIG'),
     kubeWatchTimeoutSeconds: Number(read(env, 'KUBE_WATCH_TIMEOUT_SECONDS')),
-    statusWriter: read(env, 'STATUS_WRITER') === 'on',
   };
 }

@@ -64,10 +64,9 @@ export const SourceResultData = Type.Object({
   versions: Type.Integer(),
   entryErrors: Type.Array(EntryError),
   message: Type.String(),
-  /** Repository scans, copied to the ProfileCatalogSource's status.scannedRepositories. */
-  scannedRepositories: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
-  /** Machine-readable reason (Indexed, InvalidEntries, InvalidSource, ...), for status conditions. */
+  ready: Type.Optional(Type.Boolean()),
   reason: Type.Optional(Type.String()),
+  scannedRepositories: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
 });
 
 export const SourceRemovedData = Type.Object({ ref: Ref });

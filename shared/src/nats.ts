@@ -107,11 +107,19 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
 
 /** Declares a durable pull consumer from the CONSUMERS table. */
 export async function ensureConsumer(jsm: JetStreamManager, which: keyof typeof CONSUMERS): Promise<void> {
-  const c = CONSUMERS[which];
+  const c: {
+    stream: string;
+    durable: string;
+    ackWaitMs: number;
+    maxDeliver: number;
+    filterSubject?: string;
+    deliverNew?: boolean;
+  } = CONSUMERS[which];
   await jsm.consumers.add(c.stream, {
     durable_name: c.durable,
+    ...(c.filterSubject ? { filter_subject: c.filterSubject } : {}),
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: c.deliverNew ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: ms(c.ackWaitMs),
     max_deliver: c.maxDeliver,
     max_ack_pending: 1000,

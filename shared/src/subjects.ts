@@ -58,17 +58,13 @@ export const SUBJECTS = {
 export const CONSUMERS = {
   indexer: { stream: STREAMS.sources.name, durable: 'indexer', ackWaitMs: 60_000, maxDeliver: 20 },
   installer: { stream: STREAMS.installs.name, durable: 'installer', ackWaitMs: 120_000, maxDeliver: 10 },
-} as const;
-
-/**
- * The watcher's status writer: indexing results (source indexed/failed) are written back to the
- * ProfileCatalogSource's status subresource. One shared durable, so with several watcher replicas each result
- * is written once. nats-server 2.9 allows one filter subject per consumer.
- */
-export const STATUS_WRITER_CONSUMER = {
-  stream: STREAMS.catalog.name,
-  durable: 'status-writer',
-  filterSubject: 'profiles.catalog.source.>',
-  ackWaitMs: 30_000,
-  maxDeliver: 20,
+  /** The watcher's status writer (Kubernetes mode): indexing results, written back to each CR's status. */
+  statusWriter: {
+    stream: STREAMS.catalog.name,
+    durable: 'status-writer',
+    ackWaitMs: 30_000,
+    maxDeliver: 20,
+    filterSubject: 'profiles.catalog.source.>',
+    deliverNew: true,
+  },
 } as const;

@@ -75,6 +75,15 @@ export interface Stack {
     dir: string,
     opts?: { snapshotIntervalSeconds?: number; log?: Logger },
   ) => Promise<Watcher & { handles: JetStreamHandles }>;
+  kubeWatcher: (
+    kubeconfigPath: string,
+    opts?: {
+      namespaces?: string[];
+      snapshotIntervalSeconds?: number;
+      watchTimeoutSeconds?: number;
+      log?: Logger;
+    },
+  ) => Promise<Watcher & { handles: JetStreamHandles }>;
   api: (opts?: { webhookSecret?: string }) => Promise<{ url: string; close: () => Promise<void> }>;
   tempDir: (prefix?: string) => Promise<string>;
   stop: () => Promise<void>;
@@ -140,6 +149,32 @@ export async function startStack(): Promise<Stack> {
         },
         js: handles.js,
         log: opts.log ?? testLogger('watcher'),
+      });
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        await w.stop();
+        await handles.nc.close();
+      };
+      cleanups.push(stop);
+      return { ...w, stop, handles };
+    },
+    kubeWatcher: async (kubeconfigPath, opts = {}) => {
+      const handles = await jetstream();
+      const w = await startWatcher({
+        config: {
+          watcherMode: 'kubernetes',
+          watchDir: '',
+          maxSourceBytes: 1024 * 1024,
+          snapshotIntervalSeconds: opts.snapshotIntervalSeconds ?? 300,
+          watchNamespaces: opts.namespaces ?? [],
+        },
+        js: handles.js,
+        jsm: handles.jsm,
+        log: opts.log ?? testLogger('kube-watcher'),
+        kubeconfigPath,
+        ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
       });
       let stopped = false;
       const stop = async () => {

@@ -368,6 +368,7 @@ export class CatalogWriter {
         versions: u.status.versions,
         entryErrors: u.status.entryErrors,
         message: u.status.message,
+        ready: u.status.ready,
         reason: u.status.reason,
         ...(u.status.scannedRepositories
           ? { scannedRepositories: u.status.scannedRepositories as unknown as Record<string, unknown>[] }

@@ -1,26 +1,27 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config, JetStreamClient, JetStreamManager, Logger } from '@profiles/shared';
 import { FolderSource } from './folder-source.ts';
-import { loadKubeConfig } from './kubeconfig.ts';
-import { KubeSource } from './kube-source.ts';
+import { loadKubeConfig } from './kube-client.ts';
+import { KubernetesSource } from './kubernetes-source.ts';
 import { Publisher } from './publisher.ts';
 import { StatusWriter } from './status-writer.ts';
 
 export interface WatcherDeps {
   config: Pick<Config, 'watcherMode' | 'watchDir' | 'maxSourceBytes' | 'snapshotIntervalSeconds'> &
-    Partial<Pick<Config, 'watchNamespaces' | 'kubeconfig' | 'kubeWatchTimeoutSeconds' | 'statusWriter'>>;
+    Partial<Pick<Config, 'watchNamespaces' | 'kubeconfig' | 'kubeWatchTimeoutSeconds'>>;
   js: JetStreamClient;
-  /** Needed by the status writer (kubernetes mode) to declare its consumer. */
+  /** Needed in Kubernetes mode (the status writer's consumer). */
   jsm?: JetStreamManager;
-  /** Kubernetes mode: a ready client config (tests); otherwise built from KUBECONFIG / in-cluster. */
-  kc?: KubeConfig;
   log: Logger;
+  /** Kubernetes mode: a kubeconfig file; default KUBECONFIG, ~/.kube/config or the pod's service account. */
+  kubeconfigPath?: string;
+  /** Kubernetes mode: server-side watch timeout (tests use short ones). */
+  watchTimeoutSeconds?: number;
 }
 
 export interface Watcher {
   publisher: Publisher;
   folder: FolderSource | undefined;
-  kube: KubeSource | undefined;
+  kubernetes: KubernetesSource | undefined;
   statusWriter: StatusWriter | undefined;
   stop: () => Promise<void>;
 }
@@ -28,54 +29,50 @@ export interface Watcher {
 /** Starts the watcher in the configured mode; resolves once the first snapshot is queued. */
 export async function start(deps: WatcherDeps): Promise<Watcher> {
   const publisher = new Publisher({ js: deps.js, log: deps.log });
-  const cfg = deps.config;
-  if (cfg.watcherMode === 'kubernetes') {
-    const kc = deps.kc ?? loadKubeConfig(cfg.kubeconfig);
-    const kube = new KubeSource({
+  if (deps.config.watcherMode === 'kubernetes') {
+    if (!deps.jsm) throw new Error('Kubernetes mode needs a JetStream manager');
+    const kc = loadKubeConfig(deps.kubeconfigPath ?? deps.config.kubeconfig);
+    const kubernetes = new KubernetesSource({
       kc,
       publisher,
       log: deps.log,
-      namespaces: cfg.watchNamespaces ?? [],
-      snapshotIntervalMs: cfg.snapshotIntervalSeconds * 1000,
-      watchTimeoutSeconds: cfg.kubeWatchTimeoutSeconds ?? 300,
-      maxBytes: cfg.maxSourceBytes,
+      namespaces: deps.config.watchNamespaces ?? [],
+      resyncIntervalMs: deps.config.snapshotIntervalSeconds * 1000,
+      watchTimeoutSeconds: deps.watchTimeoutSeconds ?? deps.config.kubeWatchTimeoutSeconds ?? 300,
     });
-    let statusWriter: StatusWriter | undefined;
-    if ((cfg.statusWriter ?? true) && deps.jsm) {
-      statusWriter = new StatusWriter({
-        kc,
-        js: deps.js,
-        jsm: deps.jsm,
-        log: deps.log,
-        covers: (ns) => kube.covers(ns),
-      });
-      await statusWriter.start();
-    }
-    await kube.start();
+    const statusWriter = new StatusWriter({
+      kc,
+      js: deps.js,
+      jsm: deps.jsm,
+      log: deps.log,
+      origin: kubernetes.origin,
+    });
+    await statusWriter.start();
+    await kubernetes.start();
     return {
       publisher,
       folder: undefined,
-      kube,
+      kubernetes,
       statusWriter,
       stop: async () => {
-        await kube.stop();
-        await statusWriter?.stop();
+        await kubernetes.stop();
+        await statusWriter.stop();
         await publisher.close();
       },
     };
   }
   const folder = new FolderSource({
-    dir: cfg.watchDir,
+    dir: deps.config.watchDir,
     publisher,
     log: deps.log,
-    maxBytes: cfg.maxSourceBytes,
-    snapshotIntervalMs: cfg.snapshotIntervalSeconds * 1000,
+    maxBytes: deps.config.maxSourceBytes,
+    snapshotIntervalMs: deps.config.snapshotIntervalSeconds * 1000,
   });
   await folder.start();
   return {
     publisher,
     folder,
-    kube: undefined,
+    kubernetes: undefined,
     statusWriter: undefined,
     stop: async () => {
       await folder.stop();

@@ -1,49 +1,37 @@
+import * as k8s from '@kubernetes/client-node';
 import {
-  ApiException,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import {
-  API_GROUP,
+  CONSUMERS,
   decodeEvent,
+  ensureConsumer,
   describeError,
   EVENT_TYPES,
   isEventOf,
-  sourceId,
-  STATUS_WRITER_CONSUMER,
-  type CloudEvent,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type Logger,
   type SourceResult,
 } from '@profiles/shared';
+import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
 
 /**
- * Writes the indexer's results back to each ProfileCatalogSource's status subresource (and nothing else:
- * RBAC grants only `patch` on `profilecatalogsources/status`). Results come from PROFILES_CATALOG through one
- * shared durable consumer, so with several watcher replicas each result is written by one of them.
- *
- * A result is written only when it describes the object's current incarnation (same uid) and generation; an
- * older one is stale and dropped. The desired status is compared with the current one (ignoring transition
- * times) and nothing is written when they agree. The patch carries the resourceVersion it was computed from:
- * a concurrent change answers 409 and the result is retried against the fresh object.
+ * Writes the indexer's results back to each ProfileCatalogSource's status subresource: kstatus conditions
+ * (Ready, Reconciling, Stalled), observedGeneration, counts, entry errors and scanned repositories. It reads
+ * the `source.indexed` / `source.failed` events through the shared durable consumer `status-writer`, so with
+ * several watcher replicas each result is written once. A result for another object (same name, new uid) or
+ * an older generation is skipped, and nothing is written when the status would not change.
  */
 export interface StatusWriterDeps {
-  kc: KubeConfig;
+  kc: k8s.KubeConfig;
   js: JetStreamClient;
   jsm: JetStreamManager;
   log: Logger;
-  /** Whether this watcher watches the namespace (others' results are acked and skipped). */
-  covers: (namespace: string) => boolean;
-  now?: () => string;
+  /** Only results of this origin are written (the watcher's own). */
+  origin: string;
 }
 
-export interface Condition {
-  type: 'Ready' | 'Reconciling' | 'Stalled';
+interface Condition {
+  type: string;
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
@@ -51,183 +39,161 @@ export interface Condition {
   lastTransitionTime: string;
 }
 
-export interface SourceStatusPatch {
-  observedGeneration?: number;
-  profiles: number;
-  versions: number;
-  entryErrors: { entry: string; reason: string }[];
-  conditions: Condition[];
-  scannedRepositories?: unknown[];
-}
-
-interface CurrentObject {
-  metadata?: { uid?: string; generation?: number; resourceVersion?: string };
-  status?: Partial<SourceStatusPatch>;
-}
-
-/**
- * The status a result calls for. Ready=True when every entry indexed; otherwise Ready=False and Stalled=True
- * (only a spec change can fix an invalid entry), both naming the first bad entry. lastTransitionTime is kept
- * from the current condition when its status does not change.
- */
 export function desiredStatus(
-  failed: boolean,
   r: SourceResult,
-  current: CurrentObject['status'],
+  previous: Record<string, unknown> | undefined,
   now: string,
-): SourceStatusPatch {
-  const gen = r.generation;
-  const reason =
-    r.reason ?? (failed ? (r.entryErrors.length ? 'InvalidEntries' : 'InvalidSource') : 'Indexed');
-  const cond = (type: Condition['type'], status: Condition['status'], message: string): Condition => {
-    const prev = current?.conditions?.find((c) => c.type === type);
-    return {
+): Record<string, unknown> {
+  const ready = r.ready ?? r.entryErrors.length === 0;
+  const stalled = r.reason === 'InvalidSource';
+  const prevConditions = (Array.isArray(previous?.conditions) ? previous.conditions : []) as Condition[];
+  const cond = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
+    const before = prevConditions.find((c) => c.type === type);
+    const c: Condition = {
       type,
       status,
       reason,
       message,
-      ...(gen !== undefined ? { observedGeneration: gen } : {}),
-      lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now,
+      // The transition time moves only when the status does.
+      lastTransitionTime: before && before.status === status ? before.lastTransitionTime : now,
     };
+    if (r.generation !== undefined) c.observedGeneration = r.generation;
+    return c;
   };
-  return {
-    ...(gen !== undefined ? { observedGeneration: gen } : {}),
+  const status: Record<string, unknown> = {
+    conditions: [
+      cond('Ready', ready ? 'True' : 'False', r.reason ?? (ready ? 'Indexed' : 'Failed'), r.message),
+      cond('Reconciling', 'False', 'Indexed', 'the latest generation has been indexed'),
+      cond(
+        'Stalled',
+        stalled ? 'True' : 'False',
+        stalled ? (r.reason ?? 'Failed') : 'Indexed',
+        stalled ? r.message : '',
+      ),
+    ],
     profiles: r.profiles,
     versions: r.versions,
     entryErrors: r.entryErrors,
-    ...(r.scannedRepositories ? { scannedRepositories: r.scannedRepositories } : {}),
-    conditions: [
-      cond('Ready', failed ? 'False' : 'True', r.message),
-      cond('Reconciling', 'False', failed ? 'indexing stopped on invalid input' : 'up to date'),
-      cond('Stalled', failed ? 'True' : 'False', failed ? r.message : 'no error'),
-    ],
   };
-}
-
-/** True when `current` already says everything `desired` says. */
-export function statusMatches(desired: SourceStatusPatch, current: CurrentObject['status']): boolean {
-  if (!current) return false;
-  const pick = (s: Partial<SourceStatusPatch>) =>
-    JSON.stringify({
-      scannedRepositories: desired.scannedRepositories ? s.scannedRepositories : undefined,
-      observedGeneration: s.observedGeneration,
-      profiles: s.profiles,
-      versions: s.versions,
-      entryErrors: s.entryErrors ?? [],
-      conditions: (s.conditions ?? []).map((c) => ({
-        type: c.type,
-        status: c.status,
-        reason: c.reason,
-        message: c.message,
-        observedGeneration: c.observedGeneration,
-      })),
-    });
-  return pick(desired) === pick(current);
+  if (r.generation !== undefined) status.observedGeneration = r.generation;
+  if (r.scannedRepositories) status.scannedRepositories = r.scannedRepositories;
+  return status;
 }
 
 export class StatusWriter {
-  private readonly api: CustomObjectsApi;
   private messages: { close: () => Promise<void | Error> } | undefined;
   private loop: Promise<void> | undefined;
-  /** Status patches sent, and results that needed none (tests and metrics read them). */
+  private stopped = false;
+  private readonly custom: k8s.CustomObjectsApi;
   writes = 0;
-  skipped = 0;
 
   constructor(private readonly deps: StatusWriterDeps) {
-    this.api = deps.kc.makeApiClient(CustomObjectsApi);
+    this.custom = deps.kc.makeApiClient(k8s.CustomObjectsApi);
   }
 
   async start(): Promise<void> {
-    const c = STATUS_WRITER_CONSUMER;
-    await this.deps.jsm.consumers.add(c.stream, {
-      durable_name: c.durable,
-      filter_subject: c.filterSubject,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: c.ackWaitMs * 1_000_000,
-      max_deliver: c.maxDeliver,
-      max_ack_pending: 1000,
-    });
-    const consumer = await this.deps.js.consumers.get(c.stream, c.durable);
-    const messages = await consumer.consume({ max_messages: 64 });
-    this.messages = messages;
+    await ensureConsumer(this.deps.jsm, 'statusWriter');
     this.loop = (async () => {
-      for await (const m of messages) await this.handle(m);
+      while (!this.stopped) {
+        try {
+          const consumer = await this.deps.js.consumers.get(
+            CONSUMERS.statusWriter.stream,
+            CONSUMERS.statusWriter.durable,
+          );
+          const messages = await consumer.consume({ max_messages: 32 });
+          this.messages = messages;
+          for await (const m of messages) await this.handle(m);
+        } catch (err) {
+          if (!this.stopped)
+            this.deps.log.warn({ err: describeError(err) }, 'status consumption interrupted; resuming');
+        }
+        if (!this.stopped) await new Promise((r) => setTimeout(r, 1_000));
+      }
     })();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.messages?.close();
-    await this.loop?.catch(() => undefined);
+    await this.loop;
   }
 
   private async handle(m: JsMsg): Promise<void> {
-    let ev: CloudEvent;
+    let ev;
     try {
       ev = decodeEvent(m.data);
-    } catch (err) {
-      this.deps.log.error({ subject: m.subject, err: describeError(err) }, 'dropping a malformed result');
+    } catch {
       m.term();
       return;
     }
+    if (!isEventOf(ev, EVENT_TYPES.sourceIndexed) && !isEventOf(ev, EVENT_TYPES.sourceFailed))
+      return void m.ack();
+    const r = ev.data as SourceResult;
+    if (r.origin !== this.deps.origin || !r.uid) return void m.ack();
     try {
-      if (isEventOf(ev, EVENT_TYPES.sourceIndexed)) await this.write(false, ev.data);
-      else if (isEventOf(ev, EVENT_TYPES.sourceFailed)) await this.write(true, ev.data);
+      await this.write(r);
       m.ack();
     } catch (err) {
-      const attempt = m.info.deliveryCount;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
       this.deps.log.warn(
-        { subject: m.subject, attempt, err: describeError(err), retryInMs: delay },
-        'status write failed, will retry',
+        { source: `${r.ref.namespace}/${r.ref.name}`, err: describeError(err) },
+        'status write failed; will retry',
       );
-      m.nak(delay);
+      m.nak(Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6)));
     }
   }
 
-  private async write(failed: boolean, r: SourceResult): Promise<void> {
-    const { namespace, name } = r.ref;
-    if (!this.deps.covers(namespace) || !r.uid) return;
-    const base = { group: API_GROUP, version: 'v1alpha1', namespace, plural: 'profilecatalogsources', name };
-    let current: CurrentObject;
-    try {
-      current = (await this.api.getNamespacedCustomObject(base)) as CurrentObject;
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return; // deleted since: nothing to report on
-      throw err;
+  private async write(r: SourceResult): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let obj: KubeObject;
+      try {
+        obj = (await this.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: r.ref.namespace,
+          plural: PLURAL,
+          name: r.ref.name,
+        })) as KubeObject;
+      } catch (err) {
+        if (statusOf(err) === 404) return; // deleted since
+        throw err;
+      }
+      if (obj.metadata.uid !== r.uid) return; // a newer object of the same name
+      if (
+        (obj.metadata.generation ?? 0) > (r.generation ?? 0) &&
+        (obj.status?.observedGeneration as number | undefined) !== undefined
+      ) {
+        // A newer generation is being indexed: its own result will follow.
+        if (((obj.status?.observedGeneration as number) ?? 0) >= (r.generation ?? 0)) return;
+      }
+      const status = desiredStatus(r, obj.status, new Date().toISOString());
+      if (canonicalJson(status) === canonicalJson(obj.status ?? {})) return;
+      try {
+        await this.custom.replaceNamespacedCustomObjectStatus({
+          group: GROUP,
+          version: VERSION,
+          namespace: r.ref.namespace,
+          plural: PLURAL,
+          name: r.ref.name,
+          body: { ...obj, status },
+        });
+        this.writes++;
+        return;
+      } catch (err) {
+        if (statusOf(err) !== 409) throw err; // 409: changed meanwhile, read again
+      }
     }
-    const md = current.metadata ?? {};
-    if (md.uid !== r.uid) return; // a result about an earlier incarnation of this name
-    const stale =
-      r.generation !== undefined &&
-      (r.generation < (md.generation ?? 0) || r.generation < (current.status?.observedGeneration ?? 0));
-    if (stale) {
-      this.skipped++;
-      return;
-    }
-    const desired = desiredStatus(failed, r, current.status, (this.deps.now ?? nowIso)());
-    if (statusMatches(desired, current.status)) {
-      this.skipped++;
-      return;
-    }
-    try {
-      await this.api.patchNamespacedCustomObjectStatus(
-        { ...base, body: { metadata: { resourceVersion: md.resourceVersion }, status: desired } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return;
-      throw err; // 409: changed meanwhile; redelivery recomputes against the fresh object
-    }
-    this.writes++;
-    this.deps.log.info(
-      { source: sourceId(r.ref), generation: r.generation, ready: !failed },
-      `status of ${sourceId(r.ref)} written`,
-    );
+    throw new Error('status kept changing while being written');
   }
 }
 
-function nowIso(): string {
-  // Kubernetes' metav1.Time has second precision.
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/**
+ * JSON with object keys sorted: the API server returns a custom resource's fields in its own (sorted) order,
+ * so a plain JSON.stringify never equals the status we built and every result would be written again.
+ */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 }
