@@ -124,6 +124,16 @@ export const CONFIG_VARS = {
     default: 'examples/secrets',
     description: 'Folder of Secret YAML (SECRETS_SOURCE=folder)',
   },
+  CORS_ORIGINS: {
+    kind: 'list',
+    default: '',
+    description: 'Origins allowed by CORS, comma separated (* for any); empty: CORS off',
+  },
+  RATE_LIMIT_PER_MINUTE: {
+    kind: 'int',
+    default: '1200',
+    description: 'Requests per minute per client address, counted in Redis across replicas (0: off)',
+  },
   WEBHOOK_SECRET: {
     kind: 'string',
     description: 'Shared secret of git host webhooks (HMAC key or token); webhooks are refused without it',
@@ -157,6 +167,8 @@ export interface Config {
   secretsSource: 'none' | 'folder' | 'kubernetes';
   secretsDir: string;
   webhookSecret: string | undefined;
+  corsOrigins: string[];
+  rateLimitPerMinute: number;
   kubeconfig: string | undefined;
   kubeWatchTimeoutSeconds: number;
 }
@@ -235,6 +247,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretsSource: read(env, 'SECRETS_SOURCE') as Config['secretsSource'],
     secretsDir: read(env, 'SECRETS_DIR')!,
     webhookSecret: read(env, 'WEBHOOK_SECRET'),
+    corsOrigins: list(read(env, 'CORS_ORIGINS')),
+    rateLimitPerMinute: Number(read(env, 'RATE_LIMIT_PER_MINUTE')),
     kubeconfig: read(env, 'KUBECONFIG'),
     kubeWatchTimeoutSeconds: Number(read(env, 'KUBE_WATCH_TIMEOUT_SECONDS')),
   };

@@ -13,6 +13,7 @@ export const ERRORS = {
   VERSION_NOT_FOUND: { status: 404, title: 'Version not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
   YAML_MALFORMED: { status: 400, title: 'Malformed YAML' },
   SOURCE_INVALID: { status: 422, title: 'Invalid catalog source' },
   ENTRY_INVALID: { status: 422, title: 'Invalid catalog entry' },

@@ -15,3 +15,4 @@ export * from './health.ts';
 export * from './shutdown.ts';
 export * from './profile-definition.ts';
 export * from './repo-url.ts';
+export * from './search-terms.ts';

@@ -11,13 +11,22 @@ import type { Artifact } from './profile-definition.ts';
  *   {p}source-profiles:{ns/name}     set    profile names the source provides
  *   {p}profile:{ns/name}|{profile}   hash   version -> catalog entry JSON
  *   {p}profile-order:{ns/name}|{profile}  string  JSON list of versions, newest first
- *   {p}profile-names                 zset   `{profile}|{ns/name}` members, score 0 (lexical order)
+ *   {p}profile-names                 zset   `{profile} {ns/name}` members, score 0 (lexical order = name order)
  *   {p}generation                    string counter bumped by every catalog change (ETags)
  *   {p}outbox                        list   catalog events waiting to be published to NATS
  *   {p}outbox-lock                   string lease of the replica draining the outbox
  *   {p}repo:{ns/name}|{url}          hash   tag -> scanned result JSON (RepoTagState) of one repository
  *   {p}repo-sources:{normalized url} set    ids of the sources that list the repository (webhooks)
  *   {p}poll-schedule                 zset   source id -> when its repositories are next rescanned (ms)
+ *   {p}idx:term:{term}               zset   profile member -> weight of the term in it (name 10, description 3, ...)
+ *   {p}idx:terms                     zset   every indexed term, score 0 (prefixes by ZRANGE BYLEX)
+ *   {p}idx:del:{variant}             set    terms of 5+ letters that give {variant} when one letter is deleted
+ *   {p}idx:name:{name}               set    profile members whose name is exactly {name}
+ *   {p}idx:facet:{facet}:{value}     set    profile members with that facet value (catalog, maintainer, kind, prerelease)
+ *   {p}idx:facet-values:{facet}      set    values of a facet
+ *   {p}idx:updated                   zset   profile member -> last change (ms)
+ *   {p}idx:member-keys:{member}      set    every index key a profile member is in (to remove it cleanly)
+ *   {p}idx:result:{generation}:{h}   zset   a search's scored result, cached for 60 s (keyed by catalog generation)
  */
 export function catalogKeys(p: string) {
   const id = (ref: SourceRef | string) => (typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`);
@@ -35,18 +44,31 @@ export function catalogKeys(p: string) {
     repo: (ref: SourceRef | string, url: string) => `${p}repo:${id(ref)}|${url}`,
     repoSources: (normalizedUrl: string) => `${p}repo-sources:${normalizedUrl}`,
     pollSchedule: () => `${p}poll-schedule`,
+    // Search indexes (see shared/src/search-terms.ts); a profile's member everywhere is `{profile}|{ns/name}`.
+    searchTerm: (term: string) => `${p}idx:term:${term}`,
+    searchTerms: () => `${p}idx:terms`,
+    searchDeletion: (variant: string) => `${p}idx:del:${variant}`,
+    searchName: (name: string) => `${p}idx:name:${name}`,
+    searchFacet: (facet: string, value: string) => `${p}idx:facet:${facet}:${value}`,
+    searchFacetValues: (facet: string) => `${p}idx:facet-values:${facet}`,
+    searchUpdated: () => `${p}idx:updated`,
+    searchMemberKeys: (member: string) => `${p}idx:member-keys:${member}`,
+    searchResult: (generation: string, hash: string) => `${p}idx:result:${generation}:${hash}`,
   };
 }
 
 export type CatalogKeys = ReturnType<typeof catalogKeys>;
 
-/** Member of `{p}profile-names`: sorts by profile name, then catalog. */
+/**
+ * Member of `{p}profile-names` and of the search indexes: `{profile} {ns/name}`. The space sorts below every
+ * character a profile name may hold, so lexical order is name order, then catalog.
+ */
 export function profileNameMember(profile: string, ref: SourceRef | string): string {
-  return `${profile}|${typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`}`;
+  return `${profile} ${typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`}`;
 }
 
 export function parseProfileNameMember(m: string): { profile: string; sourceId: string } {
-  const i = m.indexOf('|');
+  const i = m.indexOf(' ');
   return { profile: m.slice(0, i), sourceId: m.slice(i + 1) };
 }
 

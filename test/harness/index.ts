@@ -84,7 +84,12 @@ export interface Stack {
       log?: Logger;
     },
   ) => Promise<Watcher & { handles: JetStreamHandles }>;
-  api: (opts?: { webhookSecret?: string }) => Promise<{ url: string; close: () => Promise<void> }>;
+  api: (opts?: {
+    webhookSecret?: string;
+    rateLimitPerMinute?: number;
+    corsOrigins?: string[];
+    sseHeartbeatMs?: number;
+  }) => Promise<{ url: string; close: () => Promise<void> }>;
   tempDir: (prefix?: string) => Promise<string>;
   stop: () => Promise<void>;
 }
@@ -195,6 +200,9 @@ export async function startStack(): Promise<Stack> {
         log: testLogger('api'),
         nats,
         webhookSecret: opts.webhookSecret,
+        rateLimitPerMinute: opts.rateLimitPerMinute ?? 0,
+        corsOrigins: opts.corsOrigins ?? [],
+        ...(opts.sseHeartbeatMs ? { sseHeartbeatMs: opts.sseHeartbeatMs } : {}),
       });
       const address = await app.listen({ host: '127.0.0.1', port: 0 });
       const close = async () => {

@@ -1,28 +1,73 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import compress from '@fastify/compress';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
 import {
   AppError,
   catalogKeys,
+  ERRORS,
   isAppError,
   type JetStreamHandles,
   type Logger,
   type Redis,
 } from '@profiles/shared';
 import { CatalogReader } from './catalog-reader.ts';
+import { Metrics } from './metrics.ts';
+import { catalogRoutes } from './routes/catalogs.ts';
+import { eventRoutes } from './routes/events.ts';
 import { profilesRoutes } from './routes/profiles.ts';
 import { refreshRoutes } from './routes/refresh.ts';
+import { searchRoutes } from './routes/search.ts';
+import { Search } from './search.ts';
 
 export interface ApiDeps {
   redis: Redis;
+  /** A writable Redis for search's cached results and rate-limit counters (default: `redis`). */
+  writeRedis?: Redis;
   redisPrefix: string;
   log: Logger;
-  /** NATS, for the endpoints that publish (refresh, webhooks); the read endpoints need only Redis. */
+  /** NATS, for the endpoints that publish (refresh, webhooks) or stream (events); reads need only Redis. */
   nats?: JetStreamHandles;
   webhookSecret?: string | undefined;
+  corsOrigins?: string[];
+  /** Requests per minute per client address; 0 turns rate limiting off. */
+  rateLimitPerMinute?: number;
+  sseHeartbeatMs?: number;
+}
+
+/** The original `/v1/profiles` endpoints keep their error shape; every other endpoint answers RFC 9457 problems. */
+function isOriginal(req: FastifyRequest): boolean {
+  return req.url.startsWith('/v1/profiles');
+}
+
+function sendError(req: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  if (isOriginal(req)) return reply.status(err.status).send(err.toJSON());
+  return reply
+    .status(err.status)
+    .type('application/problem+json')
+    .send({
+      type: `https://profiles.dev/problems/${err.code.toLowerCase().replace(/_/g, '-')}`,
+      title: ERRORS[err.code].title,
+      status: err.status,
+      detail: err.message,
+      instance: req.url.split('?')[0],
+      code: err.code,
+      ...(err.details ?? {}),
+    });
 }
 
 /**
- * Builds the Fastify app (not listening): routes, validation and the error mapping. Holds no state of its
- * own, so any number of replicas answer alike.
+ * Builds the Fastify app (not listening): plugins, routes, validation and the error mapping. It holds no state
+ * of its own (results, counters and the catalog live in Redis), so any number of replicas answer alike.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -31,43 +76,129 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // A catalog `namespace/name` arrives URL-encoded (%2F) in one path segment.
     routerOptions: { maxParamLength: 512 },
     logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { coerceTypes: true, useDefaults: true, removeAdditional: false } },
   });
   const keys = catalogKeys(deps.redisPrefix);
   const reader = new CatalogReader(deps.redis, keys);
+  const writeRedis = deps.writeRedis ?? deps.redis;
+  const metrics = new Metrics();
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Profiles API',
+        version: '1.0.0',
+        description:
+          'Catalog, search and events of Profiles; the original /v1/profiles endpoints of weaveworks/profiles included.',
+      },
+      tags: [{ name: 'original' }, { name: 'catalog' }, { name: 'sources' }, { name: 'events' }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(compress, { global: true, threshold: 1024 });
+  if (deps.corsOrigins?.length) {
+    await app.register(cors, {
+      origin: deps.corsOrigins.includes('*') ? true : deps.corsOrigins,
+      exposedHeaders: ['etag'],
+    });
+  }
+  if (deps.rateLimitPerMinute) {
+    await app.register(rateLimit, {
+      max: deps.rateLimitPerMinute,
+      timeWindow: 60_000,
+      redis: writeRedis,
+      nameSpace: `${deps.redisPrefix}ratelimit:`,
+      skipOnError: true, // Redis away: serve rather than refuse everyone
+      allowList: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url),
+      errorResponseBuilder: (_req, ctx) =>
+        new AppError(
+          'RATE_LIMITED',
+          `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        ),
+    });
+  }
+
+  app.addHook('onRequest', async (req) => {
+    (req as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const started = (req as FastifyRequest & { startedAt?: bigint }).startedAt;
+    if (started !== undefined)
+      metrics.observe(
+        req.routeOptions.url ?? 'unknown',
+        req.method,
+        reply.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e6,
+      );
+  });
+  // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) return;
+    const generation = (await deps.redis.get(keys.generation())) ?? '0';
+    const etag = `"${generation}-${createHash('sha1').update(req.url).digest('base64url').slice(0, 16)}"`;
+    reply.header('etag', etag);
+    const inm = req.headers['if-none-match'];
+    if (inm && inm.split(',').some((t) => t.trim() === etag)) return reply.status(304).send();
+  });
 
   app.setErrorHandler((err, req, reply) => {
-    if (isAppError(err)) return reply.status(err.status).send(err.toJSON());
-    const e = err as { validation?: unknown; statusCode?: number; message: string; code?: string };
+    if (isAppError(err)) return sendError(req, reply, err);
+    const e = err as {
+      validation?: { instancePath?: string; params?: { missingProperty?: string } }[];
+      validationContext?: string;
+      statusCode?: number;
+      message: string;
+      code?: string;
+    };
     if (e.validation) {
-      const body = new AppError('BAD_REQUEST', e.message, { details: { validation: e.validation } });
-      return reply.status(400).send(body.toJSON());
+      const v = e.validation[0];
+      const parameter = v?.params?.missingProperty ?? v?.instancePath?.replace(/^\//, '') ?? undefined;
+      return sendError(
+        req,
+        reply,
+        new AppError('BAD_REQUEST', e.message, { details: { parameter, in: e.validationContext } }),
+      );
     }
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.status(e.statusCode).send({ code: e.code ?? 'BAD_REQUEST', message: e.message });
-    }
+    if (e.statusCode === 429) return sendError(req, reply, new AppError('RATE_LIMITED', e.message));
+    if (e.statusCode === 413) return sendError(req, reply, new AppError('PAYLOAD_TOO_LARGE', e.message));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+      return sendError(req, reply, new AppError('BAD_REQUEST', e.message));
     req.log.error({ err }, 'request failed');
     const unavailable =
       deps.redis.status !== 'ready' ||
       /ECONNREFUSED|ECONNRESET|Stream isn't writeable|max retries/i.test(e.message);
-    return unavailable
-      ? reply
-          .status(503)
-          .send(new AppError('UNAVAILABLE', 'the catalog store is unavailable, retry shortly').toJSON())
-      : reply.status(500).send(new AppError('INTERNAL', 'internal error').toJSON());
+    return sendError(
+      req,
+      reply,
+      unavailable
+        ? new AppError('UNAVAILABLE', 'the catalog store is unavailable, retry shortly')
+        : new AppError('INTERNAL', 'internal error'),
+    );
   });
   app.setNotFoundHandler((req, reply) => {
-    reply
-      .status(404)
-      .send(new AppError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
+    sendError(req, reply, new AppError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const ok = deps.redis.status === 'ready' && (await deps.redis.ping().catch(() => '')) === 'PONG';
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks: { redis: ok } });
   });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type('text/plain; version=0.0.4');
+    return metrics.render();
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   profilesRoutes(app, reader);
+  searchRoutes(app, new Search(writeRedis, keys, reader));
+  catalogRoutes(app, { reader, redis: deps.redis, keys });
   refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
+  eventRoutes(app, {
+    js: deps.nats?.js,
+    reader,
+    ...(deps.sseHeartbeatMs ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
+  });
   return app;
 }

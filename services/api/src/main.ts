@@ -13,13 +13,20 @@ try {
   const config = loadConfig();
   log.level = config.logLevel;
   const redis = connectRedis(config.redisReadUrl ?? config.redisUrl, log, 'api', { failFast: true });
+  // Search results and rate-limit counters are written: with a read replica they go to the primary.
+  const writeRedis = config.redisReadUrl
+    ? connectRedis(config.redisUrl, log, 'api-write', { failFast: true })
+    : redis;
   const nats = await connectJetStream(config.natsServers, log, 'api');
   const app = await buildApp({
     redis,
+    writeRedis,
     redisPrefix: config.redisPrefix,
     log,
     nats,
     webhookSecret: config.webhookSecret,
+    corsOrigins: config.corsOrigins,
+    rateLimitPerMinute: config.rateLimitPerMinute,
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   log.info({ url: `http://${config.apiHost}:${config.apiPort}` }, 'api listening');
@@ -27,6 +34,7 @@ try {
     await app.close();
     await nats.nc.drain();
     redis.disconnect();
+    if (writeRedis !== redis) writeRedis.disconnect();
   });
 } catch (err) {
   exitOnStartError(log, err);

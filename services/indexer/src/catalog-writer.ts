@@ -1,3 +1,4 @@
+import { indexProfile, unindexProfile } from './search-index.ts';
 import {
   compareVersionsDesc,
   EVENT_TYPES,
@@ -256,6 +257,12 @@ export class CatalogWriter {
         }
         tx.del(keys.profile(id, profile), keys.profileOrder(id, profile));
         tx.zrem(keys.profileNames(), profileNameMember(profile, id));
+        unindexProfile(
+          tx,
+          keys,
+          profileNameMember(profile, id),
+          await redis.smembers(keys.searchMemberKeys(profileNameMember(profile, id))),
+        );
         changed = true;
       }
       for (const [profile, list] of byProfile) {
@@ -305,6 +312,15 @@ export class CatalogWriter {
         tx.hset(keys.profile(id, profile), fields);
         tx.set(keys.profileOrder(id, profile), JSON.stringify(order));
         tx.zadd(keys.profileNames(), 0, profileNameMember(profile, id));
+        const member = profileNameMember(profile, id);
+        indexProfile(
+          tx,
+          keys,
+          member,
+          Object.values(fields).map((j) => JSON.parse(j) as CatalogEntry),
+          await redis.smembers(keys.searchMemberKeys(member)),
+          Date.now(),
+        );
       }
       if (changed || !wasLive) {
         tx.del(keys.sourceProfiles(id));
@@ -420,6 +436,12 @@ export class CatalogWriter {
       }
       tx.del(keys.profile(id, profile), keys.profileOrder(id, profile));
       tx.zrem(keys.profileNames(), profileNameMember(profile, id));
+      unindexProfile(
+        tx,
+        keys,
+        profileNameMember(profile, id),
+        await redis.smembers(keys.searchMemberKeys(profileNameMember(profile, id))),
+      );
     }
     for (const url of JSON.parse((await redis.hget(keys.source(id), 'repos')) || '[]') as string[]) {
       tx.del(keys.repo(id, url));

@@ -1,0 +1,230 @@
+import type { FastifyInstance } from 'fastify';
+import semver from 'semver';
+import {
+  AppError,
+  isGreater,
+  normalizeRepoUrl,
+  parseSourceId,
+  parseTag,
+  type CatalogEntry,
+  type CatalogKeys,
+  type Redis,
+  type SourceStatus,
+} from '@profiles/shared';
+import { parseVersionParam, type CatalogReader } from '../catalog-reader.ts';
+import { onlyKnownParams } from './search.ts';
+
+/**
+ * The richer read surface beside the original endpoints: profile detail with every version and the nested
+ * profile tree, updates classified by semver, and catalog sources with their status.
+ */
+export interface TreeNode {
+  artifact: string;
+  source: { url: string; tag?: string; branch?: string; path?: string };
+  /** where the reference resolved in the catalog, or why it did not */
+  resolved: { catalog: string; profile: string; version: string } | null;
+  note?: 'outside-catalog' | 'cycle' | 'depth-limit';
+  children: TreeNode[];
+}
+
+export function catalogRoutes(
+  app: FastifyInstance,
+  deps: { reader: CatalogReader; redis: Redis; keys: CatalogKeys },
+): void {
+  const { reader, redis, keys } = deps;
+  const params = {
+    type: 'object',
+    properties: {
+      catalog: { type: 'string', minLength: 1, maxLength: 317 },
+      profile: { type: 'string', minLength: 1, maxLength: 200 },
+      version: { type: 'string', minLength: 1, maxLength: 256 },
+    },
+  } as const;
+
+  app.get<{ Params: { catalog: string; profile: string } }>(
+    '/v1/catalogs/:catalog/profiles/:profile',
+    {
+      schema: { summary: 'A profile: every version, newest first', tags: ['catalog'], params },
+      preValidation: onlyKnownParams([]),
+    },
+    async (req) => {
+      const versions = await reader.versions(req.params.catalog, req.params.profile);
+      const ref = await reader.resolveCatalog(req.params.catalog);
+      return {
+        catalog: `${ref.namespace}/${ref.name}`,
+        name: req.params.profile,
+        latest: (await reader.version(req.params.catalog, req.params.profile, 'latest')).version,
+        versions,
+      };
+    },
+  );
+
+  app.get<{ Params: { catalog: string; profile: string; version: string } }>(
+    '/v1/catalogs/:catalog/profiles/:profile/versions/:version',
+    {
+      schema: {
+        summary: 'One version: artifacts, dependsOn, nested profile tree, freshness',
+        tags: ['catalog'],
+        params,
+      },
+      preValidation: onlyKnownParams([]),
+    },
+    async (req) => {
+      const entry = await reader.version(req.params.catalog, req.params.profile, req.params.version);
+      const tree = await nestedTree(entry, new Set([`${entry.url}@${entry.tag}`]), 0);
+      return {
+        item: entry,
+        artifacts: entry.artifacts ?? [],
+        dependsOn: Object.fromEntries((entry.artifacts ?? []).map((a) => [a.name, a.dependsOn])),
+        tree,
+        freshness: { revision: entry.revision ?? null, indexedAt: entry.indexedAt },
+      };
+    },
+  );
+
+  /** Resolves nested profile references through the catalog (by repository URL and tag), to any depth. */
+  async function nestedTree(entry: CatalogEntry, path: Set<string>, depth: number): Promise<TreeNode[]> {
+    const out: TreeNode[] = [];
+    for (const a of entry.artifacts ?? []) {
+      if (a.kind !== 'profile' || !a.profile) continue;
+      const src = a.profile.source;
+      const node: TreeNode = { artifact: a.name, source: src, resolved: null, children: [] };
+      out.push(node);
+      const key = `${src.url}@${src.tag ?? src.branch ?? ''}`;
+      if (path.has(key)) {
+        node.note = 'cycle';
+        continue;
+      }
+      if (depth >= 10) {
+        node.note = 'depth-limit';
+        continue;
+      }
+      const target = src.tag ? await findByRepoTag(src.url, src.tag) : undefined;
+      if (!target) {
+        node.note = 'outside-catalog';
+        continue;
+      }
+      node.resolved = {
+        catalog: `${target.catalogNamespace}/${target.catalogSource}`,
+        profile: target.name,
+        version: target.version,
+      };
+      node.children = await nestedTree(target, new Set([...path, key]), depth + 1);
+    }
+    return out;
+  }
+
+  async function findByRepoTag(url: string, tag: string): Promise<CatalogEntry | undefined> {
+    const parsed = parseTag(tag);
+    if (!parsed) return undefined;
+    for (const id of (await redis.smembers(keys.repoSources(normalizeRepoUrl(url)))).sort()) {
+      const raw = await redis.hget(keys.repo(id, (await repoUrlOf(id, url)) ?? url), tag);
+      if (raw) {
+        const st = JSON.parse(raw) as { entry?: CatalogEntry };
+        if (st.entry) return st.entry;
+      }
+    }
+    return undefined;
+  }
+
+  async function repoUrlOf(id: string, url: string): Promise<string | undefined> {
+    const repos = JSON.parse((await redis.hget(keys.source(id), 'repos')) || '[]') as string[];
+    return repos.find((r) => normalizeRepoUrl(r) === normalizeRepoUrl(url));
+  }
+
+  app.get<{
+    Params: { catalog: string; profile: string };
+    Querystring: { from: string; constraint?: string };
+  }>(
+    '/v1/catalogs/:catalog/profiles/:profile/updates',
+    {
+      schema: {
+        summary:
+          'Newer versions than `from`, optionally within a semver constraint, each classified patch/minor/major',
+        tags: ['catalog'],
+        params,
+        querystring: {
+          type: 'object',
+          required: ['from'],
+          properties: {
+            from: { type: 'string', maxLength: 256 },
+            constraint: { type: 'string', maxLength: 200 },
+          },
+        },
+      },
+      preValidation: onlyKnownParams(['from', 'constraint']),
+    },
+    async (req) => {
+      const from = parseVersionParam(req.query.from);
+      if (req.query.constraint !== undefined && semver.validRange(req.query.constraint) === null) {
+        throw new AppError(
+          'BAD_REQUEST',
+          `constraint ${JSON.stringify(req.query.constraint)} is not a semver range`,
+          { details: { parameter: 'constraint' } },
+        );
+      }
+      const current = await reader.version(req.params.catalog, req.params.profile, from);
+      const newer = (await reader.versions(req.params.catalog, req.params.profile)).filter(
+        (e) =>
+          isGreater(e.version, current.version) &&
+          (req.query.constraint === undefined ||
+            semver.satisfies(e.version, req.query.constraint, { includePrerelease: true })),
+      );
+      return {
+        from: current.version,
+        items: newer.map((e) => ({
+          version: e.version,
+          tag: e.tag,
+          change: semver.diff(current.version, e.version) ?? 'none',
+          item: e,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/sources',
+    {
+      schema: { summary: 'Catalog sources with status and counts', tags: ['sources'] },
+      preValidation: onlyKnownParams([]),
+    },
+    async () => {
+      const ids = (await redis.smembers(keys.sources())).sort();
+      return { items: await Promise.all(ids.map((id) => sourceView(id))) };
+    },
+  );
+
+  app.get<{ Params: { namespace: string; name: string } }>(
+    '/v1/sources/:namespace/:name',
+    { schema: { summary: 'One catalog source', tags: ['sources'] }, preValidation: onlyKnownParams([]) },
+    async (req) => {
+      const id = `${req.params.namespace}/${req.params.name}`;
+      if (!(await redis.sismember(keys.sources(), id)))
+        throw new AppError('CATALOG_NOT_FOUND', `catalog source ${JSON.stringify(id)} not found`, {
+          details: { catalog: id },
+        });
+      return { item: await sourceView(id) };
+    },
+  );
+
+  async function sourceView(id: string) {
+    const h = await redis.hgetall(keys.source(id));
+    const ref = parseSourceId(id)!;
+    const status = JSON.parse(h.status || '{}') as Partial<SourceStatus>;
+    return {
+      namespace: ref.namespace,
+      name: ref.name,
+      origin: h.origin ?? '',
+      ready: status.ready ?? false,
+      reason: status.reason ?? '',
+      message: status.message ?? '',
+      profiles: status.profiles ?? 0,
+      versions: status.versions ?? 0,
+      entryErrors: status.entryErrors ?? [],
+      lastError: status.ready === false ? status.message : null,
+      scannedRepositories: status.scannedRepositories ?? [],
+      observedGeneration: status.observedGeneration ?? null,
+      indexedAt: h.indexedAt ?? null,
+    };
+  }
+}

@@ -1,0 +1,111 @@
+import { once } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { AppError, decodeEvent, STREAMS, type JetStreamClient } from '@profiles/shared';
+import type { CatalogReader } from '../catalog-reader.ts';
+import { onlyKnownParams } from './search.ts';
+
+/**
+ * `GET /v1/events`: the catalog's change events as Server-Sent Events. Each event's `id` is its JetStream
+ * stream sequence, so a client that reconnects with `Last-Event-ID` resumes right after the last event it saw:
+ * nothing missed, nothing twice (an ordered consumer per connection, started at that sequence). Without it the
+ * stream starts with new events. Filters: `catalog` (name or namespace/name) and `profile`.
+ */
+export function eventRoutes(
+  app: FastifyInstance,
+  deps: { js: JetStreamClient | undefined; reader: CatalogReader; heartbeatMs?: number },
+): void {
+  app.get<{ Querystring: { catalog?: string; profile?: string; lastEventId?: string } }>(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Catalog change events (Server-Sent Events, resumable with Last-Event-ID)',
+        tags: ['events'],
+        querystring: {
+          type: 'object',
+          properties: {
+            catalog: { type: 'string', maxLength: 317 },
+            profile: { type: 'string', maxLength: 200 },
+            lastEventId: {
+              type: 'string',
+              pattern: '^[0-9]{1,15}$',
+              description: 'same as the Last-Event-ID header',
+            },
+          },
+        },
+      },
+      preValidation: onlyKnownParams(['catalog', 'profile', 'lastEventId']),
+    },
+    async (req, reply) => {
+      if (!deps.js)
+        throw new AppError('UNAVAILABLE', 'events need NATS, which this API instance is not connected to');
+      const header = req.headers['last-event-id'];
+      const last = (Array.isArray(header) ? header[0] : header) ?? req.query.lastEventId;
+      if (last !== undefined && !/^[0-9]{1,15}$/.test(last)) {
+        throw new AppError('BAD_REQUEST', 'Last-Event-ID must be an event id (a sequence number)', {
+          details: { parameter: 'Last-Event-ID' },
+        });
+      }
+      // A subscriber may wait for a catalog that does not exist yet: an unknown bare name matches that name in
+      // any namespace.
+      let catalog: ((ns: string, name: string) => boolean) | undefined;
+      const wanted = req.query.catalog;
+      if (wanted) {
+        const ref = await deps.reader.resolveCatalog(wanted).catch((err: unknown) => {
+          if (err instanceof AppError && err.code === 'CATALOG_NOT_FOUND') return undefined;
+          throw err;
+        });
+        catalog = ref
+          ? (ns, name) => ns === ref.namespace && name === ref.name
+          : wanted.includes('/')
+            ? (ns, name) => `${ns}/${name}` === wanted
+            : (_ns, name) => name === wanted;
+      }
+      const consumer = await deps.js.consumers.get(STREAMS.catalog.name, {
+        ...(last !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(last) + 1 }
+          : { deliver_policy: DeliverPolicy.New }),
+      });
+      const messages = await consumer.consume();
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write(': connected\n\n');
+      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
+      const close = () => {
+        clearInterval(heartbeat);
+        void messages.close();
+      };
+      req.raw.on('close', close);
+      try {
+        for await (const m of messages) {
+          let ev;
+          try {
+            ev = decodeEvent(m.data);
+          } catch {
+            continue;
+          }
+          const d = ev.data as {
+            ref?: { namespace: string; name: string };
+            catalog?: { namespace: string; name: string };
+            profile?: string;
+          };
+          const of = d.catalog ?? d.ref;
+          if (catalog && (!of || !catalog(of.namespace, of.name))) continue;
+          if (req.query.profile && d.profile !== req.query.profile) continue;
+          // Backpressure: wait for a slow client instead of buffering without bound.
+          if (!res.write(`id: ${m.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`))
+            await once(res, 'drain');
+        }
+      } finally {
+        close();
+        res.end();
+      }
+    },
+  );
+}

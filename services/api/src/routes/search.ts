@@ -1,0 +1,90 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import semver from 'semver';
+import { AppError } from '@profiles/shared';
+import type { Search, SearchQuery } from '../search.ts';
+
+/** Rejects query parameters a route does not know, naming the first one (a typo must not silently widen a search). */
+export function onlyKnownParams(known: readonly string[]) {
+  return async (req: FastifyRequest) => {
+    for (const k of Object.keys((req.query ?? {}) as object)) {
+      if (!known.includes(k)) {
+        throw new AppError(
+          'BAD_REQUEST',
+          `unknown query parameter ${JSON.stringify(k)}; known: ${known.join(', ')}`,
+          { details: { parameter: k } },
+        );
+      }
+    }
+  };
+}
+
+const SEARCH_PARAMS = [
+  'q',
+  'limit',
+  'cursor',
+  'catalog',
+  'maintainer',
+  'kind',
+  'prerelease',
+  'version',
+  'sort',
+  'versions',
+] as const;
+
+export const searchQuerySchema = {
+  type: 'object',
+  properties: {
+    q: {
+      type: 'string',
+      maxLength: 200,
+      default: '',
+      description: 'words to find in name (weighs most), description, maintainer, prerequisites',
+    },
+    limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+    cursor: { type: 'string', maxLength: 200, description: 'nextCursor of the previous page' },
+    catalog: { type: 'string', maxLength: 317, description: 'catalog name or namespace/name' },
+    maintainer: { type: 'string', maxLength: 200 },
+    kind: {
+      type: 'string',
+      enum: ['chart', 'kustomize', 'profile'],
+      description: 'has an artifact of this kind',
+    },
+    prerelease: { type: 'string', enum: ['include', 'exclude', 'only'], default: 'include' },
+    version: {
+      type: 'string',
+      maxLength: 200,
+      description: 'has a version matching this semver range, e.g. ^1.2 or >=2 <3',
+    },
+    sort: { type: 'string', enum: ['relevance', 'name', 'updated'], default: 'relevance' },
+    versions: {
+      type: 'string',
+      enum: ['latest', 'all'],
+      default: 'latest',
+      description: 'one hit per profile, or all its versions',
+    },
+  },
+} as const;
+
+export function searchRoutes(app: FastifyInstance, search: Search): void {
+  app.get<{ Querystring: SearchQuery }>(
+    '/v1/search',
+    {
+      schema: {
+        summary: 'Search the catalog',
+        tags: ['catalog'],
+        querystring: searchQuerySchema,
+      },
+      preValidation: onlyKnownParams(SEARCH_PARAMS),
+    },
+    async (req) => {
+      if (req.query.version !== undefined && semver.validRange(req.query.version) === null) {
+        throw new AppError(
+          'BAD_REQUEST',
+          `version ${JSON.stringify(req.query.version)} is not a semver range`,
+          { details: { parameter: 'version' } },
+        );
+      }
+      return search.search(req.query);
+    },
+  );
+}

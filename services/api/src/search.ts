@@ -1,0 +1,289 @@
+import { createHash } from 'node:crypto';
+import semver from 'semver';
+import {
+  AppError,
+  deletions,
+  isPrerelease,
+  parseProfileNameMember,
+  terms as toTerms,
+  TYPO_MIN_LENGTH,
+  withinOneEdit,
+  type CatalogEntry,
+  type CatalogKeys,
+  type Redis,
+} from '@profiles/shared';
+import type { CatalogReader } from './catalog-reader.ts';
+
+/**
+ * Search over the indexes the indexer maintains. Each query word matches its exact term (weight 1), terms it
+ * prefixes (0.6) and, for words of 5+ letters, terms one edit away (0.4); words are AND-ed and scores summed;
+ * a query equal to a profile's name adds 1000, so the exact name ranks first. Filters intersect facet sets.
+ * The scored result is kept in Redis for 60 s under the catalog's generation, so paging and other replicas
+ * reuse it and any catalog change invalidates it. Nothing walks the whole catalog, except the semver range
+ * filter, which checks the versions of the candidates left after the other filters.
+ */
+export interface SearchQuery {
+  q: string;
+  limit: number;
+  cursor?: string | undefined;
+  catalog?: string | undefined;
+  maintainer?: string | undefined;
+  kind?: 'chart' | 'kustomize' | 'profile' | undefined;
+  prerelease: 'include' | 'exclude' | 'only';
+  version?: string | undefined;
+  sort: 'relevance' | 'name' | 'updated';
+  versions: 'latest' | 'all';
+}
+
+export interface SearchHit {
+  catalog: string;
+  name: string;
+  score: number;
+  latest: CatalogEntry;
+  versions?: CatalogEntry[];
+}
+
+export interface SearchResult {
+  total: number;
+  items: SearchHit[];
+  facets: Record<string, Record<string, number>>;
+  nextCursor: string | null;
+}
+
+const FACETS = ['catalog', 'maintainer', 'kind', 'channel'] as const;
+const RESULT_TTL_SECONDS = 60;
+const MAX_PREFIX_TERMS = 50;
+const HIGH = Buffer.from([0xff]);
+
+export class Search {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: CatalogKeys,
+    private readonly reader: CatalogReader,
+  ) {}
+
+  private queryHash(q: SearchQuery): string {
+    const { cursor: _c, limit: _l, ...rest } = q;
+    return createHash('sha256').update(JSON.stringify(rest)).digest('base64url').slice(0, 22);
+  }
+
+  async search(q: SearchQuery): Promise<SearchResult> {
+    const hash = this.queryHash(q);
+    const offset = q.cursor ? decodeCursor(q.cursor, hash) : 0;
+    const generation = (await this.redis.get(this.keys.generation())) ?? '0';
+    const result = this.keys.searchResult(generation, hash);
+    if (!(await this.redis.exists(result))) await this.build(q, result);
+    const sorted = await this.sorted(q, result);
+    const total = await this.redis.zcard(sorted);
+    const page =
+      q.sort === 'name'
+        ? await this.redis.zrange(sorted, String(offset), String(offset + q.limit - 1), 'WITHSCORES')
+        : await this.redis.zrevrange(sorted, offset, offset + q.limit - 1, 'WITHSCORES');
+    const members: { member: string; score: number }[] = [];
+    for (let i = 0; i < page.length; i += 2) members.push({ member: page[i]!, score: Number(page[i + 1]) });
+    const scores =
+      q.sort === 'relevance'
+        ? members
+        : await Promise.all(
+            members.map(async (m) => ({
+              member: m.member,
+              score: Number((await this.redis.zscore(result, m.member)) ?? 0),
+            })),
+          );
+    const items: SearchHit[] = [];
+    for (const { member, score } of scores) {
+      const { profile, sourceId } = parseProfileNameMember(member);
+      let all: CatalogEntry[];
+      try {
+        all = await this.reader.versions(sourceId, profile);
+      } catch {
+        continue; // removed since the result was computed
+      }
+      const shown =
+        q.prerelease === 'exclude'
+          ? all.filter((e) => !isPrerelease(e.version))
+          : q.prerelease === 'only'
+            ? all.filter((e) => isPrerelease(e.version))
+            : all;
+      const latest = shown.find((e) => !isPrerelease(e.version)) ?? shown[0];
+      if (!latest) continue;
+      const hit: SearchHit = {
+        catalog: sourceId,
+        name: profile,
+        score: Math.round(score * 100) / 100,
+        latest,
+      };
+      if (q.versions === 'all') hit.versions = shown;
+      items.push(hit);
+    }
+    const facets = await this.facets(result);
+    const next = offset + q.limit < total ? encodeCursor(hash, offset + q.limit) : null;
+    return { total, items, facets, nextCursor: next };
+  }
+
+  private async sorted(q: SearchQuery, result: string): Promise<string> {
+    if (q.sort === 'relevance') return result;
+    const key = `${result}:${q.sort}`;
+    if (await this.redis.exists(key)) return key;
+    if (q.sort === 'name')
+      await this.redis.zinterstore(key, 2, result, this.keys.profileNames(), 'WEIGHTS', 0, 0);
+    else await this.redis.zinterstore(key, 2, result, this.keys.searchUpdated(), 'WEIGHTS', 0, 1);
+    await this.redis.expire(key, RESULT_TTL_SECONDS);
+    return key;
+  }
+
+  private async facets(result: string): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    const pipe = this.redis.pipeline();
+    const asked: [string, string][] = [];
+    for (const facet of FACETS) {
+      for (const value of await this.redis.smembers(this.keys.searchFacetValues(facet))) {
+        asked.push([facet, value]);
+        pipe.zintercard(2, result, this.keys.searchFacet(facet, value));
+      }
+    }
+    const counts = (await pipe.exec()) ?? [];
+    asked.forEach(([facet, value], i) => {
+      const [err, n] = counts[i] ?? [];
+      if (err || !n) return;
+      (out[facet] ??= {})[value] = n as number;
+    });
+    return out;
+  }
+
+  private async build(q: SearchQuery, result: string): Promise<void> {
+    const temps: string[] = [];
+    const temp = () => {
+      const k = `${result}:tmp${temps.length}`;
+      temps.push(k);
+      return k;
+    };
+    try {
+      const words = toTerms(q.q).filter((t) => !t.includes('-') && !t.includes('.'));
+      const wordKeys: string[] = [];
+      for (const w of words.length ? words : toTerms(q.q)) {
+        const sources: [string, number][] = [[this.keys.searchTerm(w), 1]];
+        const prefixed = await this.redis.zrangebylex(
+          this.keys.searchTerms(),
+          `[${w}`,
+          Buffer.concat([Buffer.from(`[${w}`), HIGH]),
+          'LIMIT',
+          0,
+          MAX_PREFIX_TERMS,
+        );
+        for (const t of prefixed) if (t !== w) sources.push([this.keys.searchTerm(t), 0.6]);
+        if (w.length >= TYPO_MIN_LENGTH) {
+          const candidates = await this.redis.sunion(
+            ...[w, ...deletions(w)].map((v) => this.keys.searchDeletion(v)),
+          );
+          for (const t of candidates)
+            if (t !== w && !prefixed.includes(t) && withinOneEdit(t, w))
+              sources.push([this.keys.searchTerm(t), 0.4]);
+        }
+        const k = temp();
+        await this.redis.zunionstore(
+          k,
+          sources.length,
+          ...sources.map((s) => s[0]),
+          'WEIGHTS',
+          ...sources.map((s) => s[1]),
+          'AGGREGATE',
+          'MAX',
+        );
+        wordKeys.push(k);
+      }
+      if (wordKeys.length === 0) {
+        await this.redis.zunionstore(result, 1, this.keys.profileNames());
+      } else {
+        await this.redis.zinterstore(result, wordKeys.length, ...wordKeys, 'AGGREGATE', 'SUM');
+        // The exact name first: profiles named exactly like the query get a bonus no text match can reach.
+        const exact = temp();
+        const name = q.q.trim().toLowerCase();
+        await this.redis.zunionstore(
+          exact,
+          2,
+          this.keys.searchName(name),
+          this.keys.searchName(name.replace(/\s+/g, '-')),
+          'AGGREGATE',
+          'MAX',
+        );
+        const bonus = temp();
+        await this.redis.zinterstore(bonus, 2, result, exact, 'WEIGHTS', 0, 1000);
+        await this.redis.zunionstore(result, 2, result, bonus, 'AGGREGATE', 'SUM');
+      }
+      const filters: string[] = [];
+      if (q.catalog) {
+        filters.push(
+          q.catalog.includes('/')
+            ? this.keys.searchFacet('catalog', q.catalog)
+            : this.keys.searchFacet('catalogName', q.catalog),
+        );
+      }
+      if (q.maintainer) filters.push(this.keys.searchFacet('maintainer', q.maintainer.toLowerCase()));
+      if (q.kind) filters.push(this.keys.searchFacet('kind', q.kind));
+      if (q.prerelease === 'exclude') filters.push(this.keys.searchFacet('channel', 'release'));
+      if (q.prerelease === 'only') filters.push(this.keys.searchFacet('channel', 'prerelease'));
+      for (const f of filters) await this.redis.zinterstore(result, 2, result, f, 'WEIGHTS', 1, 0);
+      if (q.version) await this.filterByRange(result, q.version, q.prerelease);
+      // An empty result is no key in Redis: mark it so it is cached too.
+      await this.redis.zadd(result, '-inf', '\u0000');
+      await this.redis.zrem(result, '\u0000');
+      await this.redis.expire(result, RESULT_TTL_SECONDS);
+    } finally {
+      if (temps.length) await this.redis.del(...temps);
+    }
+  }
+
+  private async filterByRange(
+    result: string,
+    range: string,
+    prerelease: SearchQuery['prerelease'],
+  ): Promise<void> {
+    const members = await this.redis.zrange(result, '0', '-1');
+    const pipe = this.redis.pipeline();
+    for (const m of members) {
+      const { profile, sourceId } = parseProfileNameMember(m);
+      pipe.get(this.keys.profileOrder(sourceId, profile));
+    }
+    const orders = (await pipe.exec()) ?? [];
+    const drop: string[] = [];
+    members.forEach((m, i) => {
+      const versions = JSON.parse((orders[i]?.[1] as string | null) ?? '[]') as string[];
+      const ok = versions.some((v) =>
+        semver.satisfies(v, range, { includePrerelease: prerelease !== 'exclude' }),
+      );
+      if (!ok) drop.push(m);
+    });
+    if (drop.length) await this.redis.zrem(result, ...drop);
+  }
+}
+
+export function encodeCursor(hash: string, offset: number): string {
+  return Buffer.from(JSON.stringify({ h: hash, o: offset })).toString('base64url');
+}
+
+/** A cursor belongs to one query: garbage, or a cursor of another query, is a 400 naming `cursor`. */
+export function decodeCursor(cursor: string, hash: string): number {
+  const bad = (why: string): never => {
+    throw new AppError('BAD_REQUEST', `cursor is invalid: ${why}`, { details: { parameter: 'cursor' } });
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return bad('not a cursor returned by this API');
+  }
+  const c = parsed as { h?: unknown; o?: unknown };
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.h !== 'string' ||
+    !Number.isInteger(c.o) ||
+    (c.o as number) < 0 ||
+    (c.o as number) > 1_000_000
+  ) {
+    return bad('not a cursor returned by this API');
+  }
+  if (c.h !== hash) return bad('it belongs to another query');
+  return c.o as number;
+}

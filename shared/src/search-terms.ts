@@ -1,0 +1,45 @@
+/**
+ * How text becomes search terms, shared by the indexer (writing) and the API (querying) so both always agree.
+ */
+export const FIELD_WEIGHTS = { name: 10, description: 3, maintainer: 2, prerequisites: 1 } as const;
+export const TYPO_MIN_LENGTH = 5;
+export const MAX_TERM_LENGTH = 40;
+
+/** Lower-case words of letters and digits; a name like `weaveworks-nginx` also yields its parts. */
+export function terms(text: string): string[] {
+  const out = new Set<string>();
+  for (const raw of text.toLowerCase().split(/[^a-z0-9.-]+/)) {
+    const word = raw.replace(/^[.-]+|[.-]+$/g, '');
+    if (!word) continue;
+    if (word.length <= MAX_TERM_LENGTH) out.add(word);
+    for (const part of word.split(/[.-]+/)) if (part && part.length <= MAX_TERM_LENGTH) out.add(part);
+  }
+  return [...out];
+}
+
+/** Every string one deletion away from `term` (the SymSpell index of edit distance 1). */
+export function deletions(term: string): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i < term.length; i++) out.add(term.slice(0, i) + term.slice(i + 1));
+  return [...out];
+}
+
+/** Optimal string alignment distance, capped: true when `a` and `b` differ by at most one edit. */
+export function withinOneEdit(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  if (a.length === b.length) {
+    const diff: number[] = [];
+    for (let i = 0; i < a.length && diff.length <= 2; i++) if (a[i] !== b[i]) diff.push(i);
+    if (diff.length === 1) return true; // substitution
+    return (
+      diff.length === 2 &&
+      diff[1] === diff[0]! + 1 &&
+      a[diff[0]!] === b[diff[1]!] &&
+      a[diff[1]!] === b[diff[0]!]
+    ); // transposition
+  }
+  const [s, l] = a.length < b.length ? [a, b] : [b, a];
+  for (let i = 0; i < l.length; i++) if (l.slice(0, i) + l.slice(i + 1) === s) return true;
+  return false;
+}
