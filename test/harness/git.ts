@@ -4,6 +4,7 @@
  * optionally behind basic auth.
  */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,13 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const FIXTURE_BUNDLE = join(import.meta.dirname, '../../../shared/fixtures/profiles-examples.bundle');
+// The shared fixtures sit beside the checkout (../shared); a git worktree one level deeper finds them too.
+export const FIXTURE_BUNDLE =
+  process.env.PROFILES_FIXTURE_BUNDLE ??
+  ['../../../shared', '../../../../shared']
+    .map((d) => join(import.meta.dirname, d, 'fixtures/profiles-examples.bundle'))
+    .find((p) => existsSync(p)) ??
+  join(import.meta.dirname, '../../../shared/fixtures/profiles-examples.bundle');
 
 export async function sh(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('git', args, {
