@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeEvent, EVENT_TYPES, makeEvent, STREAMS, SUBJECTS, type CloudEvent } from '@profiles/shared';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import { startKube, type KubeServer } from './harness/kube.ts';
 import { fixtureRepo } from './harness/git.ts';
@@ -30,7 +31,9 @@ describe('kubernetes mode', () => {
   let api: string;
   let dir: string;
   let writes: () => number;
-  let watcher: { stop: () => Promise<void> };
+  let watcher: Awaited<ReturnType<Stack['kubeWatcher']>>;
+  let ix: Awaited<ReturnType<Stack['indexer']>>;
+  const startedAt = Date.now();
 
   const apply = async (yaml: string) => {
     const f = join(dir, `m-${Math.random().toString(36).slice(2)}.yaml`);
@@ -47,7 +50,7 @@ describe('kubernetes mode', () => {
     dir = await stack.tempDir('manifests-');
     await kube.kubectl('create', 'namespace', 'team-a');
     await kube.kubectl('create', 'namespace', 'team-b');
-    const ix = await stack.indexer();
+    ix = await stack.indexer();
     writes = () => ix.writer.writes;
     watcher = await stack.kubeWatcher(kube.kubeconfigPath, { watchTimeoutSeconds: 20 });
     api = (await stack.api()).url;
@@ -209,5 +212,151 @@ spec:
       what: 'status after the outage',
       timeoutMs: 30_000,
     });
+  });
+  // Beyond the acceptance list: what several replicas can do wrong, checked on the real servers.
+  const names = async () =>
+    (
+      (await getJson(`${api}/v1/profiles`)).body.items as {
+        catalogSource: string;
+        name: string;
+        version: string;
+      }[]
+    ).map((i) => `${i.catalogSource}/${i.name}@${i.version}`);
+  const ready = async (ns: string, name: string) =>
+    ((await pcs(ns, name)).status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready') as
+      { status: string } | undefined;
+  const settled = async (
+    js: Awaited<ReturnType<Stack['jetstream']>>,
+    ...ws: { publisher: { backlog: number } }[]
+  ) => {
+    await waitFor(() => ws.every((w) => w.publisher.backlog === 0), { what: 'publishers drained' });
+    await waitFor(
+      async () => {
+        const c = await js.jsm.consumers.info(STREAMS.sources.name, 'indexer');
+        const s = await js.jsm.consumers.info(STREAMS.catalog.name, 'status-writer');
+        return c.num_pending + c.num_ack_pending + s.num_pending + s.num_ack_pending === 0;
+      },
+      { what: 'indexer and status writer idle' },
+    );
+  };
+
+  test('two replicas: each change is stored once in the stream and its status written once', async () => {
+    const h = await stack.jetstream();
+    const second = await stack.kubeWatcher(kube.kubeconfigPath, { watchTimeoutSeconds: 20 });
+    try {
+      await settled(h, watcher, second);
+      const seq0 = (await h.jsm.streams.info(STREAMS.sources.name)).state.last_seq;
+      const status0 = watcher.statusWriter!.writes + second.statusWriter!.writes;
+      await apply(inline('twice', 'default', [{ name: 'twice', tag: 'v1.0.0' }]));
+      await waitFor(async () => (await ready('default', 'twice'))?.status === 'True', { what: 'indexed' });
+      await apply(inline('twice', 'default', [{ name: 'twice', tag: 'v1.1.0' }]));
+      await waitFor(async () => (await pcs('default', 'twice')).status?.observedGeneration === 2, {
+        what: 'generation 2 written',
+      });
+      await new Promise((r) => setTimeout(r, 500)); // room for a duplicate to show up
+      await settled(h, watcher, second);
+      assert.equal((await h.jsm.streams.info(STREAMS.sources.name)).state.last_seq - seq0, 2, 'two events');
+      assert.equal(
+        watcher.statusWriter!.writes + second.statusWriter!.writes - status0,
+        2,
+        'two status writes',
+      );
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test('a duplicate result writes no status; status-only changes publish nothing', async () => {
+    const h = await stack.jetstream();
+    await settled(h, watcher);
+    const obj = await pcs('default', 'twice');
+    const ref = { namespace: 'default', name: 'twice' };
+    const status0 = watcher.statusWriter!.writes;
+    const seq0 = (await h.jsm.streams.info(STREAMS.sources.name)).state.last_seq;
+    // The result the indexer published for generation 2, published again (a redelivery, another replica's).
+    const result = makeEvent(EVENT_TYPES.sourceIndexed, 'indexer', {
+      ref,
+      origin: 'kubernetes',
+      uid: obj.metadata.uid,
+      generation: 2,
+      profiles: 1,
+      versions: 1,
+      entryErrors: [],
+      message: obj.status.conditions.find((c: { type: string }) => c.type === 'Ready').message,
+      ready: true,
+      reason: 'Indexed',
+    });
+    await h.js.publish(SUBJECTS.catalogSource(ref), encodeEvent(result), { msgID: result.id });
+    await kube.kubectl('label', 'pcs', 'twice', 'touched=yes');
+    await new Promise((r) => setTimeout(r, 500));
+    await settled(h, watcher);
+    assert.equal(watcher.statusWriter!.writes, status0, 'the same status is not written again');
+    assert.equal(
+      (await h.jsm.streams.info(STREAMS.sources.name)).state.last_seq,
+      seq0,
+      'a label publishes nothing',
+    );
+  });
+
+  test("a slow replica's late events (older generation, earlier incarnation) change nothing", async () => {
+    // What a replica cut off from NATS for longer than the 2-minute duplicate window would publish: ids
+    // JetStream no longer remembers, stored after the newer events.
+    const { js } = await stack.jetstream();
+    const ref = { namespace: 'default', name: 'twice' };
+    const upsert = (uid: string, generation: number, tag: string) => {
+      const object = {
+        apiVersion: 'weave.works/v1alpha1',
+        kind: 'ProfileCatalogSource',
+        metadata: { name: ref.name, namespace: ref.namespace },
+        spec: { profiles: [{ name: 'twice', tag }] },
+      };
+      return makeEvent(EVENT_TYPES.sourceUpserted, 'watcher/kubernetes', {
+        ref,
+        origin: 'kubernetes',
+        object,
+        uid,
+        generation,
+      });
+    };
+    const late = async (ev: CloudEvent) => {
+      const h0 = ix.handled();
+      await js.publish(SUBJECTS.source(ref), encodeEvent(ev), { msgID: ev.id });
+      await waitFor(() => ix.handled() > h0, { what: 'late event handled' });
+    };
+    const current = async () => (await names()).filter((x) => x.startsWith('twice/'));
+    const first = await pcs('default', 'twice');
+    assert.equal(first.metadata.generation, 2);
+    const writes0 = writes();
+    await late(upsert(first.metadata.uid, 1, 'v1.0.0'));
+    const foreign = { ref, origin: 'kubernetes', uid: 'an-older-uid' };
+    await late(makeEvent(EVENT_TYPES.sourceDeleted, 'watcher/kubernetes', foreign));
+    assert.deepEqual(await current(), ['twice/twice@1.1.0'], 'older generation and foreign delete ignored');
+    assert.equal(writes(), writes0);
+
+    // Deleted and created again (a new uid): the first incarnation's late events must not touch it.
+    await kube.kubectl('delete', 'pcs', 'twice', '-n', 'default');
+    await waitFor(async () => (await current()).length === 0, { what: 'deleted' });
+    await apply(inline('twice', 'default', [{ name: 'twice', tag: 'v3.0.0' }]));
+    await waitFor(async () => (await ready('default', 'twice'))?.status === 'True', { what: 're-created' });
+    assert.notEqual((await pcs('default', 'twice')).metadata.uid, first.metadata.uid);
+    await late(upsert(first.metadata.uid, 9, 'v9.0.0'));
+    const old = { ref, origin: 'kubernetes', uid: first.metadata.uid };
+    await late(makeEvent(EVENT_TYPES.sourceDeleted, 'watcher/kubernetes', old));
+    assert.deepEqual(await current(), ['twice/twice@3.0.0'], 'the first incarnation stays gone');
+  });
+
+  test("a lagging replica's snapshot, taken before sources were seen, removes none of them", async () => {
+    const { js } = await stack.jetstream();
+    const before = (await names()).sort();
+    assert.ok(before.length > 3);
+    const ev = makeEvent(EVENT_TYPES.sourcesSnapshot, 'watcher/kubernetes', {
+      origin: 'kubernetes',
+      refs: [],
+    });
+    ev.time = new Date(startedAt - 1_000).toISOString();
+    const h0 = ix.handled();
+    await js.publish(SUBJECTS.sourcesSnapshot('kubernetes'), encodeEvent(ev), { msgID: ev.id });
+    await waitFor(() => ix.handled() > h0, { what: 'snapshot handled' });
+    assert.deepEqual((await names()).sort(), before);
   });
 });

@@ -75,6 +75,16 @@ export const CONFIG_VARS = {
     default: '300',
     description: 'Period of the full snapshot the watcher publishes',
   },
+  KUBECONFIG: {
+    kind: 'string',
+    description:
+      'kubernetes mode: kubeconfig file for local use; unset: in-cluster config in a pod, else ~/.kube/config',
+  },
+  KUBE_WATCH_TIMEOUT_SECONDS: {
+    kind: 'int',
+    default: '300',
+    description: 'kubernetes mode: length of one watch request; a watch silent for longer is restarted',
+  },
   MAX_SOURCE_BYTES: {
     kind: 'int',
     default: '1048576',
@@ -183,6 +193,8 @@ export interface Config {
   webhookSecret: string | undefined;
   corsOrigins: string[];
   rateLimitPerMinute: number;
+  kubeconfig: string | undefined;
+  kubeWatchTimeoutSeconds: number;
 }
 
 function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
@@ -265,5 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret: read(env, 'WEBHOOK_SECRET'),
     corsOrigins: list(read(env, 'CORS_ORIGINS')),
     rateLimitPerMinute: Number(read(env, 'RATE_LIMIT_PER_MINUTE')),
+    kubeconfig: read(env, 'KUBECONFIG'),
+    kubeWatchTimeoutSeconds: Number(read(env, 'KUBE_WATCH_TIMEOUT_SECONDS')),
   };
 }

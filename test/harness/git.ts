@@ -4,20 +4,22 @@
  * optionally behind basic auth.
  */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-// Beside the checkout (`../shared` of /work/main); a worktree elsewhere falls back to /work/shared.
-const besideCheckout = join(import.meta.dirname, '../../../shared/fixtures/profiles-examples.bundle');
+// The shared fixtures sit beside the checkout (../shared); a git worktree one level deeper finds them too.
 export const FIXTURE_BUNDLE =
-  process.env.PROFILES_EXAMPLES_BUNDLE ??
-  (existsSync(besideCheckout) ? besideCheckout : '/work/shared/fixtures/profiles-examples.bundle');
+  process.env.PROFILES_FIXTURE_BUNDLE ??
+  ['../../../shared', '../../../../shared']
+    .map((d) => join(import.meta.dirname, d, 'fixtures/profiles-examples.bundle'))
+    .find((p) => existsSync(p)) ??
+  join(import.meta.dirname, '../../../shared/fixtures/profiles-examples.bundle');
 
 export async function sh(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('git', args, {

@@ -199,7 +199,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   profilesRoutes(app, reader);
-  searchRoutes(app, new Search(writeRedis, keys, reader));
+  searchRoutes(app, new Search(writeRedis, keys));
   catalogRoutes(app, { reader, redis: deps.redis, keys });
   refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   eventRoutes(app, {

@@ -12,7 +12,6 @@ import {
   type CatalogKeys,
   type Redis,
 } from '@profiles/shared';
-import type { CatalogReader } from './catalog-reader.ts';
 
 /**
  * Search over the indexes the indexer maintains. Each query word matches its exact term (weight 1), terms it
@@ -59,7 +58,6 @@ export class Search {
   constructor(
     private readonly redis: Redis,
     private readonly keys: CatalogKeys,
-    private readonly reader: CatalogReader,
   ) {}
 
   private queryHash(q: SearchQuery): string {
@@ -91,14 +89,22 @@ export class Search {
             })),
           );
     const items: SearchHit[] = [];
-    for (const { member, score } of scores) {
+    // One round trip for every hit of the page: each profile's version order and entries.
+    const pipe = this.redis.pipeline();
+    for (const { member } of scores) {
       const { profile, sourceId } = parseProfileNameMember(member);
-      let all: CatalogEntry[];
-      try {
-        all = await this.reader.versions(sourceId, profile);
-      } catch {
-        continue; // removed since the result was computed
-      }
+      pipe.get(this.keys.profileOrder(sourceId, profile));
+      pipe.hgetall(this.keys.profile(sourceId, profile));
+    }
+    const docs = (await pipe.exec()) ?? [];
+    for (const [i, { member, score }] of scores.entries()) {
+      const { profile, sourceId } = parseProfileNameMember(member);
+      const order = docs[2 * i]?.[1] as string | null | undefined;
+      const map = (docs[2 * i + 1]?.[1] ?? {}) as Record<string, string>;
+      if (!order) continue; // removed since the result was computed
+      const all = (JSON.parse(order) as string[]).flatMap((v) =>
+        map[v] ? [JSON.parse(map[v]) as CatalogEntry] : [],
+      );
       const shown =
         q.prerelease === 'exclude'
           ? all.filter((e) => !isPrerelease(e.version))
@@ -132,7 +138,10 @@ export class Search {
     return key;
   }
 
+  /** Facet counts of a result, computed once and kept beside it for as long as the result lives. */
   private async facets(result: string): Promise<Record<string, Record<string, number>>> {
+    const cached = await this.redis.get(`${result}:facets`);
+    if (cached) return JSON.parse(cached) as Record<string, Record<string, number>>;
     const out: Record<string, Record<string, number>> = {};
     const pipe = this.redis.pipeline();
     const asked: [string, string][] = [];
@@ -148,6 +157,7 @@ export class Search {
       if (err || !n) return;
       (out[facet] ??= {})[value] = n as number;
     });
+    await this.redis.set(`${result}:facets`, JSON.stringify(out), 'EX', RESULT_TTL_SECONDS);
     return out;
   }
 

@@ -43,6 +43,7 @@ export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): 
       object: d.object,
       now: now(),
       refresh: false,
+      observedAt: ev.time,
     });
     return;
   }
@@ -69,7 +70,7 @@ export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): 
     return;
   }
   if (isEventOf(ev, EVENT_TYPES.sourceDeleted)) {
-    const out = await deps.writer.delete(ev.data.ref, seq);
+    const out = await deps.writer.delete(ev.data.ref, seq, ev.data.uid);
     if (out.applied && out.changed)
       deps.log.info({ source: sourceId(ev.data.ref), seq }, `source ${sourceId(ev.data.ref)} removed`);
     return;
@@ -77,8 +78,11 @@ export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): 
   if (isEventOf(ev, EVENT_TYPES.sourcesSnapshot)) {
     // Sources of this origin that the snapshot no longer lists were deleted while nobody watched.
     const listed = new Set(ev.data.refs.map(sourceId));
-    for (const { id, seq: stored } of await deps.writer.sourcesOf(ev.data.origin)) {
+    for (const { id, seq: stored, observedAt } of await deps.writer.sourcesOf(ev.data.origin)) {
       if (listed.has(id) || stored > seq) continue;
+      // Seen after the snapshot was taken: a lagging watcher replica's snapshot, stored after another
+      // replica's upsert of a new source, must not remove that source. (Clocks of replicas are compared.)
+      if (observedAt && observedAt > ev.time) continue;
       const ref = parseSourceId(id);
       if (!ref) continue;
       const out = await deps.writer.delete(ref, seq);
@@ -104,6 +108,8 @@ interface IndexInput {
   /** true for poll/webhook/manual rescans: nothing is written when nothing changed */
   refresh: boolean;
   storedStatus?: string;
+  /** When the watcher saw the change (the event's time). */
+  observedAt?: string;
 }
 
 async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
@@ -177,6 +183,7 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
     entries: resolution?.entries,
     status,
     object: objectJson,
+    ...(x.observedAt ? { observedAt: x.observedAt } : {}),
     ...(repos ? { repos: repos.repos } : {}),
     pollAt,
     pollSeconds: repos?.intervalSeconds,

@@ -50,6 +50,8 @@ export interface SourceUpdate {
   /** When the repositories are next rescanned (ms since epoch); undefined: never (no repositories). */
   pollAt?: number | undefined;
   pollSeconds?: number | undefined;
+  /** The time of the event (when the watcher saw the change); a snapshot taken earlier does not delete it. */
+  observedAt?: string;
 }
 
 export interface StoredSource {
@@ -69,6 +71,42 @@ interface OutboxItem {
 }
 
 const TOMBSTONE_TTL_SECONDS = 24 * 3600;
+
+interface StoredIdentity {
+  uid: string | null | undefined;
+  generation: string | null | undefined;
+  deleted: string | null | undefined;
+  /** JSON list of the uids of earlier incarnations of this name (deleted, then created again). */
+  retiredUids?: string | null | undefined;
+}
+
+const MAX_RETIRED_UIDS = 8;
+
+function retiredList(json: string | null | undefined): string[] {
+  try {
+    const v: unknown = JSON.parse(json || '[]');
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Kubernetes objects carry a uid and a generation. With several watcher replicas, a slow one may publish an
+ * older generation after a newer one (a higher stream sequence, but older news), or an upsert of an object
+ * that was deleted since: both are stale. Objects without a uid (folder mode) are ordered by sequence only.
+ */
+export function isStaleUpsert(
+  stored: StoredIdentity,
+  uid: string | undefined,
+  generation: number | undefined,
+): boolean {
+  if (!uid) return false;
+  if (retiredList(stored.retiredUids).includes(uid)) return true;
+  if (stored.uid !== uid) return false;
+  if (stored.deleted === '1') return true;
+  return Number(stored.generation ?? 0) > (generation ?? 0);
+}
 
 function stripVolatile(json: string | undefined): string | undefined {
   if (json === undefined) return undefined;
@@ -99,27 +137,25 @@ export class CatalogWriter {
 
   upsert(u: SourceUpdate): Promise<WriteOutcome> {
     return this.serial(() =>
-      this.withWatch(u.ref, u.seq, async () => {
-        // Several watcher replicas may publish one object's generations out of order: an older generation
-        // of the same object never replaces a newer one, whatever the stream order.
-        if (u.uid && u.generation !== undefined) {
-          const [uid, generation] = await this.deps.redis.hmget(
-            this.deps.keys.source(u.ref),
-            'uid',
-            'generation',
-          );
-          if (uid === u.uid && Number(generation || 0) > u.generation) {
-            await this.deps.redis.unwatch();
-            return { applied: false, reason: 'stale' };
-          }
-        }
-        return this.upsertOnce(u);
-      }),
+      this.withWatch(
+        u.ref,
+        u.seq,
+        () => this.upsertOnce(u),
+        (stored) => isStaleUpsert(stored, u.uid, u.generation),
+      ),
     );
   }
 
-  delete(ref: SourceRef, seq: number): Promise<WriteOutcome> {
-    return this.serial(() => this.withWatch(ref, seq, () => this.deleteOnce(ref, seq)));
+  /** `uid`: the object the delete is about; a delete of another incarnation than the stored one is stale. */
+  delete(ref: SourceRef, seq: number, uid?: string): Promise<WriteOutcome> {
+    return this.serial(() =>
+      this.withWatch(
+        ref,
+        seq,
+        () => this.deleteOnce(ref, seq, uid),
+        (stored) => !!uid && stored.deleted !== '1' && !!stored.uid && stored.uid !== uid,
+      ),
+    );
   }
 
   /** What is stored of a source, or undefined when it was never indexed. */
@@ -153,13 +189,13 @@ export class CatalogWriter {
   }
 
   /** Ids and stored sequence of the live sources of one origin (for snapshots). */
-  async sourcesOf(origin: string): Promise<{ id: string; seq: number }[]> {
+  async sourcesOf(origin: string): Promise<{ id: string; seq: number; observedAt?: string }[]> {
     const { redis, keys } = this.deps;
     const ids = await redis.smembers(keys.sources());
-    const out: { id: string; seq: number }[] = [];
+    const out: { id: string; seq: number; observedAt?: string }[] = [];
     for (const id of ids) {
-      const [o, seq] = await redis.hmget(keys.source(id), 'origin', 'seq');
-      if (o === origin) out.push({ id, seq: Number(seq ?? 0) });
+      const [o, seq, observedAt] = await redis.hmget(keys.source(id), 'origin', 'seq', 'observedAt');
+      if (o === origin) out.push({ id, seq: Number(seq ?? 0), ...(observedAt ? { observedAt } : {}) });
     }
     return out;
   }
@@ -168,12 +204,21 @@ export class CatalogWriter {
     ref: SourceRef,
     seq: number,
     attempt: () => Promise<WriteOutcome | null>,
+    isStale: (stored: StoredIdentity) => boolean = () => false,
   ): Promise<WriteOutcome> {
     const { redis, keys } = this.deps;
     for (let i = 0; i < 50; i++) {
       await redis.watch(keys.source(ref));
-      const stored = Number((await redis.hget(keys.source(ref), 'seq')) ?? 0);
-      if (stored > seq) {
+      const [seqField, uid, generation, deleted, retiredUids] = await redis.hmget(
+        keys.source(ref),
+        'seq',
+        'uid',
+        'generation',
+        'deleted',
+        'retiredUids',
+      );
+      const stored = Number(seqField ?? 0);
+      if (stored > seq || isStale({ uid, generation, deleted, retiredUids })) {
         await redis.unwatch();
         return { applied: false, reason: 'stale' };
       }
@@ -311,7 +356,15 @@ export class CatalogWriter {
     const statusJson = JSON.stringify(u.status);
     const statusChanged = statusJson !== prevStatus;
     const fields: Record<string, string> = { seq: String(u.seq), specHash: u.specHash };
-    if (changed || statusChanged || !wasLive) {
+    if (u.observedAt) fields.observedAt = u.observedAt;
+    // A new incarnation of the name (another uid): the old uid is retired, so a late event about it is stale.
+    const [storedUid, storedRetired] = await redis.hmget(keys.source(id), 'uid', 'retiredUids');
+    const uidChanged = !!u.uid && !!storedUid && storedUid !== u.uid;
+    if (uidChanged)
+      fields.retiredUids = JSON.stringify(
+        [...retiredList(storedRetired), storedUid].slice(-MAX_RETIRED_UIDS),
+      );
+    if (changed || statusChanged || !wasLive || uidChanged) {
       Object.assign(fields, {
         namespace: u.ref.namespace,
         name: u.ref.name,
@@ -351,7 +404,7 @@ export class CatalogWriter {
       tx.sadd(keys.sources(), id);
       tx.sadd(keys.sourceNames(u.ref.name), id);
     }
-    const any = changed || statusChanged || !wasLive;
+    const any = changed || statusChanged || !wasLive || uidChanged;
     if (any) tx.incr(keys.generation());
     for (const item of outbox) tx.rpush(keys.outbox(), JSON.stringify(item));
     const res = await tx.exec();
@@ -361,9 +414,10 @@ export class CatalogWriter {
     return { applied: true, changed: any, events: outbox.map((o) => o.event) };
   }
 
-  private async deleteOnce(ref: SourceRef, seq: number): Promise<WriteOutcome | null> {
+  private async deleteOnce(ref: SourceRef, seq: number, uid?: string): Promise<WriteOutcome | null> {
     const { redis, keys } = this.deps;
     const id = sourceId(ref);
+    const [storedUid, retiredUids] = await redis.hmget(keys.source(id), 'uid', 'retiredUids');
     const wasLive = (await redis.sismember(keys.sources(), id)) === 1;
     const profiles = await redis.smembers(keys.sourceProfiles(id));
     const outbox: OutboxItem[] = [];
@@ -399,7 +453,15 @@ export class CatalogWriter {
     tx.srem(keys.sourceNames(ref.name), id);
     // Keep a tombstone with the sequence, so a redelivered older upsert cannot bring the source back.
     tx.del(keys.source(id));
-    tx.hset(keys.source(id), { namespace: ref.namespace, name: ref.name, seq: String(seq), deleted: '1' });
+    // The tombstone keeps the uid: an upsert of that (deleted) object arriving late is stale.
+    tx.hset(keys.source(id), {
+      namespace: ref.namespace,
+      name: ref.name,
+      seq: String(seq),
+      uid: uid ?? storedUid ?? '',
+      deleted: '1',
+      ...(retiredUids ? { retiredUids } : {}),
+    });
     tx.expire(keys.source(id), TOMBSTONE_TTL_SECONDS);
     if (wasLive) {
       outbox.push(this.event(EVENT_TYPES.sourceRemoved, { ref }, SUBJECTS.catalogSource(ref)));

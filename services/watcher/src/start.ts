@@ -7,7 +7,7 @@ import { StatusWriter } from './status-writer.ts';
 
 export interface WatcherDeps {
   config: Pick<Config, 'watcherMode' | 'watchDir' | 'maxSourceBytes' | 'snapshotIntervalSeconds'> &
-    Partial<Pick<Config, 'watchNamespaces'>>;
+    Partial<Pick<Config, 'watchNamespaces' | 'kubeconfig' | 'kubeWatchTimeoutSeconds'>>;
   js: JetStreamClient;
   /** Needed in Kubernetes mode (the status writer's consumer). */
   jsm?: JetStreamManager;
@@ -31,14 +31,14 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
   const publisher = new Publisher({ js: deps.js, log: deps.log });
   if (deps.config.watcherMode === 'kubernetes') {
     if (!deps.jsm) throw new Error('Kubernetes mode needs a JetStream manager');
-    const kc = loadKubeConfig(deps.kubeconfigPath);
+    const kc = loadKubeConfig(deps.kubeconfigPath ?? deps.config.kubeconfig);
     const kubernetes = new KubernetesSource({
       kc,
       publisher,
       log: deps.log,
       namespaces: deps.config.watchNamespaces ?? [],
       resyncIntervalMs: deps.config.snapshotIntervalSeconds * 1000,
-      ...(deps.watchTimeoutSeconds ? { watchTimeoutSeconds: deps.watchTimeoutSeconds } : {}),
+      watchTimeoutSeconds: deps.watchTimeoutSeconds ?? deps.config.kubeWatchTimeoutSeconds ?? 300,
     });
     const statusWriter = new StatusWriter({
       kc,

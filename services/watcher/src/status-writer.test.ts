@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredStatus } from './status-writer.ts';
+import { canonicalJson, desiredStatus } from './status-writer.ts';
 
 const result = {
   ref: { namespace: 'default', name: 'c' },
@@ -41,4 +41,11 @@ test('the transition time moves only when a condition changes status; an invalid
   assert.equal(failed.conditions[0].lastTransitionTime, 'T3');
   assert.equal(failed.conditions[2].status, 'True');
   assert.equal(failed.conditions[2].message, 'spec.profiles must be a list');
+});
+
+test('a status compares equal whatever the order of its keys (the API server sorts them)', () => {
+  const built = { conditions: [{ type: 'Ready', status: 'True' }], profiles: 1, entryErrors: [] };
+  const served = { entryErrors: [], profiles: 1, conditions: [{ status: 'True', type: 'Ready' }] };
+  assert.equal(canonicalJson(built), canonicalJson(served));
+  assert.notEqual(canonicalJson(built), canonicalJson({ ...served, profiles: 2 }));
 });

@@ -166,7 +166,7 @@ export class StatusWriter {
         if (((obj.status?.observedGeneration as number) ?? 0) >= (r.generation ?? 0)) return;
       }
       const status = desiredStatus(r, obj.status, new Date().toISOString());
-      if (JSON.stringify(status) === JSON.stringify(obj.status ?? {})) return;
+      if (canonicalJson(status) === canonicalJson(obj.status ?? {})) return;
       try {
         await this.custom.replaceNamespacedCustomObjectStatus({
           group: GROUP,
@@ -184,4 +184,16 @@ export class StatusWriter {
     }
     throw new Error('status kept changing while being written');
   }
+}
+
+/**
+ * JSON with object keys sorted: the API server returns a custom resource's fields in its own (sorted) order,
+ * so a plain JSON.stringify never equals the status we built and every result would be written again.
+ */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 }
