@@ -90,6 +90,26 @@ export const CONFIG_VARS = {
     default: '1048576',
     description: 'Largest ProfileCatalogSource file or object accepted',
   },
+  INSTALLER_WORK_DIR: {
+    kind: 'string',
+    default: '',
+    description: 'Scratch folder of the installer (clones); empty: a new folder under the system temp dir',
+  },
+  INSTALLER_CONCURRENCY: {
+    kind: 'int',
+    default: '4',
+    description: 'Install requests one installer replica works on at once',
+  },
+  FLUX_SCHEMAS_DIR: {
+    kind: 'string',
+    default: '',
+    description: 'Folder of the Flux CRDs rendered objects are validated against; empty: the bundled ones',
+  },
+  GIT_URL_REWRITES: {
+    kind: 'list',
+    default: '',
+    description: 'Git URL rewrites `from=to`, comma separated (e.g. a mirror of a profile repository)',
+  },
   REPO_CACHE_DIR: {
     kind: 'string',
     default: '.cache/repos',
@@ -157,6 +177,10 @@ export interface Config {
   watchNamespaces: string[];
   snapshotIntervalSeconds: number;
   maxSourceBytes: number;
+  installerWorkDir: string;
+  installerConcurrency: number;
+  fluxSchemasDir: string;
+  gitUrlRewrites: string[];
   repoCacheDir: string;
   repoPollIntervalSeconds: number;
   repoGitTimeoutSeconds: number;
@@ -237,6 +261,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchNamespaces: list(read(env, 'WATCH_NAMESPACES')),
     snapshotIntervalSeconds: Number(read(env, 'SNAPSHOT_INTERVAL_SECONDS')),
     maxSourceBytes: Number(read(env, 'MAX_SOURCE_BYTES')),
+    installerWorkDir: read(env, 'INSTALLER_WORK_DIR') ?? '',
+    installerConcurrency: Number(read(env, 'INSTALLER_CONCURRENCY')),
+    fluxSchemasDir: read(env, 'FLUX_SCHEMAS_DIR') ?? '',
+    gitUrlRewrites: list(read(env, 'GIT_URL_REWRITES')),
     repoCacheDir: read(env, 'REPO_CACHE_DIR')!,
     repoPollIntervalSeconds: Number(read(env, 'REPO_POLL_INTERVAL_SECONDS')),
     repoGitTimeoutSeconds: Number(read(env, 'REPO_GIT_TIMEOUT_SECONDS')),

@@ -19,6 +19,14 @@ export const ERRORS = {
   ENTRY_INVALID: { status: 422, title: 'Invalid catalog entry' },
   EVENT_INVALID: { status: 422, title: 'Invalid event' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  INSTALLATION_NOT_FOUND: { status: 404, title: 'Installation not found' },
+  PROFILE_INVALID: { status: 422, title: 'Invalid profile' },
+  PROFILE_CYCLE: { status: 422, title: 'Nested profiles form a cycle' },
+  VALUES_INVALID: { status: 422, title: 'Invalid values' },
+  RENDER_INVALID: { status: 422, title: 'Rendered objects are invalid' },
+  GIT_FAILED: { status: 502, title: 'Git operation failed' },
+  INSTALL_CONFLICT: { status: 409, title: 'Installation conflicts with the repository' },
+  PROVIDER_FAILED: { status: 502, title: 'Pull-request provider failed' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

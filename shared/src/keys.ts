@@ -132,3 +132,24 @@ export interface SourceStatus {
   observedGeneration?: number;
   scannedRepositories?: ScannedRepository[];
 }
+
+/**
+ * Keys of installation requests (`{p}` as above):
+ *
+ *   {p}installation:{id}             string JSON InstallationDoc (the status the API serves)
+ *   {p}installation-request:{id}     string JSON InstallRequest (persisted before it is published)
+ *   {p}installation-idem:{key}       string id of the installation created with that Idempotency-Key
+ *   {p}installation-unpublished      zset   ids not yet stored by JetStream, score = time of the request
+ *   {p}installation-lease:{id}       string installer replica working on the id (short lease)
+ */
+export function installationKeys(p: string) {
+  return {
+    doc: (id: string) => `${p}installation:${id}`,
+    request: (id: string) => `${p}installation-request:${id}`,
+    idempotency: (key: string) => `${p}installation-idem:${key}`,
+    unpublished: () => `${p}installation-unpublished`,
+    lease: (id: string) => `${p}installation-lease:${id}`,
+  };
+}
+
+export type InstallationKeys = ReturnType<typeof installationKeys>;

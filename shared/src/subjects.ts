@@ -68,3 +68,10 @@ export const CONSUMERS = {
     deliverNew: true,
   },
 } as const;
+
+/** Core NATS request/reply subjects of the installer (answered by any one replica: a queue group). */
+export const INSTALLER_SUBJECTS = {
+  /** Request: `{url, branch, path, secretRef?}`; reply: `{items}` or `{error}` (see RepositoryScan). */
+  scan: 'profiles.installer.scan',
+  queueGroup: 'installer',
+} as const;

@@ -14,6 +14,7 @@ import rateLimit from '@fastify/rate-limit';
 import {
   AppError,
   catalogKeys,
+  installationKeys,
   ERRORS,
   isAppError,
   type JetStreamHandles,
@@ -25,6 +26,12 @@ import { Metrics } from './metrics.ts';
 import { catalogRoutes } from './routes/catalogs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { profilesRoutes } from './routes/profiles.ts';
+import {
+  installationsRoutes,
+  repositoryScanRoute,
+  startInstallOutbox,
+  upgradeByPathRoute,
+} from './routes/installations.ts';
 import { refreshRoutes } from './routes/refresh.ts';
 import { searchRoutes } from './routes/search.ts';
 import { Search } from './search.ts';
@@ -35,7 +42,7 @@ export interface ApiDeps {
   writeRedis?: Redis;
   redisPrefix: string;
   log: Logger;
-  /** NATS, for the endpoints that publish (refresh, webhooks) or stream (events); reads need only Redis. */
+  /** NATS, for the endpoints that publish (refresh, webhooks, install requests) or stream (events); reads need only Redis. */
   nats?: JetStreamHandles;
   webhookSecret?: string | undefined;
   corsOrigins?: string[];
@@ -200,5 +207,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     reader,
     ...(deps.sseHeartbeatMs ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
   });
+  // Install requests and their status are written: the writable Redis.
+  const installDeps = {
+    redis: writeRedis,
+    keys: installationKeys(deps.redisPrefix),
+    reader,
+    nats: deps.nats,
+    log: deps.log,
+  };
+  installationsRoutes(app, installDeps);
+  repositoryScanRoute(app, installDeps);
+  upgradeByPathRoute(app, installDeps);
+  if (deps.nats) {
+    const stopOutbox = startInstallOutbox(installDeps);
+    app.addHook('onClose', async () => stopOutbox());
+  }
   return app;
 }

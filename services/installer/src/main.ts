@@ -1,5 +1,6 @@
 import {
   connectJetStream,
+  connectRedis,
   createLogger,
   exitOnStartError,
   loadConfig,
@@ -13,17 +14,32 @@ try {
   const config = loadConfig();
   log.level = config.logLevel;
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'installer');
-  const installer = await start({ js, jsm, log });
+  const redis = connectRedis(config.redisUrl, log, 'installer', { autoPipelining: false });
+  const installer = await start({
+    js,
+    jsm,
+    nc,
+    redis,
+    redisPrefix: config.redisPrefix,
+    log,
+    workDir: config.installerWorkDir,
+    concurrency: config.installerConcurrency,
+    secretsDir: config.secretsDir,
+    fluxSchemasDir: config.fluxSchemasDir,
+    gitUrlRewrites: config.gitUrlRewrites,
+    urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
+  });
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,
-    checks: { nats: () => !nc.isClosed() },
+    checks: { nats: () => !nc.isClosed(), redis: () => redis.status === 'ready' },
   });
   log.info({ healthPort: health.port }, 'installer started');
   onShutdown(log, async () => {
     await installer.stop();
     await health.close();
     await nc.drain();
+    redis.disconnect();
   });
 } catch (err) {
   exitOnStartError(log, err);

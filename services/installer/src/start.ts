@@ -1,28 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CONSUMERS,
+  INSTALLER_SUBJECTS,
+  describeError,
   ensureConsumer,
+  installationKeys,
+  type InstallMessage,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
   type Logger,
+  type NatsConnection,
+  type Redis,
+  type InstallTarget,
+  type RepositoryScan,
 } from '@profiles/shared';
+import { FluxValidator } from './flux-schemas.ts';
+import { rewriteConfig, type GitEnv } from './git.ts';
+import { Processor } from './processor.ts';
+import { ProfileRepos } from './profile-repos.ts';
+import { FolderSecretProvider, type SecretProvider } from './secrets.ts';
+import { TargetRepos } from './target-repo.ts';
+import type { UrlPolicy } from './url-policy.ts';
+import { scanRepository } from './scan.ts';
 
 export interface InstallerDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Core NATS, for the repository-scan request/reply service. */
+  nc?: NatsConnection;
+  redis: Redis;
+  redisPrefix: string;
   log: Logger;
+  /** Scratch folder for clones; a fresh temp folder when empty. */
+  workDir?: string;
+  concurrency?: number;
+  secrets?: SecretProvider;
+  secretsDir?: string;
+  fluxSchemasDir?: string;
+  /** `from=to` URL rewrites (GIT_URL_REWRITES). */
+  gitUrlRewrites?: string[];
+  /** URLs the installer may reach (REPO_ALLOW_FILE, REPO_DENY_HOSTS); default: no file://, no deny list. */
+  urlPolicy?: UrlPolicy;
+  /** Lease on one request id; also how long a crashed replica blocks a redelivery. */
+  leaseMs?: number;
 }
 
 export interface Installer {
+  processor: Processor;
+  handled: () => number;
   stop: () => Promise<void>;
 }
 
 /**
- * Declares the install work queue and its durable consumer. Rendering and committing install requests is
- * not implemented yet, so requests stay queued (nothing is consumed, nothing is lost) until it is.
+ * Consumes the install work queue through the durable `installer` consumer. Up to `concurrency` requests run
+ * at once (installs into one repository take turns inside a replica; replicas race at `git push` and retry).
+ * A message is acked once the request's status is final, naked when another replica holds its lease or Redis
+ * failed, and heartbeated while git works so JetStream does not redeliver it meanwhile.
  */
 export async function start(deps: InstallerDeps): Promise<Installer> {
+  const owner = randomUUID();
+  const workDir = deps.workDir || (await mkdtemp(join(tmpdir(), 'profiles-installer-')));
+  await mkdir(join(workDir, 'profiles'), { recursive: true });
+  await mkdir(join(workDir, 'targets'), { recursive: true });
+  const gitEnv: GitEnv = { config: rewriteConfig(deps.gitUrlRewrites ?? []) };
+  const secrets = deps.secrets ?? new FolderSecretProvider(deps.secretsDir ?? '');
+  const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
+  const urlPolicy = deps.urlPolicy ?? { allowFile: false, denyHosts: [] };
+  const repos = new ProfileRepos(join(workDir, 'profiles'), gitEnv, secrets, urlPolicy);
+  const targets = new TargetRepos(join(workDir, 'targets'), gitEnv, secrets, deps.log, urlPolicy);
+  const processor = new Processor({
+    redis: deps.redis,
+    keys: installationKeys(deps.redisPrefix),
+    repos,
+    targets,
+    validator,
+    secrets,
+    gitEnv,
+    log: deps.log,
+    owner,
+    leaseMs: deps.leaseMs ?? 60_000,
+    urlPolicy,
+  });
+
   await ensureConsumer(deps.jsm, 'installer');
-  const info = await deps.jsm.consumers.info(CONSUMERS.installer.stream, CONSUMERS.installer.durable);
-  deps.log.info({ pending: info.num_pending }, 'install queue ready');
-  return { stop: async () => undefined };
+  const c = CONSUMERS.installer;
+  const consumer = await deps.js.consumers.get(c.stream, c.durable);
+  const concurrency = Math.max(1, deps.concurrency ?? 4);
+  const messages = await consumer.consume({ max_messages: concurrency });
+  let handled = 0;
+  const running = new Set<Promise<void>>();
+
+  const handle = async (m: JsMsg) => {
+    let id: string;
+    try {
+      id = (JSON.parse(new TextDecoder().decode(m.data)) as InstallMessage).id;
+      if (typeof id !== 'string' || !id) throw new Error('no id');
+    } catch {
+      deps.log.error({ seq: m.seq }, 'dropping a malformed install message');
+      m.term();
+      return;
+    }
+    const beat = setInterval(() => m.working(), Math.max(1_000, c.ackWaitMs / 4));
+    try {
+      const outcome = await processor.handle(id);
+      if (outcome === 'busy') m.nak(2_000);
+      else m.ack();
+    } catch (err) {
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6));
+      deps.log.warn(
+        { id, err: describeError(err), retryInMs: delay },
+        'install request failed, will be redelivered',
+      );
+      m.nak(delay);
+    } finally {
+      clearInterval(beat);
+      handled++;
+    }
+  };
+
+  const loop = (async () => {
+    for await (const m of messages) {
+      const p = handle(m).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= concurrency) await Promise.race(running);
+    }
+  })();
+  const scanSub = deps.nc?.subscribe(INSTALLER_SUBJECTS.scan, {
+    queue: INSTALLER_SUBJECTS.queueGroup,
+    callback: (err, msg) => {
+      if (err) return;
+      void (async () => {
+        let reply: RepositoryScan;
+        try {
+          const t = JSON.parse(new TextDecoder().decode(msg.data)) as InstallTarget;
+          reply = await scanRepository(targets, repos, {
+            ...t,
+            branch: t.branch || 'main',
+            path: t.path || '.',
+          });
+        } catch (e) {
+          reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
+        }
+        msg.respond(JSON.stringify(reply));
+      })();
+    },
+  });
+  deps.log.info({ concurrency, workDir }, 'installer consuming install requests');
+
+  return {
+    processor,
+    handled: () => handled,
+    stop: async () => {
+      scanSub?.unsubscribe();
+      await messages.close();
+      await loop.catch(() => undefined);
+      await Promise.allSettled([...running]);
+    },
+  };
 }

@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError, describeError, type SecretRef } from '@profiles/shared';
+import { git, gitEnvVars, type GitEnv } from './git.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { gitCredentials, type SecretProvider } from './secrets.ts';
+import { checkUrl, type UrlPolicy } from './url-policy.ts';
+
+/**
+ * Read access to profile repositories: one bare cache repository per URL, refs fetched on demand. A tag is
+ * fetched once per process (tags are treated as immutable); a branch on every resolve. File reads go through
+ * one `git cat-file --batch` per folder and are cached by commit, which never changes.
+ */
+export class ProfileRepos {
+  private readonly mutex = new KeyedMutex();
+  private readonly resolved = new Map<string, string>();
+  private readonly trees = new Map<string, Map<string, Buffer>>();
+
+  constructor(
+    private readonly cacheDir: string,
+    private readonly env: GitEnv,
+    private readonly secrets: SecretProvider,
+    private readonly policy: UrlPolicy = { allowFile: false, denyHosts: [] },
+  ) {}
+
+  private repoDir(url: string): string {
+    return join(this.cacheDir, createHash('sha256').update(url).digest('hex').slice(0, 24));
+  }
+
+  /** The commit a tag or branch points to, fetching it first. */
+  async resolve(url: string, ref: { tag?: string; branch?: string }, secretRef?: SecretRef): Promise<string> {
+    checkUrl(url, this.policy, 'profile repository');
+    const key = `${url}|${ref.tag ? `t:${ref.tag}` : `b:${ref.branch}`}`;
+    const hit = ref.tag ? this.resolved.get(key) : undefined;
+    if (hit) return hit;
+    const dir = this.repoDir(url);
+    return this.mutex.run(dir, async () => {
+      const again = ref.tag ? this.resolved.get(key) : undefined;
+      if (again) return again;
+      if (!(await stat(dir).catch(() => undefined))) {
+        await mkdir(dir, { recursive: true });
+        await git(['init', '--bare', '-q', dir], { env: this.env });
+      }
+      const local = ref.tag ? `refs/tags/${ref.tag}` : `refs/remotes/src/${ref.branch}`;
+      const remote = ref.tag ? `refs/tags/${ref.tag}` : `refs/heads/${ref.branch}`;
+      const creds = await gitCredentials(this.secrets, secretRef, this.env);
+      try {
+        await git(['fetch', '--no-tags', '-q', '--', url, `+${remote}:${local}`], {
+          cwd: dir,
+          env: creds.env,
+          timeoutMs: 120_000,
+        });
+      } catch (err) {
+        const what = ref.tag ? `tag ${ref.tag}` : `branch ${ref.branch}`;
+        const msg = describeError(err);
+        const missing = /couldn't find remote ref|not our ref|invalid refspec/i.test(msg);
+        throw new AppError(
+          missing ? 'VERSION_NOT_FOUND' : 'GIT_FAILED',
+          missing
+            ? `profile repository ${url} has no ${what}`
+            : `profile repository ${url} is unreachable (${what}): ${msg.replace(/^git fetch failed: /, '')}`,
+          { cause: err, details: { url, ...ref } },
+        );
+      } finally {
+        await creds.cleanup();
+      }
+      const commit = (
+        await git(['rev-parse', `${local}^{commit}`], { cwd: dir, env: this.env })
+      ).stdout.trim();
+      if (ref.tag) this.resolved.set(key, commit);
+      return commit;
+    });
+  }
+
+  /** Tags of a remote repository (for `latest` and available updates). */
+  async remoteTags(url: string, pattern: string, secretRef?: SecretRef): Promise<string[]> {
+    checkUrl(url, this.policy, 'profile repository');
+    const creds = await gitCredentials(this.secrets, secretRef, this.env);
+    try {
+      const out = await git(['ls-remote', '--tags', '--refs', '--', url, `refs/tags/${pattern}`], {
+        env: creds.env,
+        timeoutMs: 60_000,
+      });
+      return out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[1]!.replace(/^refs\/tags\//, ''));
+    } finally {
+      await creds.cleanup();
+    }
+  }
+
+  /** Every file under `dir` at `commit`, keyed by its path relative to `dir`. */
+  async readTree(url: string, commit: string, dir: string): Promise<Map<string, Buffer>> {
+    const key = `${url}|${commit}|${dir}`;
+    const hit = this.trees.get(key);
+    if (hit) return hit;
+    const repo = this.repoDir(url);
+    const prefix = dir === '' || dir === '.' ? '' : `${dir.replace(/\/+$/, '')}/`;
+    const ls = await git(['ls-tree', '-r', '-z', '--full-tree', commit, ...(prefix ? ['--', prefix] : [])], {
+      cwd: repo,
+      env: this.env,
+    });
+    const entries = ls.stdout
+      .split('\0')
+      .filter(Boolean)
+      .map((l) => {
+        const [meta, path] = l.split('\t') as [string, string];
+        return { sha: meta.split(' ')[2]!, path, type: meta.split(' ')[1] };
+      })
+      .filter((e) => e.type === 'blob');
+    const blobs = await catFileBatch(
+      repo,
+      entries.map((e) => e.sha),
+      this.env,
+    );
+    const out = new Map<string, Buffer>();
+    entries.forEach((e, i) => out.set(e.path.slice(prefix.length), blobs[i]!));
+    if (this.trees.size > 500) this.trees.delete(this.trees.keys().next().value!);
+    this.trees.set(key, out);
+    return out;
+  }
+
+  /** One file, or undefined when it does not exist. */
+  async readFile(url: string, commit: string, path: string): Promise<Buffer | undefined> {
+    const r = await git(['cat-file', 'blob', `${commit}:${path}`], {
+      cwd: this.repoDir(url),
+      env: this.env,
+      allowFail: true,
+    });
+    return r.code === 0 ? Buffer.from(r.stdout, 'utf8') : undefined;
+  }
+}
+
+function catFileBatch(repo: string, shas: string[], env: GitEnv): Promise<Buffer[]> {
+  if (shas.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], {
+      cwd: repo,
+      env: { ...process.env, ...gitEnvVars(env) },
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new AppError('GIT_FAILED', `git cat-file exited with ${code}`));
+      const all = Buffer.concat(chunks);
+      const out: Buffer[] = [];
+      let pos = 0;
+      for (let i = 0; i < shas.length; i++) {
+        const nl = all.indexOf(0x0a, pos);
+        const header = all.subarray(pos, nl).toString('utf8').split(' ');
+        const size = Number(header[2]);
+        out.push(all.subarray(nl + 1, nl + 1 + size));
+        pos = nl + 1 + size + 1;
+      }
+      resolve(out);
+    });
+    child.stdin.end(shas.join('\n') + '\n');
+  });
+}

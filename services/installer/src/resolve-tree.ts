@@ -1,0 +1,223 @@
+import { posix } from 'node:path';
+import {
+  AppError,
+  normalizeVersion,
+  parseYaml,
+  type ProfileSource,
+  type ProfileTreeNode,
+  type SecretRef,
+} from '@profiles/shared';
+import type { ProfileRepos } from './profile-repos.ts';
+
+/** One artifact of a ProfileDefinition (weave.works/v1alpha1), as read from profile.yaml. */
+export interface ArtifactDef {
+  name: string;
+  chart?: { url?: string; name?: string; version?: string; path?: string; defaultValues?: string };
+  kustomize?: { path: string };
+  profile?: { source: { url: string; tag?: string; branch?: string; path?: string } };
+  dependsOn?: { name: string }[];
+}
+
+export interface ResolvedArtifact {
+  name: string;
+  kind: 'chart' | 'kustomize' | 'profile';
+  def: ArtifactDef;
+  dependsOn: string[];
+  /** Nested profile, resolved. */
+  profile?: ResolvedProfile;
+  /** Files of a local chart or kustomize folder, relative to that folder. */
+  files?: Map<string, Buffer>;
+  /** The safe, normalised path of a local chart or kustomize folder inside the profile. */
+  localPath?: string;
+  defaultValues?: Record<string, unknown>;
+}
+
+export interface ResolvedProfile {
+  name: string;
+  version: string;
+  url: string;
+  ref: { tag?: string; branch?: string };
+  path: string;
+  commit: string;
+  artifacts: ResolvedArtifact[];
+}
+
+const MAX_DEPTH = 20;
+
+/** `weaveworks-nginx/v0.1.1` → folder `weaveworks-nginx`, version `0.1.1` (the original tag convention). */
+export function splitTag(tag: string): { folder: string; version: string } {
+  const i = tag.lastIndexOf('/');
+  const folder = i < 0 ? '.' : tag.slice(0, i);
+  const raw = i < 0 ? tag : tag.slice(i + 1);
+  return { folder, version: normalizeVersion(raw) ?? raw };
+}
+
+/** A path inside a profile: relative, normalised, never escaping the profile folder. */
+export function safeSubPath(p: string, what: string): string {
+  const n = posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '');
+  if (p.startsWith('/') || n === '..' || n.startsWith('../') || /[\0]/.test(p)) {
+    throw new AppError('PROFILE_INVALID', `${what} path ${JSON.stringify(p)} escapes the profile folder`, {
+      details: { path: p },
+    });
+  }
+  return n === '' ? '.' : n;
+}
+
+function parseDefaultValues(text: string | undefined, where: string): Record<string, unknown> | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const v = parseYaml(text);
+  if (v === null || v === undefined) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new AppError('VALUES_INVALID', `defaultValues of ${where} is not a YAML map`);
+  }
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Reads a profile and, recursively, every profile it nests. A profile that (indirectly) nests itself is an
+ * error naming the cycle; the same profile nested twice side by side is fine.
+ */
+export async function resolveProfile(
+  repos: ProfileRepos,
+  source: ProfileSource,
+  stack: string[] = [],
+): Promise<ResolvedProfile> {
+  const ref = source.tag ? { tag: source.tag } : { branch: source.branch ?? 'main' };
+  const path = safeSubPath(source.path ?? (source.tag ? splitTag(source.tag).folder : '.'), 'profile');
+  const key = `${source.url}#${path}@${source.tag ?? source.branch}`;
+  const label = `${path === '.' ? source.url : path}@${source.tag ?? source.branch}`;
+  const seen = stack.findIndex((s) => s.split('\n')[0] === key);
+  if (seen >= 0) {
+    const cycle = [...stack.slice(seen).map((s) => s.split('\n')[1]), label].join(' -> ');
+    throw new AppError('PROFILE_CYCLE', `nested profiles form a cycle: ${cycle}`, { details: { cycle } });
+  }
+  if (stack.length >= MAX_DEPTH) {
+    throw new AppError('PROFILE_INVALID', `profiles are nested more than ${MAX_DEPTH} levels deep`);
+  }
+  const secretRef: SecretRef | undefined = source.secretRef;
+  const commit = await repos.resolve(source.url, ref, secretRef);
+  const file = posix.join(path, 'profile.yaml');
+  const raw = await repos.readFile(source.url, commit, file);
+  if (!raw) {
+    throw new AppError('PROFILE_NOT_FOUND', `no ${file} in ${source.url} at ${source.tag ?? source.branch}`, {
+      details: { url: source.url, path: file },
+    });
+  }
+  const def = parseYaml(raw.toString('utf8')) as {
+    kind?: string;
+    metadata?: { name?: string };
+    spec?: { artifacts?: ArtifactDef[] };
+  };
+  if (def?.kind !== 'ProfileDefinition' || !Array.isArray(def.spec?.artifacts)) {
+    throw new AppError(
+      'PROFILE_INVALID',
+      `${file} in ${source.url} is not a ProfileDefinition with artifacts`,
+    );
+  }
+  const name = def.metadata?.name ?? posix.basename(path);
+  const version = source.tag ? splitTag(source.tag).version : (source.branch ?? 'main');
+  const names = new Set<string>();
+  const artifacts: ResolvedArtifact[] = [];
+  for (const a of def.spec.artifacts) {
+    if (!a || typeof a.name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(a.name)) {
+      throw new AppError(
+        'PROFILE_INVALID',
+        `profile ${name}: artifact name ${JSON.stringify(a?.name)} is invalid`,
+      );
+    }
+    if (names.has(a.name)) throw new AppError('PROFILE_INVALID', `profile ${name}: artifact ${a.name} twice`);
+    names.add(a.name);
+    const kinds = [a.chart, a.kustomize, a.profile].filter(Boolean).length;
+    if (kinds !== 1) {
+      throw new AppError(
+        'PROFILE_INVALID',
+        `profile ${name}: artifact ${a.name} must have exactly one of chart, kustomize, profile`,
+      );
+    }
+    const dependsOn = (a.dependsOn ?? []).map((d) => d.name);
+    const where = `${name}/${a.name}`;
+    if (a.profile) {
+      const s = a.profile.source;
+      if (!s?.url)
+        throw new AppError('PROFILE_INVALID', `profile ${name}: artifact ${a.name} has no source url`);
+      const nested = await resolveProfile(
+        repos,
+        {
+          url: s.url,
+          ...(s.tag ? { tag: s.tag } : { branch: s.branch ?? 'main' }),
+          ...(s.path ? { path: s.path } : {}),
+        },
+        [...stack, `${key}\n${label}`],
+      );
+      artifacts.push({ name: a.name, kind: 'profile', def: a, dependsOn, profile: nested });
+    } else if (a.kustomize) {
+      const local = safeSubPath(a.kustomize.path, `artifact ${where}`);
+      const files = await repos.readTree(source.url, commit, posix.join(path, local));
+      if (files.size === 0)
+        throw new AppError('PROFILE_INVALID', `artifact ${where}: ${local} holds no files`);
+      artifacts.push({ name: a.name, kind: 'kustomize', def: a, dependsOn, localPath: local, files });
+    } else {
+      const c = a.chart!;
+      const defaultValues = parseDefaultValues(c.defaultValues, `artifact ${where}`);
+      if (c.path !== undefined) {
+        const local = safeSubPath(c.path, `artifact ${where}`);
+        const files = await repos.readTree(source.url, commit, posix.join(path, local));
+        if (!files.has('Chart.yaml')) {
+          throw new AppError('PROFILE_INVALID', `artifact ${where}: ${local} holds no Chart.yaml`);
+        }
+        artifacts.push({
+          name: a.name,
+          kind: 'chart',
+          def: a,
+          dependsOn,
+          localPath: local,
+          files,
+          ...(defaultValues ? { defaultValues } : {}),
+        });
+      } else {
+        if (!c.url || !c.name) {
+          throw new AppError(
+            'PROFILE_INVALID',
+            `artifact ${where}: a chart needs a path, or a url and a name`,
+          );
+        }
+        artifacts.push({
+          name: a.name,
+          kind: 'chart',
+          def: a,
+          dependsOn,
+          ...(defaultValues ? { defaultValues } : {}),
+        });
+      }
+    }
+  }
+  for (const a of artifacts) {
+    for (const d of a.dependsOn) {
+      if (!names.has(d)) {
+        throw new AppError(
+          'PROFILE_INVALID',
+          `artifact ${name}/${a.name} depends on unknown artifact ${JSON.stringify(d)}`,
+          {
+            details: { artifact: a.name, dependsOn: d },
+          },
+        );
+      }
+    }
+  }
+  return { name, version, url: source.url, ref, path, commit, artifacts };
+}
+
+export function treeOf(p: ResolvedProfile): ProfileTreeNode {
+  return {
+    name: p.name,
+    url: p.url,
+    ref: p.ref.tag ?? p.ref.branch ?? '',
+    path: p.path,
+    commit: p.commit,
+    artifacts: p.artifacts.map((a) => ({
+      name: a.name,
+      kind: a.kind,
+      ...(a.profile ? { profile: treeOf(a.profile) } : {}),
+    })),
+  };
+}
