@@ -56,6 +56,8 @@ async function main(): Promise<void> {
   env.WATCH_DIR = resolve(env.WATCH_DIR ?? join(root, 'examples/catalog-sources'));
   env.API_PORT ??= '8080';
   env.API_HOST ??= '127.0.0.1';
+  // A local run may scan and install from repositories on this machine (file://); a cluster deployment may not.
+  env.REPO_ALLOW_FILE ??= 'true';
   const dataRoot = join(root, '.local');
   await mkdir(dataRoot, { recursive: true });
   if (!env.REDIS_URL) {
