@@ -143,6 +143,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) return;
     const generation = (await deps.redis.get(keys.generation())) ?? '0';
+    (req as FastifyRequest & { catalogGeneration?: string }).catalogGeneration = generation;
     const etag = `"${generation}-${createHash('sha1').update(req.url).digest('base64url').slice(0, 16)}"`;
     reply.header('etag', etag);
     const inm = req.headers['if-none-match'];

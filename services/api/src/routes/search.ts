@@ -65,7 +65,30 @@ export const searchQuerySchema = {
   },
 } as const;
 
+/**
+ * Answers already computed for the current catalog generation, by URL. Keyed by generation, an entry can never
+ * be stale: any catalog change moves the generation and the old entries just age out. It is a per-process
+ * copy of what Redis holds, so replicas still answer alike.
+ */
+class PageCache {
+  private readonly entries = new Map<string, string>();
+  constructor(private readonly max = 1000) {}
+  get(key: string): string | undefined {
+    const v = this.entries.get(key);
+    if (v !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, v); // most recently used last
+    }
+    return v;
+  }
+  set(key: string, value: string): void {
+    this.entries.set(key, value);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
 export function searchRoutes(app: FastifyInstance, search: Search): void {
+  const pages = new PageCache();
   app.get<{ Querystring: SearchQuery }>(
     '/v1/search',
     {
@@ -76,15 +99,24 @@ export function searchRoutes(app: FastifyInstance, search: Search): void {
       },
       preValidation: onlyKnownParams(SEARCH_PARAMS),
     },
-    async (req) => {
+    async (req, reply) => {
       if (req.query.version !== undefined && semver.validRange(req.query.version) === null) {
         throw new AppError(
           'BAD_REQUEST',
           `version ${JSON.stringify(req.query.version)} is not a semver range`,
-          { details: { parameter: 'version' } },
+          {
+            details: { parameter: 'version' },
+          },
         );
       }
-      return search.search(req.query);
+      const generation = (req as typeof req & { catalogGeneration?: string }).catalogGeneration;
+      const key = generation === undefined ? undefined : `${generation} ${req.url}`;
+      const hit = key === undefined ? undefined : pages.get(key);
+      reply.type('application/json; charset=utf-8');
+      if (hit !== undefined) return hit;
+      const body = JSON.stringify(await search.search(req.query));
+      if (key !== undefined) pages.set(key, body);
+      return body;
     },
   );
 }
