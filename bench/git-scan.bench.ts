@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { encodeEvent, EVENT_TYPES, makeEvent, SUBJECTS } from '@profiles/shared';
 import { startStack, waitFor, getJson } from '../test/harness/index.ts';
 import { commitFile, profileYaml, sh, workClone } from '../test/harness/git.ts';
+import { redisWriteCount } from '../test/harness/redis-stats.ts';
 import { gitStats } from '../services/indexer/src/git/git-cli.ts';
 
 const TAGS = Number(process.env.TAGS ?? 1000);
@@ -40,34 +41,6 @@ function generate(bare: string): void {
   }
   const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: bare, input: parts.join('\n') + '\n' });
   if (r.status !== 0) throw new Error(`fast-import failed: ${r.stderr}`);
-}
-
-async function writeCount(client: { info: (s: string) => Promise<string> }): Promise<number> {
-  const info = await client.info('commandstats');
-  const writes = new Set([
-    'set',
-    'del',
-    'hset',
-    'hdel',
-    'sadd',
-    'srem',
-    'zadd',
-    'zrem',
-    'rpush',
-    'lpop',
-    'incr',
-    'expire',
-    'persist',
-    'pexpire',
-    'hmset',
-    'multi',
-  ]);
-  let n = 0;
-  for (const line of info.split('\n')) {
-    const m = /^cmdstat_(\w+):calls=(\d+)/.exec(line.trim());
-    if (m && writes.has(m[1]!)) n += Number(m[2]);
-  }
-  return n;
 }
 
 const stack = await startStack();
@@ -116,7 +89,7 @@ try {
     timeoutMs: 60_000,
     what: 'outbox drained',
   });
-  const w0 = await writeCount(stack.client);
+  const w0 = await redisWriteCount(stack.client);
   const s0 = gitStats.spawns;
   const ls0 = gitStats.byCommand.get('ls-remote') ?? 0;
   const handled0 = ix.handled();
@@ -129,7 +102,7 @@ try {
   const rescanMs = performance.now() - t;
   const rescanSpawns = gitStats.spawns - s0;
   const rescanLs = (gitStats.byCommand.get('ls-remote') ?? 0) - ls0;
-  const rescanWrites = (await writeCount(stack.client)) - w0;
+  const rescanWrites = (await redisWriteCount(stack.client)) - w0;
 
   // A pushed tag through the webhook.
   const work = await workClone(bare, root);

@@ -19,6 +19,7 @@ import {
   workClone,
   type GitHttpServer,
 } from './harness/git.ts';
+import { redisWriteCount } from './harness/redis-stats.ts';
 import { gitStats } from '../services/indexer/src/git/git-cli.ts';
 
 const SECRET = 'webhook-secret';
@@ -189,7 +190,7 @@ describe('git repository scanning', () => {
     );
 
     // No change: one ls-remote, no other git call, zero Redis writes.
-    const writesBefore = await writeCount(stack);
+    const writesBefore = await redisWriteCount(stack.client);
     const spawnsBefore = gitStats.spawns;
     const lsBefore = gitStats.byCommand.get('ls-remote') ?? 0;
     const refreshed = await fetch(`${api}/v1/sources/default/examples-file/refresh`, { method: 'POST' });
@@ -197,7 +198,7 @@ describe('git repository scanning', () => {
     await waitFor(() => (gitStats.byCommand.get('ls-remote') ?? 0) > lsBefore, { what: 'rescan ran' });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(gitStats.spawns - spawnsBefore, 1, 'exactly one git process: ls-remote');
-    assert.equal((await writeCount(stack)) - writesBefore, 0, 'no Redis write');
+    assert.equal((await redisWriteCount(stack.client)) - writesBefore, 0, 'no Redis write');
   });
 
   test('moved and deleted tags: re-indexed and removed', async () => {
@@ -342,31 +343,3 @@ describe('git repository scanning', () => {
     assert.match(st.scannedRepositories[1].error, /refused: scheme ftp/);
   });
 });
-
-/** Write commands Redis has executed so far (INFO commandstats). */
-async function writeCount(stack: Stack): Promise<number> {
-  const info = await stack.client.info('commandstats');
-  const writes = [
-    'set',
-    'del',
-    'hset',
-    'hdel',
-    'sadd',
-    'srem',
-    'zadd',
-    'zrem',
-    'rpush',
-    'lpop',
-    'incr',
-    'expire',
-    'persist',
-    'pexpire',
-    'hmset',
-  ];
-  let n = 0;
-  for (const line of info.split('\n')) {
-    const m = /^cmdstat_(\w+):calls=(\d+)/.exec(line.trim());
-    if (m && writes.includes(m[1]!)) n += Number(m[2]);
-  }
-  return n;
-}
