@@ -104,6 +104,18 @@ export async function startStack(): Promise<Stack> {
     cleanups.push(() => h.nc.close());
     return h;
   };
+  /** A watcher whose stop() is idempotent, also closes its NATS connection, and runs at stack.stop(). */
+  const managedWatcher = (w: Watcher, handles: JetStreamHandles) => {
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await w.stop();
+      await handles.nc.close();
+    };
+    cleanups.push(stop);
+    return { ...w, stop, handles };
+  };
   const stack: Stack = {
     redis,
     nats,
@@ -155,15 +167,7 @@ export async function startStack(): Promise<Stack> {
         js: handles.js,
         log: opts.log ?? testLogger('watcher'),
       });
-      let stopped = false;
-      const stop = async () => {
-        if (stopped) return;
-        stopped = true;
-        await w.stop();
-        await handles.nc.close();
-      };
-      cleanups.push(stop);
-      return { ...w, stop, handles };
+      return managedWatcher(w, handles);
     },
     kubeWatcher: async (kubeconfigPath, opts = {}) => {
       const handles = await jetstream();
@@ -181,15 +185,7 @@ export async function startStack(): Promise<Stack> {
         kubeconfigPath,
         ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
       });
-      let stopped = false;
-      const stop = async () => {
-        if (stopped) return;
-        stopped = true;
-        await w.stop();
-        await handles.nc.close();
-      };
-      cleanups.push(stop);
-      return { ...w, stop, handles };
+      return managedWatcher(w, handles);
     },
     api: async (opts = {}) => {
       const r = connectRedis(redis.url, testLogger('api'), 'api', { failFast: true });
