@@ -136,6 +136,11 @@ require (
 	sigs.k8s.io/yaml v1.3.0 // indirect
 )
 
+// k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with ./staging/... in its own
+// go.mod; replaces do not carry over, so every staging module is pinned here to the matching v0.30.14.
+// Pinned to 1.30.14 (not 1.31.x): the Go module proxy reachable from these machines lacks several v0.31.x
+// staging modules (cluster-bootstrap, csi-translation-lib, dynamic-resource-allocation, pod-security-admission,
+// cri-client), so 1.31 cannot be built here. See ../README.md.
 replace (
 	k8s.io/api => k8s.io/api v0.30.14
 	k8s.io/apiextensions-apiserver => k8s.io/apiextensions-apiserver v0.30.14
