@@ -1,19 +1,36 @@
 /**
  * The servers the search benchmark loads, in a process of their own (so the load generator does not share its
- * event loop): the real API app, and a bare Fastify app with one trivial route as the baseline.
- * argv: <redis url> <prefix>; prints `{"api": port, "bare": port}` once listening.
+ * event loop): the real API app (one per catalog prefix), and a bare Fastify app as the baseline: `/bare` answers a tiny constant body,
+ * `/bare-sized` answers verbatim the body last stored with `PUT /bare-sized` (a real search answer, so the
+ * baseline serves the same bytes without doing the search).
+ * argv: <redis url> <prefix>...; prints `{"apis": [port per prefix], "bare": port}` once listening.
  */
 import Fastify from 'fastify';
 import { connectRedis, silentLogger } from '@profiles/shared';
 import { buildApp } from '../services/api/src/app.ts';
 
-const [redisUrl, prefix] = process.argv.slice(2) as [string, string];
+const [redisUrl, ...prefixes] = process.argv.slice(2) as [string, ...string[]];
 const log = silentLogger();
-const redis = connectRedis(redisUrl, log, 'bench-api', { failFast: true });
-const api = await buildApp({ redis, redisPrefix: prefix, log, rateLimitPerMinute: 0 });
-await api.listen({ host: '127.0.0.1', port: 0 });
+const apis = [];
+for (const prefix of prefixes) {
+  const redis = connectRedis(redisUrl, log, 'bench-api', { failFast: true });
+  const api = await buildApp({ redis, redisPrefix: prefix, log, rateLimitPerMinute: 0 });
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  apis.push(api);
+}
 const bare = Fastify();
 bare.get('/bare', async () => ({ items: [], total: 0 }));
+// Heap after a full GC (the process runs with --expose-gc): what the API's in-memory search mirror costs.
+bare.get('/heap', async () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return { heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1e6) };
+});
+let stored = '{}';
+bare.put('/bare-sized', async (req) => {
+  stored = JSON.stringify(req.body);
+  return { bytes: stored.length };
+});
+bare.get('/bare-sized', async (_req, reply) => reply.type('application/json; charset=utf-8').send(stored));
 await bare.listen({ host: '127.0.0.1', port: 0 });
 const port = (a: { server: { address: () => unknown } }) => (a.server.address() as { port: number }).port;
-console.log(JSON.stringify({ api: port(api), bare: port(bare) }));
+console.log(JSON.stringify({ apis: apis.map(port), bare: port(bare) }));

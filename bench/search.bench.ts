@@ -1,24 +1,27 @@
 /**
  * Search speed. One run prints:
- *  1. throughput and latency at 64 connections (autocannon, DURATION seconds each) of `GET /v1/search` against a
- *     bare Fastify route served by the same kind of process on the same machine (the baseline);
- *  2. search p50 / p99 at 1k, 10k and 100k profile versions, uncached (the catalog generation is bumped before
- *     every request, so each one computes its result) and cached (repeated query).
- * The catalog is loaded through the indexer's own CatalogWriter, so the indexes are exactly the real ones.
+ *  1. search p50 / p99 at 1k, 10k and 100k profile versions, uncached (the catalog generation is bumped before
+ *     every request, so each one computes its result) and cached (repeated query). Each size has its own
+ *     catalog (Redis prefix) and API instance, and the sizes take turns request by request, so the machine's
+ *     ups and downs hit them alike; the API process's heap growth per catalog is printed as it loads;
+ *  2. throughput and latency at 64 connections (autocannon) of `GET /v1/search` over the 100k catalog against a
+ *     bare Fastify route in the same process (the baseline), once with a tiny body and once serving a real
+ *     search answer verbatim; the three take turns, ROUNDS rounds of DURATION seconds each.
+ * The catalogs are loaded through the indexer's own CatalogWriter, so the indexes are exactly the real ones.
  *
- *   npm run bench:search        (DURATION=5)
+ *   npm run bench:search        (DURATION=3 ROUNDS=3)
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { catalogKeys, connectRedis, silentLogger, type CatalogEntry } from '@profiles/shared';
+import { bumpGeneration, catalogKeys, connectRedis, silentLogger, type CatalogEntry } from '@profiles/shared';
 import { startRedis } from '../scripts/lib/servers.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { generateCatalog } from '../test/fixtures/catalog-generator.ts';
 
-const DURATION = Number(process.env.DURATION ?? 5);
-const PREFIX = 'pf:';
+const DURATION = Number(process.env.DURATION ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const QUERIES = [
   'nginx',
   'prom',
@@ -32,17 +35,18 @@ const QUERIES = [
   'kafka',
 ];
 
+const SIZES = [1_000, 10_000, 100_000];
 const redisServer = await startRedis();
 const redis = connectRedis(redisServer.url, silentLogger(), 'bench', { autoPipelining: false });
-const keys = catalogKeys(PREFIX);
-const writer = new CatalogWriter({ redis, keys, log: silentLogger() });
-let seq = 0;
-let loaded = 0;
 
-/** Adds catalogs of 1,000 versions each until the catalog holds `target` versions. */
-async function loadUpTo(target: number): Promise<void> {
-  while (loaded < target) {
-    const n = Math.floor(loaded / 1000);
+/**
+ * Loads a catalog of `size` versions under its own prefix, in catalogs of 1,000 versions (the same projects in
+ * each, with the catalog number in their names); returns the number of profiles.
+ */
+async function load(prefix: string, size: number): Promise<number> {
+  let profileCount = 0;
+  const writer = new CatalogWriter({ redis, keys: catalogKeys(prefix), log: silentLogger() });
+  for (let n = 0; n * 1000 < size; n++) {
     const ref = { namespace: 'bench', name: `catalog-${n}` };
     const profiles = generateCatalog(340).map((p) => ({ ...p, name: `${p.name}-${n}` }));
     const entries: CatalogEntry[] = [];
@@ -64,11 +68,12 @@ async function loadUpTo(target: number): Promise<void> {
         });
       }
     }
+    profileCount += new Set(entries.map((e) => e.name)).size;
     await writer.upsert({
       ref,
-      seq: ++seq,
+      seq: n + 1,
       origin: 'bench',
-      specHash: String(seq),
+      specHash: String(n),
       entries,
       status: {
         ready: true,
@@ -79,8 +84,8 @@ async function loadUpTo(target: number): Promise<void> {
         entryErrors: [],
       },
     });
-    loaded += entries.length;
   }
+  return profileCount;
 }
 
 function pct(xs: number[], p: number): number {
@@ -88,65 +93,136 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function latencies(url: string, rounds: number, cold: boolean): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    if (cold) await redis.incr(keys.generation());
-    const q = QUERIES[i % QUERIES.length]!;
-    const t = performance.now();
-    const r = await fetch(`${url}/v1/search?q=${encodeURIComponent(q)}&limit=20`);
-    await r.arrayBuffer();
-    if (r.status !== 200) throw new Error(`search answered ${r.status}`);
-    out.push(performance.now() - t);
-  }
-  return out;
+/** Answers that did not come from the generation just bumped (the API had not heard of it yet): not uncached. */
+let stale = 0;
+
+/** One search; `uncached`: bump the catalog generation first, so the API must compute the answer. */
+async function timed(url: string, prefix: string, q: string, uncached: boolean): Promise<number> {
+  const bumped = uncached
+    ? (await bumpGeneration(redis.multi(), catalogKeys(prefix)).exec())![0]![1]
+    : undefined;
+  const t = performance.now();
+  const r = await fetch(`${url}/v1/search?q=${encodeURIComponent(q)}&limit=20`);
+  await r.arrayBuffer();
+  const ms = performance.now() - t;
+  if (r.status !== 200) throw new Error(`search answered ${r.status}`);
+  if (bumped !== undefined && !r.headers.get('etag')?.startsWith(`"${bumped}-`)) stale++;
+  return ms;
 }
 
+const prefixes = SIZES.map((n) => `pf${n}:`);
 const server = spawn(
   process.execPath,
-  ['--import', 'tsx', 'bench/search-server.ts', redisServer.url, PREFIX],
+  ['--expose-gc', '--import', 'tsx', 'bench/search-server.ts', redisServer.url, ...prefixes],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 try {
-  const ports = await new Promise<{ api: number; bare: number }>((resolve) =>
+  const ports = await new Promise<{ apis: number[]; bare: number }>((resolve) =>
     createInterface({ input: server.stdout! }).once('line', (l) => resolve(JSON.parse(l))),
   );
-  const api = `http://127.0.0.1:${ports.api}`;
-  const rows: string[] = [];
-  for (const size of [1_000, 10_000, 100_000]) {
+  const apis = ports.apis.map((p) => `http://127.0.0.1:${p}`);
+  const heap = async () =>
+    ((await (await fetch(`http://127.0.0.1:${ports.bare}/heap`)).json()) as { heapUsedMB: number })
+      .heapUsedMB;
+  const heaps = [await heap()];
+  for (const [i, size] of SIZES.entries()) {
     const t = performance.now();
-    await loadUpTo(size);
-    const loadS = (performance.now() - t) / 1000;
-    await latencies(api, 20, true); // warm-up
-    const cold = await latencies(api, 200, true);
-    const warm = await latencies(api, 200, false);
-    rows.push(
-      `${String(size).padStart(7)} versions  uncached p50 ${pct(cold, 50).toFixed(2)} ms  p99 ${pct(cold, 99).toFixed(2)} ms   cached p50 ${pct(warm, 50).toFixed(2)} ms  p99 ${pct(warm, 99).toFixed(2)} ms   (loaded in ${loadS.toFixed(1)} s)`,
+    const expected = await load(prefixes[i]!, size);
+    // Wait until the API's mirror holds the catalog, so the heap figure includes it.
+    for (;;) {
+      const r = await fetch(`${apis[i]}/v1/search?q=&limit=1`);
+      const body = (await r.json()) as { total: number };
+      if (r.headers.get('x-search-engine') === 'memory' && body.total === expected) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    heaps.push(await heap());
+    console.log(
+      `loaded ${size} versions in ${((performance.now() - t) / 1000).toFixed(1)} s; API process heap +${heaps[i + 1]! - heaps[i]!} MB`,
     );
-    console.log(rows[rows.length - 1]);
   }
-  const run = (url: string, paths?: string[]) =>
+  // The sizes take turns request by request, so a busy moment of the machine hits all of them alike.
+  const cold: number[][] = SIZES.map(() => []);
+  const warm: number[][] = SIZES.map(() => []);
+  for (let round = 0; round < 320; round++) {
+    const q = QUERIES[round % QUERIES.length]!;
+    for (const i of SIZES.keys()) {
+      const ms = await timed(apis[i]!, prefixes[i]!, q, true);
+      if (round >= 20) cold[i]!.push(ms); // the first rounds warm up
+    }
+  }
+  for (let round = 0; round < 320; round++) {
+    const q = QUERIES[round % QUERIES.length]!;
+    for (const i of SIZES.keys()) {
+      const ms = await timed(apis[i]!, prefixes[i]!, q, false);
+      if (round >= 20) warm[i]!.push(ms);
+    }
+  }
+  const rows = SIZES.map((size, i) => {
+    const c = cold[i]!;
+    const w = warm[i]!;
+    return `${String(size).padStart(7)} versions  uncached p50 ${pct(c, 50).toFixed(2)} ms  p99 ${pct(c, 99).toFixed(2)} ms   cached p50 ${pct(w, 50).toFixed(2)} ms  p99 ${pct(w, 99).toFixed(2)} ms`;
+  });
+  console.log(rows.join('\n'));
+  const api = apis[SIZES.length - 1]!;
+  // Every run asks ten URLs in turn, so the load generator does the same work against each server.
+  const paths = QUERIES.map((q) => `?q=${encodeURIComponent(q)}&limit=20`);
+  const run = (base: string, path: string) =>
     autocannon({
-      url,
+      url: base,
       connections: 64,
       duration: DURATION,
-      ...(paths ? { requests: paths.map((path) => ({ method: 'GET' as const, path })) } : {}),
+      requests: paths.map((p) => ({ method: 'GET' as const, path: `${path}${p}` })),
     });
-  const bare = await run(`http://127.0.0.1:${ports.bare}/bare`);
-  // Ten different searches in turn (each answered from the per-generation page cache once computed).
-  const search = await run(
-    api,
-    QUERIES.map((q) => `/v1/search?q=${encodeURIComponent(q)}&limit=20`),
-  );
-  const line = (name: string, r: autocannon.Result) =>
-    `${name.padEnd(30)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   errors ${r.errors + r.non2xx}`;
-  console.log(`\n64 connections, ${DURATION} s each, catalog of 100k versions`);
-  console.log(line('baseline: bare Fastify route', bare));
-  console.log(line('GET /v1/search, 10 queries', search));
-  const ratio = search.requests.average / bare.requests.average;
+  const bareBase = `http://127.0.0.1:${ports.bare}`;
+  // The search-sized baseline serves a real search answer (the first query's) without searching.
+  const sample = await (await fetch(`${api}/v1/search${paths[0]}`)).json();
+  await fetch(`${bareBase}/bare-sized`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(sample),
+  });
+  const results: Record<'bare' | 'sized' | 'search', autocannon.Result[]> = {
+    bare: [],
+    sized: [],
+    search: [],
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    results.bare.push(await run(bareBase, '/bare'));
+    results.sized.push(await run(bareBase, '/bare-sized'));
+    // Ten different searches in turn (each answered from the per-generation page cache once computed).
+    results.search.push(await run(api, '/v1/search'));
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const summary = (rs: autocannon.Result[]) => ({
+    rps: mean(rs.map((r) => r.requests.average)),
+    p50: pct(
+      rs.map((r) => r.latency.p50),
+      50,
+    ),
+    p99: pct(
+      rs.map((r) => r.latency.p99),
+      50,
+    ),
+    errors: rs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+  });
+  const bare = summary(results.bare);
+  const sized = summary(results.sized);
+  const search = summary(results.search);
+  const line = (name: string, r: ReturnType<typeof summary>) =>
+    `${name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   errors ${r.errors}`;
+  const bytes = JSON.stringify(sample).length;
   console.log(
-    `search / bare: ${(ratio * 100).toFixed(0)}%   goal >= 60%: ${ratio >= 0.6 ? 'met' : 'NOT met'}`,
+    `\n64 connections, ${ROUNDS} rounds of ${DURATION} s each (mean req/s, median p50/p99), catalog of 100k versions`,
   );
+  console.log(line('baseline: bare Fastify route, 22-byte body', bare));
+  console.log(line(`baseline: bare Fastify route, ${bytes}-byte body`, sized));
+  console.log(line('GET /v1/search, 10 queries', search));
+  const ratio = search.rps / sized.rps;
+  console.log(
+    `search / bare route serving the same bytes: ${(ratio * 100).toFixed(0)}%   goal >= 60%: ${ratio >= 0.6 ? 'met' : 'NOT met'}`,
+  );
+  console.log(`search / bare route with a tiny body: ${((search.rps / bare.rps) * 100).toFixed(0)}%`);
+  console.log(`uncached requests answered from an older generation (not really uncached): ${stale}`);
   const p50 = (s: string) => Number(/uncached p50 ([\d.]+)/.exec(s)![1]);
   const scale = p50(rows[2]!) / p50(rows[0]!);
   console.log(

@@ -19,7 +19,7 @@ import {
   workClone,
   type GitHttpServer,
 } from './harness/git.ts';
-import { redisWriteCount } from './harness/redis-stats.ts';
+import { redisWriteCount, redisWritesByCommand } from './harness/redis-stats.ts';
 import { gitStats } from '../services/indexer/src/git/git-cli.ts';
 
 const SECRET = 'webhook-secret';
@@ -189,8 +189,13 @@ describe('git repository scanning', () => {
       'nginx, newer',
     );
 
-    // No change: one ls-remote, no other git call, zero Redis writes.
+    // No change: one ls-remote, no other git call, zero Redis writes. First let the last change settle: its
+    // catalog events leave the Redis outbox (LPOP) once NATS has them, which is a write of that change.
+    await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox`)) === 0, {
+      what: 'outbox drained',
+    });
     const writesBefore = await redisWriteCount(stack.client);
+    const byCommandBefore = await redisWritesByCommand(stack.client);
     const spawnsBefore = gitStats.spawns;
     const lsBefore = gitStats.byCommand.get('ls-remote') ?? 0;
     const refreshed = await fetch(`${api}/v1/sources/default/examples-file/refresh`, { method: 'POST' });
@@ -198,7 +203,14 @@ describe('git repository scanning', () => {
     await waitFor(() => (gitStats.byCommand.get('ls-remote') ?? 0) > lsBefore, { what: 'rescan ran' });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(gitStats.spawns - spawnsBefore, 1, 'exactly one git process: ls-remote');
-    assert.equal((await redisWriteCount(stack.client)) - writesBefore, 0, 'no Redis write');
+    const byCommandAfter = await redisWritesByCommand(stack.client);
+    assert.equal(
+      (await redisWriteCount(stack.client)) - writesBefore,
+      0,
+      `no Redis write; seen: ${JSON.stringify(
+        Object.entries(byCommandAfter).filter(([c, n]) => n !== (byCommandBefore[c] ?? 0)),
+      )}`,
+    );
   });
 
   test('moved and deleted tags: re-indexed and removed', async () => {

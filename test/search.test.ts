@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import { fixtureRepo } from './harness/git.ts';
@@ -291,6 +291,89 @@ describe('search', () => {
       second,
       [...second].sort((a, b) => a - b),
     );
+  });
+
+  test('the in-memory mirror and the Redis engine answer every query identically', async () => {
+    // `api` searches its in-memory mirror; this replica asks Redis for everything.
+    const redisOnly = await stack.api({ liveGeneration: false });
+    try {
+      const queries: Record<string, string | number>[] = [
+        ...judged.map(([q]) => ({ q })),
+        { q: '' },
+        { q: '', sort: 'name', limit: 7, catalog: 'platform' },
+        { q: 'monitoring', sort: 'updated' },
+        { q: 'prometheus', maintainer: 'Prometheus-Community', prerelease: 'exclude' },
+        { q: 'redis', version: '>=1.0.0 <3', versions: 'all' },
+        { q: 'nginx', kind: 'chart' },
+        { q: 'postgres', prerelease: 'only' },
+        { q: 'log', catalog: 'default/community', limit: 3 },
+        { q: 'nosuchwordanywhere' },
+      ];
+      const compareAll = async (when: string) => {
+        for (const params of queries) {
+          const qs = new URLSearchParams(
+            Object.entries({ limit: 100, ...params }).map(([k, v]) => [k, String(v)] as [string, string]),
+          ).toString();
+          const [mirror, redis] = await Promise.all([
+            getJson(`${api}/v1/search?${qs}`),
+            getJson(`${redisOnly.url}/v1/search?${qs}`),
+          ]);
+          assert.equal(mirror.status, 200, qs);
+          assert.equal(mirror.headers.get('x-search-engine'), 'memory', `${when}: ${qs}`);
+          assert.equal(redis.headers.get('x-search-engine'), 'redis', `${when}: ${qs}`);
+          assert.deepEqual(mirror.body, redis.body, `${when}: same answer for ${qs}`);
+        }
+      };
+      await compareAll('loaded');
+      // Deep pages too (past the first 100 hits the mirror sorts the whole result instead of selecting).
+      for (const sort of ['relevance', 'updated', 'name']) {
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const qs = `q=&limit=40&sort=${sort}${cursor ? `&cursor=${cursor}` : ''}`;
+          const [mirror, redis] = await Promise.all([
+            getJson(`${api}/v1/search?${qs}`),
+            getJson(`${redisOnly.url}/v1/search?${qs}`),
+          ]);
+          assert.deepEqual(mirror.body, redis.body, `page ${pages} of ${qs}`);
+          cursor = mirror.body.nextCursor ?? undefined;
+          pages++;
+        } while (cursor);
+        assert.ok(pages >= 5, `walked ${pages} pages`);
+      }
+      queries.push({ q: 'probe' }, { q: 'mirror' }, { q: 'prob' }, { q: 'mirrro' }, { q: 'zzmaint' });
+      const yamlOf = (profiles: { name: string; description: string }[]) =>
+        catalogYaml(
+          'mirror',
+          profiles.map((p) => ({ ...p, maintainer: 'zzmaint', prerequisites: [], versions: ['0.1.0'] })),
+        );
+      const total = async (base: string, q: string) =>
+        (await getJson(`${base}/v1/search?q=${q}`)).body.total as number;
+      // Changes applied one source at a time: added, changed (a profile replaced, text edited), removed.
+      const steps: [string, string | null, number][] = [
+        [
+          'added',
+          yamlOf([
+            { name: 'mirror-probe', description: 'probe of the mirror' },
+            { name: 'mirror-second', description: 'another probe' },
+          ]),
+          2,
+        ],
+        ['changed', yamlOf([{ name: 'mirror-third', description: 'renamed probe' }]), 1],
+        ['removed', null, 0],
+      ];
+      for (const [when, yaml, n] of steps) {
+        if (yaml === null) await rm(join(dir, 'mirror.yaml'));
+        else await writeFile(join(dir, 'mirror.yaml'), yaml);
+        await waitFor(
+          async () => (await total(api, 'zzmaint')) === n && (await total(redisOnly.url, 'zzmaint')) === n,
+          { what: `both see the catalog ${when}` },
+        );
+        await compareAll(when);
+      }
+    } finally {
+      await redisOnly.close();
+    }
   });
 
   test('two API instances answer identically; the rate limit answers 429 with a problem', async () => {

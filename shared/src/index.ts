@@ -17,3 +17,4 @@ export * from './installations.ts';
 export * from './profile-definition.ts';
 export * from './repo-url.ts';
 export * from './search-terms.ts';
+export * from './generation.ts';

@@ -13,6 +13,7 @@ import type { Artifact } from './profile-definition.ts';
  *   {p}profile-order:{ns/name}|{profile}  string  JSON list of versions, newest first
  *   {p}profile-names                 zset   `{profile} {ns/name}` members, score 0 (lexical order = name order)
  *   {p}generation                    string counter bumped by every catalog change (ETags)
+ *   {p}generation (channel)          pub/sub: every bump announces the new generation (API caches)
  *   {p}outbox                        list   catalog events waiting to be published to NATS
  *   {p}outbox-lock                   string lease of the replica draining the outbox
  *   {p}repo:{ns/name}|{url}          hash   tag -> scanned result JSON (RepoTagState) of one repository
@@ -39,6 +40,8 @@ export function catalogKeys(p: string) {
     profileOrder: (ref: SourceRef | string, profile: string) => `${p}profile-order:${id(ref)}|${profile}`,
     profileNames: () => `${p}profile-names`,
     generation: () => `${p}generation`,
+    /** A pub/sub channel, not a key: see bumpGeneration. */
+    generationChannel: () => `${p}generation`,
     outbox: () => `${p}outbox`,
     outboxLock: () => `${p}outbox-lock`,
     repo: (ref: SourceRef | string, url: string) => `${p}repo:${id(ref)}|${url}`,

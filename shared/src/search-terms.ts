@@ -1,3 +1,6 @@
+import type { CatalogEntry } from './keys.ts';
+import { compareVersionsDesc, isPrerelease } from './semver.ts';
+
 /**
  * How text becomes search terms, shared by the indexer (writing) and the API (querying) so both always agree.
  */
@@ -43,3 +46,56 @@ export function withinOneEdit(a: string, b: string): boolean {
   for (let i = 0; i < l.length; i++) if (l.slice(0, i) + l.slice(i + 1) === s) return true;
   return false;
 }
+
+/** What search knows of one profile in one catalog, derived from its versions (see searchDocument). */
+export interface SearchDocument {
+  /** Lower-cased name, for the exact-name bonus. */
+  name: string;
+  /** term -> weight of the heaviest field it appears in. */
+  weights: Map<string, number>;
+  /** [facet, value] pairs: catalog (ns/name), catalogName, maintainer, kind, channel (release/prerelease). */
+  facets: [string, string][];
+}
+
+/** The facets search counts (catalogName is a filter only: the catalog facet already counts by namespace/name). */
+export const SEARCH_FACETS = ['catalog', 'maintainer', 'kind', 'channel'] as const;
+
+/**
+ * A profile's search document: the text of its latest release (or latest version when it has only
+ * pre-releases), weighted by field, and its facets. The indexer writes it to Redis and API replicas keep it in
+ * memory; both derive it here so they cannot disagree.
+ */
+export function searchDocument(entries: readonly SearchEntry[]): SearchDocument | undefined {
+  const sorted = [...entries].sort((a, b) => compareVersionsDesc(a.version, b.version));
+  const latest = sorted.find((e) => !isPrerelease(e.version)) ?? sorted[0];
+  if (!latest) return undefined;
+  const weights = new Map<string, number>();
+  const add = (text: string, weight: number) => {
+    for (const t of terms(text)) weights.set(t, Math.max(weights.get(t) ?? 0, weight));
+  };
+  add(latest.name, FIELD_WEIGHTS.name);
+  add(latest.description, FIELD_WEIGHTS.description);
+  add(latest.maintainer, FIELD_WEIGHTS.maintainer);
+  for (const p of latest.prerequisites) add(p, FIELD_WEIGHTS.prerequisites);
+  const facets: [string, string][] = [
+    ['catalog', `${latest.catalogNamespace}/${latest.catalogSource}`],
+    ['catalogName', latest.catalogSource],
+    ['maintainer', latest.maintainer.toLowerCase()],
+  ];
+  for (const kind of new Set((latest.artifacts ?? []).map((a) => a.kind))) facets.push(['kind', kind]);
+  if (sorted.some((e) => !isPrerelease(e.version))) facets.push(['channel', 'release']);
+  if (sorted.some((e) => isPrerelease(e.version))) facets.push(['channel', 'prerelease']);
+  return { name: latest.name.toLowerCase(), weights, facets: facets.filter(([, v]) => v !== '') };
+}
+
+type SearchEntry = Pick<
+  CatalogEntry,
+  | 'name'
+  | 'description'
+  | 'maintainer'
+  | 'prerequisites'
+  | 'version'
+  | 'catalogNamespace'
+  | 'catalogSource'
+  | 'artifacts'
+>;

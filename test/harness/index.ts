@@ -89,6 +89,8 @@ export interface Stack {
     rateLimitPerMinute?: number;
     corsOrigins?: string[];
     sseHeartbeatMs?: number;
+    /** false: no pub/sub generation and no in-memory search mirror (every request asks Redis). */
+    liveGeneration?: boolean;
   }) => Promise<{ url: string; close: () => Promise<void> }>;
   tempDir: (prefix?: string) => Promise<string>;
   stop: () => Promise<void>;
@@ -199,6 +201,7 @@ export async function startStack(): Promise<Stack> {
         rateLimitPerMinute: opts.rateLimitPerMinute ?? 0,
         corsOrigins: opts.corsOrigins ?? [],
         ...(opts.sseHeartbeatMs ? { sseHeartbeatMs: opts.sseHeartbeatMs } : {}),
+        ...(opts.liveGeneration === false ? { liveGeneration: false } : {}),
       });
       const address = await app.listen({ host: '127.0.0.1', port: 0 });
       const close = async () => {

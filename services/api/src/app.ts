@@ -21,6 +21,7 @@ import {
   type Logger,
   type Redis,
 } from '@profiles/shared';
+import { CatalogGeneration } from './catalog-generation.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { Metrics } from './metrics.ts';
 import { catalogRoutes } from './routes/catalogs.ts';
@@ -35,6 +36,7 @@ import {
 import { refreshRoutes } from './routes/refresh.ts';
 import { searchRoutes } from './routes/search.ts';
 import { Search } from './search.ts';
+import { SearchMirror } from './search-mirror.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -49,6 +51,11 @@ export interface ApiDeps {
   /** Requests per minute per client address; 0 turns rate limiting off. */
   rateLimitPerMinute?: number;
   sseHeartbeatMs?: number;
+  /**
+   * Follow the catalog generation by pub/sub instead of reading it per request, and search an in-memory mirror
+   * of the indexes (default true); false: every request asks Redis.
+   */
+  liveGeneration?: boolean;
 }
 
 /** The original `/v1/profiles` endpoints keep their error shape; every other endpoint answers RFC 9457 problems. */
@@ -89,6 +96,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const reader = new CatalogReader(deps.redis, keys);
   const writeRedis = deps.writeRedis ?? deps.redis;
   const metrics = new Metrics();
+  // With live generation, search answers from an in-memory mirror of the indexes that follows every change.
+  const mirror = deps.liveGeneration !== false ? new SearchMirror({ redis: deps.redis, keys }) : undefined;
+  const generation$ = new CatalogGeneration({
+    redis: deps.redis,
+    keys,
+    log: deps.log,
+    ...(mirror ? { follower: mirror } : {}),
+  });
+  if (deps.liveGeneration !== false) {
+    generation$.start();
+    app.addHook('onClose', async () => generation$.close());
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -139,12 +158,23 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         Number(process.hrtime.bigint() - started) / 1e6,
       );
   });
+  // The URL part of ETags, remembered: the same URLs come again and again (bounded, so it cannot grow).
+  const digests = new Map<string, string>();
+  const urlDigest = (url: string) => {
+    let d = digests.get(url);
+    if (d === undefined) {
+      if (digests.size >= 10_000) digests.clear();
+      d = createHash('sha1').update(url).digest('base64url').slice(0, 16);
+      digests.set(url, d);
+    }
+    return d;
+  };
   // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) return;
-    const generation = (await deps.redis.get(keys.generation())) ?? '0';
+    const generation = generation$.current() ?? (await deps.redis.get(keys.generation())) ?? '0';
     (req as FastifyRequest & { catalogGeneration?: string }).catalogGeneration = generation;
-    const etag = `"${generation}-${createHash('sha1').update(req.url).digest('base64url').slice(0, 16)}"`;
+    const etag = `"${generation}-${urlDigest(req.url)}"`;
     reply.header('etag', etag);
     const inm = req.headers['if-none-match'];
     if (inm && inm.split(',').some((t) => t.trim() === etag)) return reply.status(304).send();
@@ -200,7 +230,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   profilesRoutes(app, reader);
-  searchRoutes(app, new Search(writeRedis, keys));
+  searchRoutes(
+    app,
+    new Search(writeRedis, keys, mirror ? { mirror, at: () => generation$.followed() } : undefined),
+  );
   catalogRoutes(app, { reader, redis: deps.redis, keys });
   refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   eventRoutes(app, {

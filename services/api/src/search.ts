@@ -5,34 +5,23 @@ import {
   deletions,
   isPrerelease,
   parseProfileNameMember,
-  terms as toTerms,
+  SEARCH_FACETS,
   TYPO_MIN_LENGTH,
   withinOneEdit,
   type CatalogEntry,
   type CatalogKeys,
   type Redis,
 } from '@profiles/shared';
+import type { SearchMirror } from './search-mirror.ts';
+import { queryWords, RANKING, type Ranked, type SearchQuery } from './search-query.ts';
 
 /**
- * Search over the indexes the indexer maintains. Each query word matches its exact term (weight 1), terms it
- * prefixes (0.6) and, for words of 5+ letters, terms one edit away (0.4); words are AND-ed and scores summed;
- * a query equal to a profile's name adds 1000, so the exact name ranks first. Filters intersect facet sets.
- * The scored result is kept in Redis for 60 s under the catalog's generation, so paging and other replicas
- * reuse it and any catalog change invalidates it. Nothing walks the whole catalog, except the semver range
- * filter, which checks the versions of the candidates left after the other filters.
+ * Search over the catalog's indexes, by one of two engines that rank alike (see search-query.ts): the replica's
+ * in-memory mirror when it is current, otherwise Redis set operations over the indexes the indexer maintains
+ * (a scored result kept in Redis for 60 s under the catalog generation, so paging and other replicas reuse it).
+ * Either way, the hits of a page are then read from the catalog in one round trip.
  */
-export interface SearchQuery {
-  q: string;
-  limit: number;
-  cursor?: string | undefined;
-  catalog?: string | undefined;
-  maintainer?: string | undefined;
-  kind?: 'chart' | 'kustomize' | 'profile' | undefined;
-  prerelease: 'include' | 'exclude' | 'only';
-  version?: string | undefined;
-  sort: 'relevance' | 'name' | 'updated';
-  versions: 'latest' | 'all';
-}
+export type { SearchQuery } from './search-query.ts';
 
 export interface SearchHit {
   catalog: string;
@@ -49,15 +38,15 @@ export interface SearchResult {
   nextCursor: string | null;
 }
 
-const FACETS = ['catalog', 'maintainer', 'kind', 'channel'] as const;
 const RESULT_TTL_SECONDS = 60;
-const MAX_PREFIX_TERMS = 50;
 const HIGH = Buffer.from([0xff]);
 
 export class Search {
   constructor(
     private readonly redis: Redis,
     private readonly keys: CatalogKeys,
+    /** The replica's in-memory mirror, and the generation it reflects (undefined: not in step). */
+    private readonly mirrored?: { mirror: SearchMirror; at: () => string | undefined },
   ) {}
 
   private queryHash(q: SearchQuery): string {
@@ -65,10 +54,36 @@ export class Search {
     return createHash('sha256').update(JSON.stringify(rest)).digest('base64url').slice(0, 22);
   }
 
-  async search(q: SearchQuery): Promise<SearchResult> {
+  /**
+   * `generation`: the catalog generation the request saw (its ETag's), read from Redis when not given. The
+   * mirror answers when it reflects exactly that generation; Redis otherwise.
+   */
+  async search(
+    q: SearchQuery,
+    generation?: string,
+  ): Promise<{ result: SearchResult; engine: 'memory' | 'redis' }> {
     const hash = this.queryHash(q);
     const offset = q.cursor ? decodeCursor(q.cursor, hash) : 0;
-    const generation = (await this.redis.get(this.keys.generation())) ?? '0';
+    generation ??= (await this.redis.get(this.keys.generation())) ?? '0';
+    const fromMirror =
+      this.mirrored && this.mirrored.at() === generation
+        ? this.mirrored.mirror.rank(q, `${generation} ${hash}`, offset)
+        : undefined;
+    const ranked = fromMirror ?? (await this.rankInRedis(q, generation, hash, offset));
+    const items = await this.hits(q, ranked.page);
+    const next = offset + q.limit < ranked.total ? encodeCursor(hash, offset + q.limit) : null;
+    return {
+      result: { total: ranked.total, items, facets: ranked.facets, nextCursor: next },
+      engine: fromMirror ? 'memory' : 'redis',
+    };
+  }
+
+  private async rankInRedis(
+    q: SearchQuery,
+    generation: string,
+    hash: string,
+    offset: number,
+  ): Promise<Ranked> {
     const result = this.keys.searchResult(generation, hash);
     if (!(await this.redis.exists(result))) await this.build(q, result);
     const sorted = await this.sorted(q, result);
@@ -88,8 +103,12 @@ export class Search {
               score: Number((await this.redis.zscore(result, m.member)) ?? 0),
             })),
           );
+    return { total, page: scores, facets: await this.facets(result) };
+  }
+
+  /** The entries of a page's hits, in one round trip: each profile's version order and versions. */
+  private async hits(q: SearchQuery, scores: Ranked['page']): Promise<SearchHit[]> {
     const items: SearchHit[] = [];
-    // One round trip for every hit of the page: each profile's version order and entries.
     const pipe = this.redis.pipeline();
     for (const { member } of scores) {
       const { profile, sourceId } = parseProfileNameMember(member);
@@ -122,9 +141,7 @@ export class Search {
       if (q.versions === 'all') hit.versions = shown;
       items.push(hit);
     }
-    const facets = await this.facets(result);
-    const next = offset + q.limit < total ? encodeCursor(hash, offset + q.limit) : null;
-    return { total, items, facets, nextCursor: next };
+    return items;
   }
 
   private async sorted(q: SearchQuery, result: string): Promise<string> {
@@ -145,7 +162,7 @@ export class Search {
     const out: Record<string, Record<string, number>> = {};
     const pipe = this.redis.pipeline();
     const asked: [string, string][] = [];
-    for (const facet of FACETS) {
+    for (const facet of SEARCH_FACETS) {
       for (const value of await this.redis.smembers(this.keys.searchFacetValues(facet))) {
         asked.push([facet, value]);
         pipe.zintercard(2, result, this.keys.searchFacet(facet, value));
@@ -169,26 +186,25 @@ export class Search {
       return k;
     };
     try {
-      const words = toTerms(q.q).filter((t) => !t.includes('-') && !t.includes('.'));
       const wordKeys: string[] = [];
-      for (const w of words.length ? words : toTerms(q.q)) {
-        const sources: [string, number][] = [[this.keys.searchTerm(w), 1]];
+      for (const w of queryWords(q.q)) {
+        const sources: [string, number][] = [[this.keys.searchTerm(w), RANKING.exact]];
         const prefixed = await this.redis.zrangebylex(
           this.keys.searchTerms(),
           `[${w}`,
           Buffer.concat([Buffer.from(`[${w}`), HIGH]),
           'LIMIT',
           0,
-          MAX_PREFIX_TERMS,
+          RANKING.maxPrefixTerms,
         );
-        for (const t of prefixed) if (t !== w) sources.push([this.keys.searchTerm(t), 0.6]);
+        for (const t of prefixed) if (t !== w) sources.push([this.keys.searchTerm(t), RANKING.prefix]);
         if (w.length >= TYPO_MIN_LENGTH) {
           const candidates = await this.redis.sunion(
             ...[w, ...deletions(w)].map((v) => this.keys.searchDeletion(v)),
           );
           for (const t of candidates)
             if (t !== w && !prefixed.includes(t) && withinOneEdit(t, w))
-              sources.push([this.keys.searchTerm(t), 0.4]);
+              sources.push([this.keys.searchTerm(t), RANKING.typo]);
         }
         const k = temp();
         await this.redis.zunionstore(
@@ -218,7 +234,7 @@ export class Search {
           'MAX',
         );
         const bonus = temp();
-        await this.redis.zinterstore(bonus, 2, result, exact, 'WEIGHTS', 0, 1000);
+        await this.redis.zinterstore(bonus, 2, result, exact, 'WEIGHTS', 0, RANKING.exactNameBonus);
         await this.redis.zunionstore(result, 2, result, bonus, 'AGGREGATE', 'SUM');
       }
       const filters: string[] = [];

@@ -1,5 +1,6 @@
 import { indexProfile, unindexProfile } from './search-index.ts';
 import {
+  bumpGeneration,
   compareVersionsDesc,
   EVENT_TYPES,
   makeEvent,
@@ -405,7 +406,7 @@ export class CatalogWriter {
       tx.sadd(keys.sourceNames(u.ref.name), id);
     }
     const any = changed || statusChanged || !wasLive || uidChanged;
-    if (any) tx.incr(keys.generation());
+    if (any) bumpGeneration(tx, keys, id);
     for (const item of outbox) tx.rpush(keys.outbox(), JSON.stringify(item));
     const res = await tx.exec();
     if (res === null) return null;
@@ -465,7 +466,7 @@ export class CatalogWriter {
     tx.expire(keys.source(id), TOMBSTONE_TTL_SECONDS);
     if (wasLive) {
       outbox.push(this.event(EVENT_TYPES.sourceRemoved, { ref }, SUBJECTS.catalogSource(ref)));
-      tx.incr(keys.generation());
+      bumpGeneration(tx, keys, id);
     }
     for (const item of outbox) tx.rpush(keys.outbox(), JSON.stringify(item));
     const res = await tx.exec();

@@ -1,9 +1,6 @@
 import {
-  compareVersionsDesc,
   deletions,
-  FIELD_WEIGHTS,
-  isPrerelease,
-  terms,
+  searchDocument,
   TYPO_MIN_LENGTH,
   type CatalogEntry,
   type CatalogKeys,
@@ -12,10 +9,9 @@ import type { ChainableCommander } from 'ioredis';
 
 /**
  * Keeps the search indexes of one profile (in one catalog) in step with its versions, inside the writer's
- * MULTI/EXEC, so a search never sees a half-indexed profile. A profile is indexed by its latest version's text
- * (name, description, maintainer, prerequisites: weighted), by facets (catalog, maintainer, artifact kind,
- * release/prerelease channel) and by last change. Every key it is added to is remembered, so re-indexing or
- * removing it takes it out of exactly those keys.
+ * MULTI/EXEC, so a search never sees a half-indexed profile. A profile is indexed by its search document
+ * (shared `searchDocument`: weighted terms of its latest version, facets) and by last change. Every key it is
+ * added to is remembered, so re-indexing or removing it takes it out of exactly those keys.
  */
 export function indexProfile(
   tx: ChainableCommander,
@@ -26,19 +22,10 @@ export function indexProfile(
   now: number,
 ): void {
   unindexProfile(tx, keys, member, oldKeys);
-  const sorted = [...entries].sort((a, b) => compareVersionsDesc(a.version, b.version));
-  const latest = sorted.find((e) => !isPrerelease(e.version)) ?? sorted[0];
-  if (!latest) return;
+  const doc = searchDocument(entries);
+  if (!doc) return;
   const added: string[] = [];
-  const weights = new Map<string, number>();
-  const add = (text: string, weight: number) => {
-    for (const t of terms(text)) weights.set(t, Math.max(weights.get(t) ?? 0, weight));
-  };
-  add(latest.name, FIELD_WEIGHTS.name);
-  add(latest.description, FIELD_WEIGHTS.description);
-  add(latest.maintainer, FIELD_WEIGHTS.maintainer);
-  for (const p of latest.prerequisites) add(p, FIELD_WEIGHTS.prerequisites);
-  for (const [t, w] of weights) {
+  for (const [t, w] of doc.weights) {
     tx.zadd(keys.searchTerm(t), w, member);
     added.push(keys.searchTerm(t));
     // Term lists and typo variants are shared by all profiles and never removed: a stale one only costs a
@@ -46,18 +33,9 @@ export function indexProfile(
     tx.zadd(keys.searchTerms(), 0, t);
     if (t.length >= TYPO_MIN_LENGTH) for (const v of [t, ...deletions(t)]) tx.sadd(keys.searchDeletion(v), t);
   }
-  tx.sadd(keys.searchName(latest.name.toLowerCase()), member);
-  added.push(keys.searchName(latest.name.toLowerCase()));
-  const facets: [string, string][] = [
-    ['catalog', `${latest.catalogNamespace}/${latest.catalogSource}`],
-    ['catalogName', latest.catalogSource],
-    ['maintainer', latest.maintainer.toLowerCase()],
-  ];
-  for (const kind of new Set((latest.artifacts ?? []).map((a) => a.kind))) facets.push(['kind', kind]);
-  if (sorted.some((e) => !isPrerelease(e.version))) facets.push(['channel', 'release']);
-  if (sorted.some((e) => isPrerelease(e.version))) facets.push(['channel', 'prerelease']);
-  for (const [facet, value] of facets) {
-    if (!value) continue;
+  tx.sadd(keys.searchName(doc.name), member);
+  added.push(keys.searchName(doc.name));
+  for (const [facet, value] of doc.facets) {
     tx.sadd(keys.searchFacet(facet, value), member);
     tx.sadd(keys.searchFacetValues(facet), value);
     added.push(keys.searchFacet(facet, value));

@@ -71,9 +71,9 @@ export const searchQuerySchema = {
  * copy of what Redis holds, so replicas still answer alike.
  */
 class PageCache {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, Page>();
   constructor(private readonly max = 1000) {}
-  get(key: string): string | undefined {
+  get(key: string): Page | undefined {
     const v = this.entries.get(key);
     if (v !== undefined) {
       this.entries.delete(key);
@@ -81,10 +81,15 @@ class PageCache {
     }
     return v;
   }
-  set(key: string, value: string): void {
+  set(key: string, value: Page): void {
     this.entries.set(key, value);
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
+}
+
+interface Page {
+  body: string;
+  engine: string;
 }
 
 export function searchRoutes(app: FastifyInstance, search: Search): void {
@@ -113,10 +118,12 @@ export function searchRoutes(app: FastifyInstance, search: Search): void {
       const key = generation === undefined ? undefined : `${generation} ${req.url}`;
       const hit = key === undefined ? undefined : pages.get(key);
       reply.type('application/json; charset=utf-8');
-      if (hit !== undefined) return hit;
-      const body = JSON.stringify(await search.search(req.query));
-      if (key !== undefined) pages.set(key, body);
-      return body;
+      // Which engine ranked the page (memory: this replica's mirror; redis: set operations in Redis).
+      if (hit !== undefined) return reply.header('x-search-engine', hit.engine).send(hit.body);
+      const { result, engine } = await search.search(req.query, generation);
+      const page = { body: JSON.stringify(result), engine };
+      if (key !== undefined) pages.set(key, page);
+      return reply.header('x-search-engine', engine).send(page.body);
     },
   );
 }

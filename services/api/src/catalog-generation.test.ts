@@ -1,0 +1,111 @@
+/**
+ * The in-process catalog generation against a real redis-server: it follows bumps by pub/sub, falls back to
+ * "ask Redis" while its subscription is down, and misses no bump made while it was away.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bumpGeneration, catalogKeys, connectRedis, silentLogger, type Redis } from '@profiles/shared';
+import { startRedis, waitFor, type LocalServer } from '../../../test/harness/index.ts';
+import { CatalogGeneration } from './catalog-generation.ts';
+
+const keys = catalogKeys('gen:');
+const log = silentLogger();
+let server: LocalServer;
+let redis: Redis;
+let admin: Redis;
+
+before(async () => {
+  server = await startRedis();
+  redis = connectRedis(server.url, log, 'api', { failFast: true });
+  admin = connectRedis(server.url, log, 'admin');
+});
+after(async () => {
+  redis.disconnect();
+  admin.disconnect();
+  await server.destroy();
+});
+
+const bump = async () => {
+  const res = await bumpGeneration(admin.multi(), keys).exec();
+  return String(res![0]![1]);
+};
+
+test('follows every bump without asking Redis, and catches up after its subscription is cut', async () => {
+  await admin.set(keys.generation(), '41');
+  const gen = new CatalogGeneration({ redis, keys, log });
+  assert.equal(gen.current(), undefined, 'unknown before the subscription is confirmed');
+  gen.start();
+  try {
+    await waitFor(() => gen.current() === '41', { what: 'initial generation read' });
+
+    for (let i = 0; i < 20; i++) {
+      const value = await bump();
+      // The announcement travels with the bump: seen within milliseconds, with no GET from this side.
+      await waitFor(() => gen.current() === value, { what: `generation ${value}`, intervalMs: 1 });
+    }
+    assert.equal(gen.current(), '61');
+
+    // Cut the subscriber; bump while it reconnects. It must not report a generation it cannot vouch for,
+    // and must end at the newest one.
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    const during = await bump();
+    await bump();
+    await waitFor(() => gen.current() === String(Number(during) + 1), {
+      what: 'generation after reconnect',
+    });
+
+    // Redis restarts (data kept): undefined while away, then the restored counter, then new bumps.
+    await server.stop();
+    await waitFor(() => gen.current() === undefined, { what: 'fallback while Redis is away' });
+    await server.start();
+    await waitFor(() => admin.status === 'ready', { what: 'admin reconnected' });
+    const restarted = await bump();
+    await waitFor(() => gen.current() === restarted, { what: 'generation after Redis restart' });
+  } finally {
+    gen.close();
+  }
+  assert.equal(gen.current(), undefined, 'closed: unknown');
+});
+
+test('the follower reloads the source each bump names; followed() waits for it, current() does not', async () => {
+  const calls: string[] = [];
+  let release: () => void = () => undefined;
+  const follower = {
+    reloadAll: async () => {
+      calls.push('all');
+    },
+    reloadSource: (id: string) => {
+      calls.push(id);
+      return new Promise<void>((resolve) => (release = resolve));
+    },
+  };
+  const gen = new CatalogGeneration({ redis, keys, log, follower });
+  gen.start();
+  try {
+    await waitFor(() => gen.followed() !== undefined, { what: 'synced' });
+    assert.deepEqual(calls, ['all']);
+    const before = gen.followed()!;
+    const res = await bumpGeneration(admin.multi(), keys, 'team-a/catalog').exec();
+    const bumped = String(res![0]![1]);
+    // ETags move at once; the mirror is not vouched for until its reload is done.
+    await waitFor(() => gen.current() === bumped, { what: 'current moves', intervalMs: 1 });
+    await waitFor(() => calls.length === 2, { what: 'reload asked' });
+    assert.equal(calls[1], 'team-a/catalog');
+    assert.equal(gen.followed(), before, 'followed stays until the reload finishes');
+    release();
+    await gen.settled();
+    assert.equal(gen.followed(), bumped);
+
+    // A reload that fails makes it stop vouching and load everything again.
+    follower.reloadSource = async () => {
+      throw new Error('redis hiccup');
+    };
+    await bumpGeneration(admin.multi(), keys, 'team-b/catalog').exec();
+    await waitFor(() => calls.filter((c) => c === 'all').length === 2, { what: 'full reload' });
+    await waitFor(() => gen.followed() === gen.current() && gen.current() !== undefined, {
+      what: 'in step again',
+    });
+  } finally {
+    gen.close();
+  }
+});

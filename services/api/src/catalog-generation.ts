@@ -1,0 +1,124 @@
+import { parseGenerationMessage, type CatalogKeys, type Logger, type Redis } from '@profiles/shared';
+
+/** What follows the catalog change by change (the in-memory search mirror). */
+export interface CatalogFollower {
+  reloadAll(): Promise<void>;
+  reloadSource(sourceId: string): Promise<void>;
+}
+
+/**
+ * The catalog generation, known in the process. Every catalog change bumps the generation and announces
+ * `{generation} {source id}` on a pub/sub channel (shared `bumpGeneration`); this subscribes, so ETags and cached
+ * pages need no Redis round trip per request, and a follower (the search mirror) reloads just the source that
+ * changed. It holds a copy, never state of its own: while the subscription is not confirmed (start, reconnect,
+ * Redis away) `current()` is undefined and callers ask Redis, as every replica would.
+ *
+ * Why no change can be missed: after each (re)connect it subscribes, waits for Redis to confirm, and only then
+ * reads the counter and (re)loads the follower. A bump before the confirmation is in that read; a bump after it
+ * arrives as a message, handled after the load. `current()` moves as soon as a message arrives (ETags must not
+ * lag); the follower's work runs one task at a time, in arrival order, and `followed()` names the generation it
+ * reflects, so the mirror is used only when it is exactly as new as the request. The subscriber is a duplicate
+ * of the reading client, so with a read replica the announcement comes through the replication stream after
+ * the writes.
+ */
+export class CatalogGeneration {
+  private sub: Redis | undefined;
+  private latest: string | undefined;
+  private followedAt: string | undefined;
+  private synced = false;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  private tasks: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: {
+      redis: Redis;
+      keys: CatalogKeys;
+      log: Logger;
+      follower?: CatalogFollower;
+    },
+  ) {}
+
+  /** The generation, or undefined when the subscription is not live (then ask Redis). */
+  current(): string | undefined {
+    return this.synced ? this.latest : undefined;
+  }
+
+  /** The generation the follower reflects, or undefined when not synced. */
+  followed(): string | undefined {
+    return this.synced ? this.followedAt : undefined;
+  }
+
+  start(): void {
+    const { redis, keys } = this.deps;
+    const channel = keys.generationChannel();
+    // Its own connection (a subscribed connection runs no other commands); it queues its SUBSCRIBE while away
+    // and re-subscribes itself on every `ready`, so that it knows when the subscription is confirmed.
+    const sub = redis.duplicate({
+      connectionName: 'api-generation',
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      autoResubscribe: false,
+    });
+    this.sub = sub;
+    sub.on('error', () => {
+      /* the reading client logs connection trouble; this one just falls back while it lasts */
+    });
+    sub.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      if (this.synced) this.latest = newer(this.latest, parseGenerationMessage(message).generation);
+      this.enqueue(() => this.apply(message));
+    });
+    sub.on('close', () => {
+      this.synced = false;
+    });
+    sub.on('ready', () => this.enqueue(() => this.sync()));
+  }
+
+  /** Resolves once every task queued so far has run (tests). */
+  settled(): Promise<void> {
+    return this.tasks;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.tasks = this.tasks.then(task).catch((err: Error) => {
+      // A failed reload leaves the follower behind: stop vouching for it and load everything again.
+      this.synced = false;
+      this.deps.log.warn({ err: err.message }, 'catalog generation not synced; retrying');
+      clearTimeout(this.retry);
+      if (!this.closed) this.retry = setTimeout(() => this.enqueue(() => this.sync()), 500).unref();
+    });
+  }
+
+  private async sync(): Promise<void> {
+    const { redis, keys, follower } = this.deps;
+    if (this.closed || !this.sub) return;
+    this.synced = false;
+    await this.sub.subscribe(keys.generationChannel());
+    const value = (await redis.get(keys.generation())) ?? '0';
+    await follower?.reloadAll();
+    this.latest = value;
+    this.followedAt = value;
+    this.synced = this.sub.status === 'ready';
+  }
+
+  private async apply(message: string): Promise<void> {
+    if (!this.synced) return; // a sync is queued behind: it loads everything
+    const { generation, sourceId } = parseGenerationMessage(message);
+    if (sourceId !== undefined) await this.deps.follower?.reloadSource(sourceId);
+    this.latest = newer(this.latest, generation);
+    this.followedAt = newer(this.followedAt, generation);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.synced = false;
+    clearTimeout(this.retry);
+    this.sub?.disconnect();
+  }
+}
+
+/** Messages already covered by a sync's read are older than it: never step back. */
+function newer(current: string | undefined, candidate: string): string {
+  return current === undefined || Number(candidate) > Number(current) ? candidate : current;
+}

@@ -1,0 +1,30 @@
+import type { ChainableCommander } from 'ioredis';
+import type { CatalogKeys } from './keys.ts';
+
+// INCR and PUBLISH in one script: a subscriber learns the new value without a round trip, and on a replica the
+// message arrives through the replication stream after the writes it announces.
+const BUMP = `local g = redis.call('INCR', KEYS[1])
+if ARGV[2] ~= '' then
+  redis.call('PUBLISH', ARGV[1], g .. ' ' .. ARGV[2])
+else
+  redis.call('PUBLISH', ARGV[1], g)
+end
+return g`;
+
+/**
+ * Queues, at the end of a catalog change's transaction, the bump of the catalog generation and its announcement
+ * on `keys.generationChannel()`: `{generation} {source id}` (or just `{generation}` when no one source changed).
+ * API replicas subscribe, so they know the generation (ETags, cached pages) and which source to reload into
+ * their in-memory search without asking Redis on every request.
+ */
+export function bumpGeneration(tx: ChainableCommander, keys: CatalogKeys, sourceId = ''): ChainableCommander {
+  return tx.eval(BUMP, 1, keys.generation(), keys.generationChannel(), sourceId);
+}
+
+/** Parses an announcement of bumpGeneration. */
+export function parseGenerationMessage(message: string): { generation: string; sourceId?: string } {
+  const space = message.indexOf(' ');
+  return space < 0
+    ? { generation: message }
+    : { generation: message.slice(0, space), sourceId: message.slice(space + 1) };
+}
