@@ -75,10 +75,14 @@ async function localServer(
   };
 }
 
-export function startRedis(opts: { port?: number; dataDir?: string } = {}): Promise<LocalServer> {
+/** `replicaOf`: the port of a local primary this server replicates (read-only, as a production replica). */
+export function startRedis(
+  opts: { port?: number; dataDir?: string; replicaOf?: number } = {},
+): Promise<LocalServer> {
   return localServer(
     'redis-server',
     (port, dir) => [
+      ...(opts.replicaOf ? ['--replicaof', '127.0.0.1', String(opts.replicaOf)] : []),
       '--port',
       String(port),
       '--bind',

@@ -91,6 +91,8 @@ export interface Stack {
     sseHeartbeatMs?: number;
     /** false: no pub/sub generation and no in-memory search mirror (every request asks Redis). */
     liveGeneration?: boolean;
+    /** A Redis replica for reads (REDIS_READ_URL); writes then go to the stack's Redis. */
+    readUrl?: string;
   }) => Promise<{ url: string; close: () => Promise<void> }>;
   tempDir: (prefix?: string) => Promise<string>;
   stop: () => Promise<void>;
@@ -190,10 +192,14 @@ export async function startStack(): Promise<Stack> {
       return managedWatcher(w, handles);
     },
     api: async (opts = {}) => {
-      const r = connectRedis(redis.url, testLogger('api'), 'api', { failFast: true });
+      const r = connectRedis(opts.readUrl ?? redis.url, testLogger('api'), 'api', { failFast: true });
+      const w = opts.readUrl
+        ? connectRedis(redis.url, testLogger('api'), 'api-write', { failFast: true })
+        : undefined;
       const nats = await jetstream();
       const app = await buildApp({
         redis: r,
+        ...(w ? { writeRedis: w } : {}),
         redisPrefix: prefix,
         log: testLogger('api'),
         nats,
@@ -207,6 +213,7 @@ export async function startStack(): Promise<Stack> {
       const close = async () => {
         await app.close();
         r.disconnect();
+        w?.disconnect();
       };
       cleanups.push(close);
       return { url: address, close };
