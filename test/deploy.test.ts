@@ -1,0 +1,73 @@
+/**
+ * The deployment files stay true to the code: docker-compose.yml, the Kubernetes manifests in deploy/ and the
+ * Dockerfile name only configuration the services know, with values loadConfig accepts, run services that
+ * exist, and give a read-only root filesystem the writable /tmp the runtime needs (tsx caches compiled modules
+ * there: without it a service exits with EACCES at start). No container runtime here: these are the checks that
+ * do not need one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { CONFIG_VARS, loadConfig } from '@profiles/shared';
+
+const root = join(import.meta.dirname, '..');
+const read = (p: string) => readFileSync(join(root, p), 'utf8');
+const SERVICES = readdirSync(join(root, 'services'));
+/** Variables of the image itself rather than of the services' config. */
+const IMAGE_VARS = new Set(['SERVICE', 'NODE_ENV']);
+
+function checkEnv(where: string, env: Record<string, string>): void {
+  for (const name of Object.keys(env))
+    assert.ok(name in CONFIG_VARS || IMAGE_VARS.has(name), `${where}: ${name} is not a known variable`);
+  assert.ok(SERVICES.includes(env.SERVICE ?? ''), `${where}: SERVICE=${env.SERVICE} is not a service`);
+  assert.ok(existsSync(join(root, 'services', env.SERVICE!, 'src/main.ts')), `${where}: no main.ts`);
+  assert.doesNotThrow(() => loadConfig(env), `${where}: loadConfig rejects its environment`);
+}
+
+test('docker-compose.yml: every service runs a real service with a configuration it accepts', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, { environment?: Record<string, string>; build?: string }>;
+  };
+  const built = Object.entries(compose.services).filter(([, s]) => s.build);
+  assert.deepEqual(built.map(([name]) => name).sort(), [...SERVICES].sort());
+  for (const [name, s] of built) checkEnv(`compose ${name}`, s.environment ?? {});
+});
+
+test('deploy/: every Deployment runs a real service with a configuration it accepts, /tmp writable', () => {
+  const docs = ['config.yaml', 'services.yaml'].flatMap((f) =>
+    parseAllDocuments(read(`deploy/${f}`)).map((d) => d.toJSON() as any),
+  );
+  const configMaps = new Map(
+    docs.filter((d) => d?.kind === 'ConfigMap').map((d) => [d.metadata.name, d.data]),
+  );
+  const deployments = docs.filter((d) => d?.kind === 'Deployment');
+  assert.equal(deployments.length, SERVICES.length);
+  for (const d of deployments) {
+    const pod = d.spec.template.spec;
+    for (const c of pod.containers) {
+      const env: Record<string, string> = {};
+      for (const from of c.envFrom ?? []) {
+        const data = configMaps.get(from.configMapRef.name);
+        assert.ok(data, `${d.metadata.name}: no ConfigMap ${from.configMapRef.name}`);
+        Object.assign(env, data);
+      }
+      for (const e of c.env ?? []) env[e.name] = e.value;
+      checkEnv(d.metadata.name, env);
+      if (c.securityContext?.readOnlyRootFilesystem) {
+        const mounts = (c.volumeMounts ?? []).map((m: { mountPath: string }) => m.mountPath);
+        assert.ok(mounts.includes('/tmp'), `${d.metadata.name}: read-only root without a writable /tmp`);
+      }
+    }
+  }
+});
+
+test('the Dockerfile installs every workspace and sets only known variables', () => {
+  const dockerfile = read('Dockerfile');
+  for (const s of SERVICES)
+    assert.ok(dockerfile.includes(`COPY services/${s}/package.json`), `Dockerfile misses ${s}`);
+  const env = /^ENV (.+)$/m.exec(dockerfile)![1]!;
+  for (const [, name] of env.matchAll(/(\w+)=/g))
+    assert.ok(name! in CONFIG_VARS || IMAGE_VARS.has(name!), `Dockerfile sets unknown ${name}`);
+});
