@@ -27,6 +27,7 @@ interface Doc {
  * typed arrays indexed by document id, so scanning thousands of matches stays in a few contiguous blocks.
  */
 const FACET_ROW = 8;
+const RANK_GAP = 1024;
 
 interface Posting {
   ids: number[];
@@ -49,6 +50,7 @@ class Index {
   readonly bySource = new Map<string, Set<string>>();
   private readonly postings = new Map<string, Posting>();
   private sorted: string[] = [];
+  private sortedMembers: string[] = [];
   private readonly facetIds = new Map<string, number>();
   readonly facetValues: [string, string][] = [];
   private bulk = true;
@@ -66,18 +68,33 @@ class Index {
     return this.ids.size;
   }
 
-  /** Ends the bulk load: terms are sorted once here, then kept sorted one insertion at a time. */
+  /** Ends the bulk load: terms and members are sorted once here, then kept sorted one insertion at a time. */
   seal(): this {
     this.sorted = [...this.postings.keys()].sort(compareBytes);
+    this.sortedMembers = [...this.ids.keys()].sort(compareBytes);
+    this.renumber();
     this.bulk = false;
-    this.rankMembers();
     return this;
   }
 
-  /** Recomputes member order after a batch of changes (a source reloaded). */
-  rankMembers(): void {
-    const byMember = [...this.ids].sort((a, b) => compareBytes(a[0], b[0]));
-    byMember.forEach(([, id], rank) => (this.memberRank[id] = rank));
+  /**
+   * Gives a new member a rank between its neighbours' (ranks are spaced RANK_GAP apart, so bisecting leaves
+   * room for many insertions at one place before all are renumbered).
+   */
+  private placeMember(member: string, id: number): void {
+    const i = lowerBound(this.sortedMembers, member);
+    const rankAt = (j: number) => this.memberRank[this.ids.get(this.sortedMembers[j]!)!]!;
+    const n = this.sortedMembers.length;
+    const lo = i > 0 ? rankAt(i - 1) : n > 0 ? rankAt(0) - 2 * RANK_GAP : 0;
+    const hi = i < n ? rankAt(i) : lo + 2 * RANK_GAP;
+    this.sortedMembers.splice(i, 0, member);
+    const r = (lo + hi) / 2;
+    if (r > lo && r < hi) this.memberRank[id] = r;
+    else this.renumber();
+  }
+
+  private renumber(): void {
+    this.sortedMembers.forEach((m, i) => (this.memberRank[this.ids.get(m)!] = i * RANK_GAP));
   }
 
   doc(id: number): Doc {
@@ -136,10 +153,22 @@ class Index {
     return this.facetIds.get(`${facet}\u0000${value}`);
   }
 
+  /**
+   * Adds or replaces a profile's document. A profile whose last change and versions are those already held is
+   * left alone (a source reload re-reads every profile, most unchanged); a replaced one keeps its id and rank.
+   */
   put(sourceId: string, member: string, d: SearchDocument, updated: number, versions: string[]): void {
-    this.remove(member);
-    const id = this.free.pop() ?? this.docs.length;
-    this.grow(id);
+    let id = this.ids.get(member);
+    if (id !== undefined) {
+      const old = this.docs[id]!;
+      if (this.updatedAt[id] === updated && old.versions.join() === versions.join()) return;
+      this.unlink(id);
+    } else {
+      id = this.free.pop() ?? this.docs.length;
+      this.grow(id);
+      this.ids.set(member, id);
+      if (!this.bulk) this.placeMember(member, id);
+    }
     d.facets.slice(0, FACET_ROW).forEach(([f, v], j) => {
       const key = `${f}\u0000${v}`;
       let fid = this.facetIds.get(key);
@@ -150,9 +179,7 @@ class Index {
       this.facetTable[id * FACET_ROW + j] = fid;
     });
     this.updatedAt[id] = updated;
-    this.memberRank[id] = this.docs.length; // placed properly by rankMembers()
     this.docs[id] = { member, name: d.name, terms: [...d.weights.keys()], versions };
-    this.ids.set(member, id);
     let named = this.byName.get(d.name);
     if (!named) this.byName.set(d.name, (named = new Set()));
     named.add(id);
@@ -173,6 +200,17 @@ class Index {
   remove(member: string): void {
     const id = this.ids.get(member);
     if (id === undefined) return;
+    this.unlink(id);
+    this.docs[id] = undefined;
+    this.free.push(id);
+    this.ids.delete(member);
+    this.bySource.get(parseProfileNameMember(member).sourceId)?.delete(member);
+    const i = lowerBound(this.sortedMembers, member);
+    if (this.sortedMembers[i] === member) this.sortedMembers.splice(i, 1);
+  }
+
+  /** Takes a document out of postings, facets and names (its id, member and rank stay). */
+  private unlink(id: number): void {
     const doc = this.docs[id]!;
     for (const term of doc.terms) {
       const p = this.postings.get(term);
@@ -197,10 +235,6 @@ class Index {
     const named = this.byName.get(doc.name);
     named?.delete(id);
     if (named?.size === 0) this.byName.delete(doc.name);
-    this.docs[id] = undefined;
-    this.free.push(id);
-    this.ids.delete(member);
-    this.bySource.get(parseProfileNameMember(member).sourceId)?.delete(member);
   }
 
   /** Terms that start with `prefix`, in byte order, at most `limit` (as Redis ZRANGE BYLEX ... LIMIT would). */
@@ -361,7 +395,6 @@ export class SearchMirror {
       if (!keep.has(member)) index.remove(member);
     for (const d of docs) index.put(sourceId, d.member, d.doc, d.updated, d.versions);
     if (index.bySource.get(sourceId)?.size === 0) index.bySource.delete(sourceId);
-    index.rankMembers();
     // Document ids may have been reused: results computed before must not be paged any more.
     this.results.clear();
   }

@@ -1,0 +1,112 @@
+/**
+ * The in-memory search mirror kept current change by change, against a real redis-server and the indexer's own
+ * writer: after every change it ranks exactly as a mirror loaded from scratch, including the member order used
+ * to break ties, even when insertions keep landing at the same place (which forces its ranks to be renumbered).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { catalogKeys, connectRedis, silentLogger, type CatalogEntry, type Redis } from '@profiles/shared';
+import { startRedis, type LocalServer } from '../../../test/harness/index.ts';
+import { CatalogWriter } from '../../indexer/src/catalog-writer.ts';
+import { SearchMirror } from './search-mirror.ts';
+import type { SearchQuery } from './search-query.ts';
+
+const keys = catalogKeys('mirror:');
+let server: LocalServer;
+let redis: Redis;
+
+before(async () => {
+  server = await startRedis();
+  redis = connectRedis(server.url, silentLogger(), 'test', { autoPipelining: false });
+});
+after(async () => {
+  redis.disconnect();
+  await server.destroy();
+});
+
+const entry = (catalog: string, name: string, version: string, description: string): CatalogEntry => ({
+  tag: `${name}/v${version}`,
+  catalogSource: catalog,
+  url: '',
+  name,
+  description,
+  maintainer: 'team',
+  prerequisites: [],
+  version,
+  catalogNamespace: 'ns',
+  origin: 'inline',
+  indexedAt: new Date(0).toISOString(),
+});
+
+const query = (q: string, sort: SearchQuery['sort'] = 'relevance'): SearchQuery => ({
+  q,
+  limit: 100,
+  prerelease: 'include',
+  sort,
+  versions: 'latest',
+});
+
+/** Everything the mirror answers for a few queries, for comparing two mirrors. */
+function answers(m: SearchMirror, tag: string) {
+  return ['', 'probe', 'prob', 'probr', 'alpha'].flatMap((q) =>
+    (['relevance', 'name', 'updated'] as const).map((sort) => {
+      const first = m.rank(query(q, sort), `${tag} ${q} ${sort}`, 0)!;
+      const deep = m.rank(query(q, sort), `${tag} ${q} ${sort}`, 100)!;
+      return { q, sort, total: first.total, page: [...first.page, ...deep.page], facets: first.facets };
+    }),
+  );
+}
+
+test('a mirror kept current source by source answers exactly as one loaded from scratch', async () => {
+  const writer = new CatalogWriter({ redis, keys, log: silentLogger() });
+  const live = new SearchMirror({ redis, keys });
+  await live.reloadAll(); // empty: everything after arrives as changes
+  let seq = 0;
+  const upsert = async (catalog: string, entries: CatalogEntry[]) => {
+    await writer.upsert({
+      ref: { namespace: 'ns', name: catalog },
+      seq: ++seq,
+      origin: 'test',
+      specHash: String(seq),
+      entries,
+      status: {
+        ready: true,
+        reason: 'Indexed',
+        message: '',
+        profiles: new Set(entries.map((e) => e.name)).size,
+        versions: entries.length,
+        entryErrors: [],
+      },
+    });
+    await live.reloadSource(`ns/${catalog}`);
+  };
+  const check = async (when: string) => {
+    const fresh = new SearchMirror({ redis, keys });
+    await fresh.reloadAll();
+    assert.equal(live.size, fresh.size, `${when}: size`);
+    assert.deepEqual(answers(live, `live ${seq}`), answers(fresh, `fresh ${seq}`), when);
+  };
+
+  // Names that each sort just after the previous one and before "b…": every insertion bisects the same gap,
+  // far more times than a float can halve it, so the ranks must be renumbered along the way.
+  await upsert('neighbours', [
+    entry('neighbours', 'b', '1.0.0', 'probe after'),
+    entry('neighbours', 'a', '1.0.0', 'alpha probe before'),
+  ]);
+  const crowded: CatalogEntry[] = [];
+  for (let n = 1; n <= 70; n++) {
+    crowded.push(entry('crowded', `a${'a'.repeat(n)}`, '1.0.0', `probe number ${n}`));
+    await upsert('crowded', crowded);
+  }
+  await check('after crowded insertions');
+
+  // Changes: a description edited (new text, same name), a version added, profiles removed, a source emptied.
+  crowded[10] = entry('crowded', crowded[10]!.name, '1.0.0', 'alpha now');
+  crowded.push(entry('crowded', crowded[20]!.name, '2.0.0-rc.1', 'probe number 21, next'));
+  crowded.splice(40, 15);
+  await upsert('crowded', crowded);
+  await check('after edits and removals');
+  await upsert('neighbours', []);
+  await check('after a source emptied');
+  assert.equal(live.size, crowded.length - 1, 'one profile has two versions');
+});
