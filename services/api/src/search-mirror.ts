@@ -11,6 +11,7 @@ import {
   type CatalogKeys,
   type Redis,
 } from '@profiles/shared';
+import { BoundedCache } from './bounded-cache.ts';
 import { queryWords, RANKING, type Ranked, type SearchQuery } from './search-query.ts';
 
 /** What the mirror keeps of one profile in one catalog (ids are small integers, reused after removal). */
@@ -347,7 +348,8 @@ interface FullResult {
   order?: { ids: number[]; scores: number[] };
 }
 
-const RESULT_CACHE = 500;
+/** Query results kept per replica: at most 500, holding at most 2M matches in all (~32 MB with their scores). */
+const RESULT_CACHE = { maxEntries: 500, maxWeight: 2_000_000 };
 /** Pages within the first this many hits are picked by partial selection; deeper ones sort the result once. */
 const PARTIAL_SELECTION = 100;
 
@@ -358,7 +360,10 @@ const PARTIAL_SELECTION = 100;
  */
 export class SearchMirror {
   private index: Index | undefined;
-  private readonly results = new Map<string, FullResult>();
+  private readonly results = new BoundedCache<FullResult>({
+    ...RESULT_CACHE,
+    weigh: (r) => r.ids.length + 1,
+  });
 
   constructor(private readonly deps: { redis: Redis; keys: CatalogKeys }) {}
 
@@ -445,7 +450,6 @@ export class SearchMirror {
     if (!full) {
       full = this.compute(index, q);
       this.results.set(key, full);
-      if (this.results.size > RESULT_CACHE) this.results.delete(this.results.keys().next().value!);
     }
     const end = offset + q.limit;
     const before = precedes(index, q.sort);
@@ -459,6 +463,7 @@ export class SearchMirror {
           .map((_, i) => i)
           .sort((a, b) => (before(ids[a]!, scores[a]!, ids[b]!, scores[b]!) ? -1 : 1));
         full.order = { ids: order.map((i) => ids[i]!), scores: order.map((i) => scores[i]!) };
+        this.results.grow(key, ids.length);
       }
       page = full.order;
     }

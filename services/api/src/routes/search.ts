@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import { AppError } from '@profiles/shared';
+import { BoundedCache } from '../bounded-cache.ts';
 import type { Search, SearchQuery } from '../search.ts';
 
 /** Rejects query parameters a route does not know, naming the first one (a typo must not silently widen a search). */
@@ -68,32 +69,19 @@ export const searchQuerySchema = {
 /**
  * Answers already computed for the current catalog generation, by URL. Keyed by generation, an entry can never
  * be stale: any catalog change moves the generation and the old entries just age out. It is a per-process
- * copy of what Redis holds, so replicas still answer alike.
+ * copy of what Redis holds, so replicas still answer alike. Bounded by count and bytes.
  */
-class PageCache {
-  private readonly entries = new Map<string, Page>();
-  constructor(private readonly max = 1000) {}
-  get(key: string): Page | undefined {
-    const v = this.entries.get(key);
-    if (v !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, v); // most recently used last
-    }
-    return v;
-  }
-  set(key: string, value: Page): void {
-    this.entries.set(key, value);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
-  }
-}
-
 interface Page {
   body: string;
   engine: string;
 }
 
 export function searchRoutes(app: FastifyInstance, search: Search): void {
-  const pages = new PageCache();
+  const pages = new BoundedCache<Page>({
+    maxEntries: 1000,
+    maxWeight: 32 * 1024 * 1024,
+    weigh: (p) => p.body.length,
+  });
   app.get<{ Querystring: SearchQuery }>(
     '/v1/search',
     {
