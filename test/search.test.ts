@@ -155,6 +155,8 @@ describe('search', () => {
       [{ limit: '100000' }, 'limit'],
       [{ cursor: 'garbage' }, 'cursor'],
       [{ kind: 'helm' }, 'kind'],
+      [{ q: Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ') }, 'q'],
+      [{ q: 'x'.repeat(201) }, 'q'],
     ];
     for (const [params, parameter] of cases) {
       const r = await search(params);

@@ -3,6 +3,10 @@ import semver from 'semver';
 import { AppError } from '@profiles/shared';
 import { BoundedCache } from '../bounded-cache.ts';
 import type { Search, SearchQuery } from '../search.ts';
+import { queryWords } from '../search-query.ts';
+
+/** Each word costs a set operation (Redis) or a scratch array (mirror): a query has a handful, never hundreds. */
+const MAX_QUERY_WORDS = 16;
 
 /** Rejects query parameters a route does not know, naming the first one (a typo must not silently widen a search). */
 export function onlyKnownParams(known: readonly string[]) {
@@ -101,6 +105,11 @@ export function searchRoutes(app: FastifyInstance, search: Search): void {
             details: { parameter: 'version' },
           },
         );
+      }
+      if (queryWords(req.query.q).length > MAX_QUERY_WORDS) {
+        throw new AppError('BAD_REQUEST', `q has more than ${MAX_QUERY_WORDS} words`, {
+          details: { parameter: 'q' },
+        });
       }
       const generation = (req as typeof req & { catalogGeneration?: string }).catalogGeneration;
       const key = generation === undefined ? undefined : `${generation} ${req.url}`;
