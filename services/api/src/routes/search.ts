@@ -43,7 +43,8 @@ export const searchQuerySchema = {
       type: 'string',
       maxLength: 200,
       default: '',
-      description: 'words to find in name (weighs most), description, maintainer, prerequisites',
+      description:
+        'words to find in name (weighs most), description, maintainer, prerequisites; at most 16 words',
     },
     limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
     cursor: { type: 'string', maxLength: 200, description: 'nextCursor of the previous page' },
