@@ -12,7 +12,14 @@ import {
   type Redis,
 } from '@profiles/shared';
 import { BoundedCache } from './bounded-cache.ts';
-import { queryWords, RANKING, type Ranked, type SearchQuery } from './search-query.ts';
+import {
+  exactNames,
+  queryFilters,
+  queryWords,
+  RANKING,
+  type Ranked,
+  type SearchQuery,
+} from './search-query.ts';
 
 /** What the mirror keeps of one profile in one catalog (ids are small integers, reused after removal). */
 interface Doc {
@@ -367,10 +374,6 @@ export class SearchMirror {
 
   constructor(private readonly deps: { redis: Redis; keys: CatalogKeys }) {}
 
-  get loaded(): boolean {
-    return this.index !== undefined;
-  }
-
   /** Profiles (per catalog) in the mirror. */
   get size(): number {
     return this.index?.size ?? 0;
@@ -486,19 +489,13 @@ export class SearchMirror {
       scores = ids.map(() => 0);
     } else {
       ({ ids, scores } = index.match(words.map((w) => wordSources(index, w))));
-      const name = q.q.trim().toLowerCase();
-      const exact = new Set([...index.named(name), ...index.named(name.replace(/\s+/g, '-'))]);
+      const exact = new Set(exactNames(q.q).flatMap((n) => [...index.named(n)]));
       if (exact.size > 0)
         ids.forEach((id, i) => {
           if (exact.has(id)) scores[i]! += RANKING.exactNameBonus;
         });
     }
-    const wanted: (number | undefined)[] = [];
-    if (q.catalog) wanted.push(index.facetId(q.catalog.includes('/') ? 'catalog' : 'catalogName', q.catalog));
-    if (q.maintainer) wanted.push(index.facetId('maintainer', q.maintainer.toLowerCase()));
-    if (q.kind) wanted.push(index.facetId('kind', q.kind));
-    if (q.prerelease === 'exclude') wanted.push(index.facetId('channel', 'release'));
-    if (q.prerelease === 'only') wanted.push(index.facetId('channel', 'prerelease'));
+    const wanted = queryFilters(q).map(([facet, value]) => index.facetId(facet, value));
     const counts = new Int32Array(index.facetValues.length);
     const outIds: number[] = [];
     const outScores: number[] = [];

@@ -36,6 +36,23 @@ export function queryWords(q: string): string[] {
   return words.length ? words : all;
 }
 
+/** The profile names a query names exactly (lower-cased; spaces may stand for dashes): they get the bonus. */
+export function exactNames(q: string): [string, string] {
+  const name = q.trim().toLowerCase();
+  return [name, name.replace(/\s+/g, '-')];
+}
+
+/** The facet values a query's filters require, as [facet, value] (see shared `searchDocument`). */
+export function queryFilters(q: SearchQuery): [string, string][] {
+  const out: [string, string][] = [];
+  if (q.catalog) out.push([q.catalog.includes('/') ? 'catalog' : 'catalogName', q.catalog]);
+  if (q.maintainer) out.push(['maintainer', q.maintainer.toLowerCase()]);
+  if (q.kind) out.push(['kind', q.kind]);
+  if (q.prerelease === 'exclude') out.push(['channel', 'release']);
+  if (q.prerelease === 'only') out.push(['channel', 'prerelease']);
+  return out;
+}
+
 /** One page of a ranked result: the total, the page's members with their relevance scores, facet counts. */
 export interface Ranked {
   total: number;

@@ -13,7 +13,14 @@ import {
   type Redis,
 } from '@profiles/shared';
 import type { SearchMirror } from './search-mirror.ts';
-import { queryWords, RANKING, type Ranked, type SearchQuery } from './search-query.ts';
+import {
+  exactNames,
+  queryFilters,
+  queryWords,
+  RANKING,
+  type Ranked,
+  type SearchQuery,
+} from './search-query.ts';
 
 /**
  * Search over the catalog's indexes, by one of two engines that rank alike (see search-query.ts): the replica's
@@ -224,12 +231,12 @@ export class Search {
         await this.redis.zinterstore(result, wordKeys.length, ...wordKeys, 'AGGREGATE', 'SUM');
         // The exact name first: profiles named exactly like the query get a bonus no text match can reach.
         const exact = temp();
-        const name = q.q.trim().toLowerCase();
+        const [name, dashed] = exactNames(q.q);
         await this.redis.zunionstore(
           exact,
           2,
           this.keys.searchName(name),
-          this.keys.searchName(name.replace(/\s+/g, '-')),
+          this.keys.searchName(dashed),
           'AGGREGATE',
           'MAX',
         );
@@ -237,19 +244,10 @@ export class Search {
         await this.redis.zinterstore(bonus, 2, result, exact, 'WEIGHTS', 0, RANKING.exactNameBonus);
         await this.redis.zunionstore(result, 2, result, bonus, 'AGGREGATE', 'SUM');
       }
-      const filters: string[] = [];
-      if (q.catalog) {
-        filters.push(
-          q.catalog.includes('/')
-            ? this.keys.searchFacet('catalog', q.catalog)
-            : this.keys.searchFacet('catalogName', q.catalog),
-        );
+      for (const [facet, value] of queryFilters(q)) {
+        const f = this.keys.searchFacet(facet, value);
+        await this.redis.zinterstore(result, 2, result, f, 'WEIGHTS', 1, 0);
       }
-      if (q.maintainer) filters.push(this.keys.searchFacet('maintainer', q.maintainer.toLowerCase()));
-      if (q.kind) filters.push(this.keys.searchFacet('kind', q.kind));
-      if (q.prerelease === 'exclude') filters.push(this.keys.searchFacet('channel', 'release'));
-      if (q.prerelease === 'only') filters.push(this.keys.searchFacet('channel', 'prerelease'));
-      for (const f of filters) await this.redis.zinterstore(result, 2, result, f, 'WEIGHTS', 1, 0);
       if (q.version) await this.filterByRange(result, q.version, q.prerelease);
       // An empty result is no key in Redis: mark it so it is cached too.
       await this.redis.zadd(result, '-inf', '\u0000');
