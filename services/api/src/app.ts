@@ -98,15 +98,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const metrics = new Metrics();
   // With live generation, search answers from an in-memory mirror of the indexes that follows every change.
   const mirror = deps.liveGeneration !== false ? new SearchMirror({ redis: deps.redis, keys }) : undefined;
-  const generation$ = new CatalogGeneration({
+  const catalogGeneration = new CatalogGeneration({
     redis: deps.redis,
     keys,
     log: deps.log,
     ...(mirror ? { follower: mirror } : {}),
   });
   if (deps.liveGeneration !== false) {
-    generation$.start();
-    app.addHook('onClose', async () => generation$.close());
+    catalogGeneration.start();
+    app.addHook('onClose', async () => catalogGeneration.close());
   }
 
   await app.register(swagger, {
@@ -172,7 +172,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) return;
-    const generation = generation$.current() ?? (await deps.redis.get(keys.generation())) ?? '0';
+    const generation = catalogGeneration.current() ?? (await deps.redis.get(keys.generation())) ?? '0';
     (req as FastifyRequest & { catalogGeneration?: string }).catalogGeneration = generation;
     const etag = `"${generation}-${urlDigest(req.url)}"`;
     reply.header('etag', etag);
@@ -232,7 +232,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   profilesRoutes(app, reader);
   searchRoutes(
     app,
-    new Search(writeRedis, keys, mirror ? { mirror, at: () => generation$.followed() } : undefined),
+    new Search(writeRedis, keys, mirror ? { mirror, at: () => catalogGeneration.followed() } : undefined),
   );
   catalogRoutes(app, { reader, redis: deps.redis, keys });
   refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
