@@ -3,23 +3,40 @@
  * served over file:// or over git's own smart HTTP backend (`git http-backend` as CGI behind node:http),
  * optionally behind basic auth.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-// The shared fixtures sit beside the checkout (../shared); a git worktree one level deeper finds them too.
+// The shared fixtures sit beside the checkout (../shared); a git worktree one level deeper finds them too, and
+// so does a local clone made elsewhere (beside the repository it was cloned from).
+const BUNDLE = 'fixtures/profiles-examples.bundle';
 export const FIXTURE_BUNDLE =
   process.env.PROFILES_FIXTURE_BUNDLE ??
-  ['../../../shared', '../../../../shared']
-    .map((d) => join(import.meta.dirname, d, 'fixtures/profiles-examples.bundle'))
-    .find((p) => existsSync(p)) ??
-  join(import.meta.dirname, '../../../shared/fixtures/profiles-examples.bundle');
+  [
+    join(import.meta.dirname, '../../../shared', BUNDLE),
+    join(import.meta.dirname, '../../../../shared', BUNDLE),
+    ...besideOrigin(),
+  ].find((p) => existsSync(p)) ??
+  join(import.meta.dirname, '../../../shared', BUNDLE);
+
+function besideOrigin(): string[] {
+  try {
+    const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], {
+      cwd: import.meta.dirname,
+      encoding: 'utf8',
+    }).trim();
+    const path = origin.startsWith('file://') ? origin.slice('file://'.length) : origin;
+    return isAbsolute(path) ? [join(path, '../shared', BUNDLE)] : [];
+  } catch {
+    return [];
+  }
+}
 
 export async function sh(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('git', args, {
