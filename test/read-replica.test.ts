@@ -53,14 +53,16 @@ describe('API on a read replica', () => {
     );
     const etag = found.headers.get('etag')!;
     await writeFile(join(dir, 'second.yaml'), catalogYaml('second', profiles.slice(30)));
+    // While the mirror reloads the source, answers come from Redis; then from the mirror again. (Each poll
+    // asks a new URL: a page computed by Redis meanwhile stays cached for its generation.)
+    let poll = 0;
     const after = await waitFor(
       async () => {
-        const r = await getJson(`${api}/v1/search?q=&limit=1`);
-        return r.body.total === 40 ? r : undefined;
+        const r = await getJson(`${api}/v1/search?q=&limit=${1 + (poll++ % 100)}`);
+        return r.body.total === 40 && r.headers.get('x-search-engine') === 'memory' ? r : undefined;
       },
-      { what: 'second catalog visible through the replica' },
+      { what: 'second catalog in the mirror, through the replica' },
     );
-    assert.equal(after.headers.get('x-search-engine'), 'memory');
     assert.notEqual(after.headers.get('etag'), etag, 'a new generation, a new ETag');
     // The original endpoints read the replica too.
     const name = profiles[35]!.name;

@@ -326,6 +326,14 @@ describe('search', () => {
           assert.deepEqual(mirror.body, redis.body, `${when}: same answer for ${qs}`);
         }
       };
+      let probe = 0;
+      await waitFor(
+        async () =>
+          (await getJson(`${api}/v1/search?q=&limit=${1 + (probe++ % 100)}`)).headers.get(
+            'x-search-engine',
+          ) === 'memory',
+        { what: 'mirror in step' },
+      );
       await compareAll('loaded');
       // Deep pages too (past the first 100 hits the mirror sorts the whole result instead of selecting).
       for (const sort of ['relevance', 'updated', 'name']) {
@@ -349,8 +357,13 @@ describe('search', () => {
           'mirror',
           profiles.map((p) => ({ ...p, maintainer: 'zzmaint', prerequisites: [], versions: ['0.1.0'] })),
         );
-      const total = async (base: string, q: string) =>
-        (await getJson(`${base}/v1/search?q=${q}`)).body.total as number;
+      // While the mirror reloads a source, answers come from Redis: wait for the mirror's own answer (each
+      // poll asks a new URL: a page computed by Redis meanwhile stays cached for its generation).
+      let poll = 0;
+      const total = async (base: string, q: string) => {
+        const r = await getJson(`${base}/v1/search?q=${q}&limit=${1 + (poll++ % 100)}`);
+        return base === api && r.headers.get('x-search-engine') !== 'memory' ? -1 : (r.body.total as number);
+      };
       // Changes applied one source at a time: added, changed (a profile replaced, text edited), removed.
       const steps: [string, string | null, number][] = [
         [
