@@ -145,10 +145,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     });
   }
 
-  app.addHook('onRequest', async (req) => {
+  // Hooks on every request are callback-style where they need not wait: no promise per hook per request.
+  app.addHook('onRequest', (req, _reply, done) => {
     (req as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const started = (req as FastifyRequest & { startedAt?: bigint }).startedAt;
     if (started !== undefined)
       metrics.observe(
@@ -157,6 +159,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         reply.statusCode,
         Number(process.hrtime.bigint() - started) / 1e6,
       );
+    done();
   });
   // The URL part of ETags, remembered: the same URLs come again and again (bounded, so it cannot grow).
   const digests = new Map<string, string>();
@@ -170,14 +173,31 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return d;
   };
   // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
-  app.addHook('preHandler', async (req, reply) => {
-    if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) return;
-    const generation = catalogGeneration.current() ?? (await deps.redis.get(keys.generation())) ?? '0';
+  const tagged = (req: FastifyRequest, reply: FastifyReply, generation: string): boolean => {
     (req as FastifyRequest & { catalogGeneration?: string }).catalogGeneration = generation;
     const etag = `"${generation}-${urlDigest(req.url)}"`;
     reply.header('etag', etag);
     const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim() === etag)) return reply.status(304).send();
+    if (!inm || !inm.split(',').some((t) => t.trim() === etag)) return false;
+    reply.status(304).send();
+    return true;
+  };
+  app.addHook('preHandler', (req, reply, done) => {
+    if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) {
+      done();
+      return;
+    }
+    const live = catalogGeneration.current();
+    if (live !== undefined) {
+      if (!tagged(req, reply, live)) done(); // answered 304 otherwise
+      return;
+    }
+    deps.redis.get(keys.generation()).then(
+      (generation) => {
+        if (!tagged(req, reply, generation ?? '0')) done();
+      },
+      (err: Error) => done(err),
+    );
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import { AppError } from '@profiles/shared';
 import { BoundedCache } from '../bounded-cache.ts';
@@ -10,16 +10,20 @@ const MAX_QUERY_WORDS = 16;
 
 /** Rejects query parameters a route does not know, naming the first one (a typo must not silently widen a search). */
 export function onlyKnownParams(known: readonly string[]) {
-  return async (req: FastifyRequest) => {
+  return (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
     for (const k of Object.keys((req.query ?? {}) as object)) {
       if (!known.includes(k)) {
-        throw new AppError(
-          'BAD_REQUEST',
-          `unknown query parameter ${JSON.stringify(k)}; known: ${known.join(', ')}`,
-          { details: { parameter: k } },
+        done(
+          new AppError(
+            'BAD_REQUEST',
+            `unknown query parameter ${JSON.stringify(k)}; known: ${known.join(', ')}`,
+            { details: { parameter: k } },
+          ),
         );
+        return;
       }
     }
+    done();
   };
 }
 
