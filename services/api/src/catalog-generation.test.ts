@@ -109,3 +109,29 @@ test('the follower reloads the source each bump names; followed() waits for it, 
     gen.close();
   }
 });
+
+test('a catalog reset (the counter goes back) makes it load everything again', async () => {
+  let fullLoads = 0;
+  const follower = {
+    reloadAll: async () => {
+      fullLoads++;
+    },
+    reloadSource: async () => undefined,
+  };
+  const gen = new CatalogGeneration({ redis, keys, log, follower });
+  gen.start();
+  try {
+    await waitFor(() => gen.followed() !== undefined, { what: 'synced' });
+    for (let i = 0; i < 3; i++) await bumpGeneration(admin.multi(), keys, 'ns/a').exec();
+    const high = await bump();
+    await waitFor(() => gen.followed() === high, { what: 'followed the bumps' });
+    assert.equal(fullLoads, 1);
+    await admin.flushall();
+    const reset = await bump(); // "1": lower than what it holds
+    assert.equal(reset, '1');
+    await waitFor(() => fullLoads === 2 && gen.followed() === '1', { what: 'reloaded after the reset' });
+    assert.equal(gen.current(), '1');
+  } finally {
+    gen.close();
+  }
+});

@@ -17,7 +17,9 @@ export interface CatalogFollower {
  * reads the counter and (re)loads the follower. A bump before the confirmation is in that read; a bump after it
  * arrives as a message, handled after the load. `current()` moves as soon as a message arrives (ETags must not
  * lag); the follower's work runs one task at a time, in arrival order, and `followed()` names the generation it
- * reflects, so the mirror is used only when it is exactly as new as the request. The subscriber is a duplicate
+ * reflects, so the mirror is used only when it is exactly as new as the request. Announcements on one
+ * connection only ever grow; one that does not means the catalog was reset (flushed, restored), and everything
+ * is loaded again. The subscriber is a duplicate
  * of the reading client, so with a read replica the announcement comes through the replication stream after
  * the writes.
  */
@@ -29,6 +31,8 @@ export class CatalogGeneration {
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
   private tasks: Promise<void> = Promise.resolve();
+  /** The last generation announced on this connection: announcements only ever grow, unless Redis was reset. */
+  private lastAnnounced = 0;
 
   constructor(
     private readonly deps: {
@@ -66,11 +70,21 @@ export class CatalogGeneration {
     });
     sub.on('message', (ch: string, message: string) => {
       if (ch !== channel) return;
+      const announced = Number(parseGenerationMessage(message).generation);
+      if (announced <= this.lastAnnounced) {
+        // The counter went back (the catalog was flushed or restored): what is held is of another catalog.
+        this.lastAnnounced = announced;
+        this.synced = false;
+        this.enqueue(() => this.sync());
+        return;
+      }
+      this.lastAnnounced = announced;
       if (this.synced) this.latest = newer(this.latest, parseGenerationMessage(message).generation);
       this.enqueue(() => this.apply(message));
     });
     sub.on('close', () => {
       this.synced = false;
+      this.lastAnnounced = 0;
     });
     sub.on('ready', () => this.enqueue(() => this.sync()));
   }
