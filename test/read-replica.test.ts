@@ -44,18 +44,19 @@ describe('API on a read replica', () => {
   });
 
   test('the mirror follows the primary through the replica; ETags move with it', async () => {
+    // Each poll asks a new URL: a page computed by Redis before the mirror was in step stays cached for its
+    // generation.
+    let poll = 0;
     const found = await waitFor(
       async () => {
-        const r = await getJson(`${api}/v1/search?q=&limit=1`);
+        const r = await getJson(`${api}/v1/search?q=&limit=${1 + (poll++ % 100)}`);
         return r.body.total === 30 && r.headers.get('x-search-engine') === 'memory' ? r : undefined;
       },
       { what: 'catalog searchable from the replica', timeoutMs: 20_000 },
     );
     const etag = found.headers.get('etag')!;
     await writeFile(join(dir, 'second.yaml'), catalogYaml('second', profiles.slice(30)));
-    // While the mirror reloads the source, answers come from Redis; then from the mirror again. (Each poll
-    // asks a new URL: a page computed by Redis meanwhile stays cached for its generation.)
-    let poll = 0;
+    // While the mirror reloads the source, answers come from Redis; then from the mirror again.
     const after = await waitFor(
       async () => {
         const r = await getJson(`${api}/v1/search?q=&limit=${1 + (poll++ % 100)}`);
