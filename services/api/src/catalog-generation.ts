@@ -1,5 +1,7 @@
 import { parseGenerationMessage, type CatalogKeys, type Logger, type Redis } from '@profiles/shared';
 
+type GenerationMessage = ReturnType<typeof parseGenerationMessage>;
+
 /** What follows the catalog change by change (the in-memory search mirror). */
 export interface CatalogFollower {
   reloadAll(): Promise<void>;
@@ -70,7 +72,8 @@ export class CatalogGeneration {
     });
     sub.on('message', (ch: string, message: string) => {
       if (ch !== channel) return;
-      const announced = Number(parseGenerationMessage(message).generation);
+      const parsed = parseGenerationMessage(message);
+      const announced = Number(parsed.generation);
       if (announced <= this.lastAnnounced) {
         // The counter went back (the catalog was flushed or restored): what is held is of another catalog.
         this.lastAnnounced = announced;
@@ -79,8 +82,8 @@ export class CatalogGeneration {
         return;
       }
       this.lastAnnounced = announced;
-      if (this.synced) this.latest = newer(this.latest, parseGenerationMessage(message).generation);
-      this.enqueue(() => this.apply(message));
+      if (this.synced) this.latest = newer(this.latest, parsed.generation);
+      this.enqueue(() => this.apply(parsed));
     });
     sub.on('close', () => {
       this.synced = false;
@@ -116,9 +119,8 @@ export class CatalogGeneration {
     this.synced = this.sub.status === 'ready';
   }
 
-  private async apply(message: string): Promise<void> {
+  private async apply({ generation, sourceId }: GenerationMessage): Promise<void> {
     if (!this.synced) return; // a sync is queued behind: it loads everything
-    const { generation, sourceId } = parseGenerationMessage(message);
     if (sourceId !== undefined) await this.deps.follower?.reloadSource(sourceId);
     this.latest = newer(this.latest, generation);
     this.followedAt = newer(this.followedAt, generation);
