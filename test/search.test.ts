@@ -405,4 +405,28 @@ describe('search', () => {
     assert.equal(limited!.status, 429);
     assert.equal(limited!.body.code, 'RATE_LIMITED');
   });
+
+  test('a page answered from the cache still passes rate limiting, compression and ETags', async () => {
+    // Rate-limit counters live in Redis, shared with the instance of the test before (same client address).
+    const limited = await stack.api({ rateLimitPerMinute: 30 });
+    const url = `${limited.url}/v1/search?limit=100`;
+    const gzip = { 'accept-encoding': 'gzip' };
+    const first = await fetch(url, { headers: gzip });
+    const computed = await first.text();
+    const cached = await fetch(url, { headers: gzip }); // the same URL at the same generation: the page cache
+    assert.equal(cached.status, 200);
+    assert.equal(cached.headers.get('content-encoding'), 'gzip');
+    assert.equal(cached.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(cached.headers.get('etag'), first.headers.get('etag'));
+    assert.equal(cached.headers.get('x-search-engine'), first.headers.get('x-search-engine'));
+    assert.equal(await cached.text(), computed);
+    assert.ok(JSON.parse(computed).items.length > 1);
+    const notModified = await fetch(url, { headers: { 'if-none-match': first.headers.get('etag')! } });
+    assert.equal(notModified.status, 304);
+    let remaining = Number(notModified.headers.get('x-ratelimit-remaining'));
+    assert.ok(remaining >= 0 && remaining < 30, `remaining ${remaining}`);
+    for (; remaining > 0; remaining--) assert.equal((await fetch(url)).status, 200);
+    const over = await fetch(url);
+    assert.equal(over.status, 429, 'the cache is looked up after the rate limit');
+  });
 });

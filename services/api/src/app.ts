@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -23,6 +22,7 @@ import {
 } from '@profiles/shared';
 import { CatalogGeneration } from './catalog-generation.ts';
 import { CatalogReader } from './catalog-reader.ts';
+import { CatalogEtags } from './etag.ts';
 import { Metrics } from './metrics.ts';
 import { catalogRoutes } from './routes/catalogs.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -37,6 +37,13 @@ import { refreshRoutes } from './routes/refresh.ts';
 import { searchRoutes } from './routes/search.ts';
 import { Search } from './search.ts';
 import { SearchMirror } from './search-mirror.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When the request arrived (for the duration metric). */
+    startedAt: bigint;
+  }
+}
 
 export interface ApiDeps {
   redis: Redis;
@@ -145,43 +152,25 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     });
   }
 
+  // Per-request fields are declared up front, so every request object has the same shape (V8 keeps it fast).
+  app.decorateRequest('startedAt', 0n);
+  app.decorateRequest('catalogGeneration', undefined);
   // Hooks on every request are callback-style where they need not wait: no promise per hook per request.
   app.addHook('onRequest', (req, _reply, done) => {
-    (req as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+    req.startedAt = process.hrtime.bigint();
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
-    const started = (req as FastifyRequest & { startedAt?: bigint }).startedAt;
-    if (started !== undefined)
-      metrics.observe(
-        req.routeOptions.url ?? 'unknown',
-        req.method,
-        reply.statusCode,
-        Number(process.hrtime.bigint() - started) / 1e6,
-      );
+    metrics.observe(
+      req.routeOptions.url ?? 'unknown',
+      req.method,
+      reply.statusCode,
+      Number(process.hrtime.bigint() - req.startedAt) / 1e6,
+    );
     done();
   });
-  // The URL part of ETags, remembered: the same URLs come again and again (bounded, so it cannot grow).
-  const digests = new Map<string, string>();
-  const urlDigest = (url: string) => {
-    let d = digests.get(url);
-    if (d === undefined) {
-      if (digests.size >= 10_000) digests.clear();
-      d = createHash('sha1').update(url).digest('base64url').slice(0, 16);
-      digests.set(url, d);
-    }
-    return d;
-  };
+  const etags = new CatalogEtags();
   // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
-  const tagged = (req: FastifyRequest, reply: FastifyReply, generation: string): boolean => {
-    (req as FastifyRequest & { catalogGeneration?: string }).catalogGeneration = generation;
-    const etag = `"${generation}-${urlDigest(req.url)}"`;
-    reply.header('etag', etag);
-    const inm = req.headers['if-none-match'];
-    if (!inm || !inm.split(',').some((t) => t.trim() === etag)) return false;
-    reply.status(304).send();
-    return true;
-  };
   app.addHook('preHandler', (req, reply, done) => {
     if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) {
       done();
@@ -189,12 +178,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
     const live = catalogGeneration.current();
     if (live !== undefined) {
-      if (!tagged(req, reply, live)) done(); // answered 304 otherwise
+      if (!etags.tag(req, reply, live)) done(); // answered 304 otherwise
       return;
     }
     deps.redis.get(keys.generation()).then(
       (generation) => {
-        if (!tagged(req, reply, generation ?? '0')) done();
+        if (!etags.tag(req, reply, generation ?? '0')) done();
       },
       (err: Error) => done(err),
     );
@@ -250,10 +239,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   profilesRoutes(app, reader);
-  searchRoutes(
-    app,
-    new Search(writeRedis, keys, mirror ? { mirror, at: () => catalogGeneration.followed() } : undefined),
-  );
+  searchRoutes(app, {
+    search: new Search(
+      writeRedis,
+      keys,
+      mirror ? { mirror, at: () => catalogGeneration.followed() } : undefined,
+    ),
+    generation: () => catalogGeneration.current(),
+    etags,
+  });
   catalogRoutes(app, { reader, redis: deps.redis, keys });
   refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   eventRoutes(app, {

@@ -5,19 +5,31 @@ import { BoundedCache } from './bounded-cache.ts';
 const cache = (maxEntries: number, maxWeight: number) =>
   new BoundedCache<string>({ maxEntries, maxWeight, weigh: (v) => v.length });
 
-test('evicts the least recently used entries to stay within count and weight', () => {
+test('evicts the oldest unused entries to stay within count and weight; a used one gets a second chance', () => {
   const c = cache(3, 10);
   c.set('a', 'xxx');
   c.set('b', 'xxx');
   c.set('c', 'xxx');
-  assert.equal(c.get('a'), 'xxx'); // a is now the most recent
-  c.set('d', 'x'); // four entries: b (least recent) goes
+  assert.equal(c.get('a'), 'xxx'); // a is used: kept over older unused entries
+  c.set('d', 'x'); // four entries: a moves to the young end, b (oldest unused) goes
   assert.equal(c.get('b'), undefined);
   assert.deepEqual([c.size, c.weight], [3, 7]);
-  c.set('e', 'xxxxxxx'); // weight 14 > 10: c, then a go
+  c.set('e', 'xxxxxxx'); // weight 14 > 10: c, then d go (never used); a is younger now
+  assert.deepEqual([c.size, c.weight], [2, 10]);
   assert.equal(c.get('c'), undefined);
+  assert.equal(c.get('d'), undefined);
+  assert.equal(c.get('e'), 'xxxxxxx');
+  c.set('f', 'x'); // 11 > 10: a is oldest and unused since its second chance: it goes
   assert.equal(c.get('a'), undefined);
   assert.deepEqual([c.size, c.weight], [2, 8]);
+});
+
+test('when every entry was used, eviction still ends and keeps the bounds', () => {
+  const c = cache(3, 100);
+  for (const k of ['a', 'b', 'c']) c.set(k, k);
+  for (const k of ['a', 'b', 'c']) c.get(k);
+  c.set('d', 'd'); // all marked: one pass unmarks a, b, c; then a, the oldest, goes
+  assert.deepEqual([c.size, c.get('a'), c.get('b'), c.get('d')], [3, undefined, 'b', 'd']);
 });
 
 test('replacing an entry replaces its weight; one heavier than the budget is not kept', () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import { AppError } from '@profiles/shared';
 import { BoundedCache } from '../bounded-cache.ts';
+import type { CatalogEtags } from '../etag.ts';
 import type { Search, SearchQuery } from '../search.ts';
 import { queryWords } from '../search-query.ts';
 
@@ -81,16 +82,33 @@ export const searchQuerySchema = {
  * copy of what Redis holds, so replicas still answer alike. Bounded by count and bytes.
  */
 interface Page {
-  body: string;
+  /**
+   * The JSON, encoded once. A string would be joined to the headers and encoded again on every send: at
+   * thousands of requests per second that copying is most of the garbage the process collects.
+   */
+  body: Buffer;
   engine: string;
 }
 
-export function searchRoutes(app: FastifyInstance, search: Search): void {
+export interface SearchRouteDeps {
+  search: Search;
+  /** The catalog generation followed live, or undefined (then pages are looked up after the app's ETag hook). */
+  generation: () => string | undefined;
+  etags: CatalogEtags;
+}
+
+export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void {
   const pages = new BoundedCache<Page>({
     maxEntries: 1000,
     maxWeight: 32 * 1024 * 1024,
     weigh: (p) => p.body.length,
   });
+  const send = (reply: FastifyReply, page: Page) =>
+    reply
+      .type('application/json; charset=utf-8')
+      // Which engine ranked the page (memory: this replica's mirror; redis: set operations in Redis).
+      .header('x-search-engine', page.engine)
+      .send(page.body);
   app.get<{ Querystring: SearchQuery }>(
     '/v1/search',
     {
@@ -98,6 +116,20 @@ export function searchRoutes(app: FastifyInstance, search: Search): void {
         summary: 'Search the catalog',
         tags: ['catalog'],
         querystring: searchQuerySchema,
+      },
+      /**
+       * A page already computed for this exact URL at the live generation is answered here, before parameter
+       * checks, validation and the handler: that URL passed them when the page was computed (errors are never
+       * cached), and they would decide the same again. Runs after every onRequest hook (rate limit, CORS).
+       */
+      preParsing: (req, reply, payload, done) => {
+        const generation = deps.generation();
+        const page = generation === undefined ? undefined : pages.get(`${generation} ${req.url}`);
+        if (page === undefined) {
+          done(null, payload);
+          return;
+        }
+        if (!deps.etags.tag(req, reply, generation!)) send(reply, page);
       },
       preValidation: onlyKnownParams(SEARCH_PARAMS),
     },
@@ -116,16 +148,14 @@ export function searchRoutes(app: FastifyInstance, search: Search): void {
           details: { parameter: 'q' },
         });
       }
-      const generation = (req as typeof req & { catalogGeneration?: string }).catalogGeneration;
+      const generation = req.catalogGeneration;
       const key = generation === undefined ? undefined : `${generation} ${req.url}`;
       const hit = key === undefined ? undefined : pages.get(key);
-      reply.type('application/json; charset=utf-8');
-      // Which engine ranked the page (memory: this replica's mirror; redis: set operations in Redis).
-      if (hit !== undefined) return reply.header('x-search-engine', hit.engine).send(hit.body);
-      const { result, engine } = await search.search(req.query, generation);
-      const page = { body: JSON.stringify(result), engine };
+      if (hit !== undefined) return send(reply, hit);
+      const { result, engine } = await deps.search.search(req.query, generation);
+      const page = { body: Buffer.from(JSON.stringify(result)), engine };
       if (key !== undefined) pages.set(key, page);
-      return reply.header('x-search-engine', engine).send(page.body);
+      return send(reply, page);
     },
   );
 }
