@@ -421,6 +421,15 @@ describe('search', () => {
     assert.equal(cached.headers.get('x-search-engine'), first.headers.get('x-search-engine'));
     assert.equal(await cached.text(), computed);
     assert.ok(JSON.parse(computed).items.length > 1);
+    // Its compressed forms are made once and kept with it; every form decodes to the same answer.
+    const br = await fetch(url, { headers: { 'accept-encoding': 'br' } });
+    assert.equal(br.headers.get('content-encoding'), 'br');
+    assert.equal(await br.text(), computed);
+    const plain = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(plain.headers.get('content-encoding'), null);
+    assert.equal(Number(plain.headers.get('content-length')), Buffer.byteLength(computed));
+    assert.equal(await plain.text(), computed);
+    assert.match(plain.headers.get('vary') ?? '', /accept-encoding/i);
     const notModified = await fetch(url, { headers: { 'if-none-match': first.headers.get('etag')! } });
     assert.equal(notModified.status, 304);
     let remaining = Number(notModified.headers.get('x-ratelimit-remaining'));

@@ -23,6 +23,7 @@ import {
 import { CatalogGeneration } from './catalog-generation.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { CatalogEtags } from './etag.ts';
+import { COMPRESS_MIN_BYTES } from './page-encodings.ts';
 import { Metrics } from './metrics.ts';
 import { catalogRoutes } from './routes/catalogs.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -129,7 +130,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(compress, { global: true, threshold: 1024 });
+  await app.register(compress, { global: true, threshold: COMPRESS_MIN_BYTES });
   if (deps.corsOrigins?.length) {
     await app.register(cors, {
       origin: deps.corsOrigins.includes('*') ? true : deps.corsOrigins,

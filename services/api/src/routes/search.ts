@@ -3,6 +3,7 @@ import semver from 'semver';
 import { AppError } from '@profiles/shared';
 import { BoundedCache } from '../bounded-cache.ts';
 import type { CatalogEtags } from '../etag.ts';
+import { chooseEncoding, EncodedBody } from '../page-encodings.ts';
 import type { Search, SearchQuery } from '../search.ts';
 import { queryWords } from '../search-query.ts';
 
@@ -83,10 +84,11 @@ export const searchQuerySchema = {
  */
 interface Page {
   /**
-   * The JSON, encoded once. A string would be joined to the headers and encoded again on every send: at
-   * thousands of requests per second that copying is most of the garbage the process collects.
+   * The JSON as bytes, with its compressed forms made on demand. A string would be joined to the headers and
+   * encoded again on every send: at thousands of requests per second that copying is most of the garbage the
+   * process collects.
    */
-  body: Buffer;
+  body: EncodedBody;
   engine: string;
 }
 
@@ -101,14 +103,21 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
   const pages = new BoundedCache<Page>({
     maxEntries: 1000,
     maxWeight: 32 * 1024 * 1024,
-    weigh: (p) => p.body.length,
+    weigh: (p) => p.body.identity.length,
   });
-  const send = (reply: FastifyReply, page: Page) =>
+  const send = (req: FastifyRequest, reply: FastifyReply, key: string | undefined, page: Page) => {
     reply
       .type('application/json; charset=utf-8')
       // Which engine ranked the page (memory: this replica's mirror; redis: set operations in Redis).
       .header('x-search-engine', page.engine)
-      .send(page.body);
+      .header('vary', 'accept-encoding');
+    const encoding = chooseEncoding(req.headers['accept-encoding'], page.body.identity.length);
+    if (encoding === undefined) return reply.send(page.body.identity);
+    const { bytes, added } = page.body.get(encoding);
+    if (added > 0 && key !== undefined) pages.grow(key, added); // the cache's budget counts every form
+    // Already encoded: @fastify/compress leaves a reply with a content-encoding as it is.
+    return reply.header('content-encoding', encoding).send(bytes);
+  };
   app.get<{ Querystring: SearchQuery }>(
     '/v1/search',
     {
@@ -124,12 +133,13 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
        */
       preParsing: (req, reply, payload, done) => {
         const generation = deps.generation();
-        const page = generation === undefined ? undefined : pages.get(`${generation} ${req.url}`);
+        const key = generation === undefined ? undefined : `${generation} ${req.url}`;
+        const page = key === undefined ? undefined : pages.get(key);
         if (page === undefined) {
           done(null, payload);
           return;
         }
-        if (!deps.etags.tag(req, reply, generation!)) send(reply, page);
+        if (!deps.etags.tag(req, reply, generation!)) send(req, reply, key, page);
       },
       preValidation: onlyKnownParams(SEARCH_PARAMS),
     },
@@ -151,11 +161,11 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
       const generation = req.catalogGeneration;
       const key = generation === undefined ? undefined : `${generation} ${req.url}`;
       const hit = key === undefined ? undefined : pages.get(key);
-      if (hit !== undefined) return send(reply, hit);
+      if (hit !== undefined) return send(req, reply, key, hit);
       const { result, engine } = await deps.search.search(req.query, generation);
-      const page = { body: Buffer.from(JSON.stringify(result)), engine };
+      const page = { body: new EncodedBody(Buffer.from(JSON.stringify(result))), engine };
       if (key !== undefined) pages.set(key, page);
-      return send(reply, page);
+      return send(req, reply, key, page);
     },
   );
 }
