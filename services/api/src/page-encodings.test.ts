@@ -19,7 +19,9 @@ test('chooses the encoding the client prefers, br first on a tie, nothing for sm
 });
 
 test('a compressed form is made once, decodes to the body, and reports the memory it added', () => {
-  const json = Buffer.from(JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ name: `p-${i}` })) }));
+  const json = Buffer.from(
+    JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ name: `p-${i}` })) }),
+  );
   const body = new EncodedBody(json);
   const gz = body.get('gzip');
   assert.ok(gz.added > 0 && gz.added < json.length, `${gz.added} of ${json.length}`);

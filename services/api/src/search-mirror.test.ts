@@ -5,7 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogKeys, connectRedis, silentLogger, type CatalogEntry, type Redis } from '@profiles/shared';
+import {
+  catalogKeys,
+  connectRedis,
+  parseProfileNameMember,
+  silentLogger,
+  type CatalogEntry,
+  type Redis,
+} from '@profiles/shared';
 import { startRedis, type LocalServer } from '../../../test/harness/index.ts';
 import { CatalogWriter } from '../../indexer/src/catalog-writer.ts';
 import { SearchMirror } from './search-mirror.ts';
@@ -109,4 +116,38 @@ test('a mirror kept current source by source answers exactly as one loaded from 
   await upsert('neighbours', []);
   await check('after a source emptied');
   assert.equal(live.size, crowded.length - 1, 'one profile has two versions');
+});
+
+test('typo matches follow the terms as they come and go', async () => {
+  const writer = new CatalogWriter({ redis, keys, log: silentLogger() });
+  const live = new SearchMirror({ redis, keys });
+  await live.reloadAll();
+  let seq = 1000;
+  const upsert = async (entries: CatalogEntry[]) => {
+    await writer.upsert({
+      ref: { namespace: 'ns', name: 'typos' },
+      seq: ++seq,
+      origin: 'test',
+      specHash: String(seq),
+      entries,
+      status: {
+        ready: true,
+        reason: 'Indexed',
+        message: '',
+        profiles: entries.length,
+        versions: entries.length,
+        entryErrors: [],
+      },
+    });
+    await live.reloadSource('ns/typos');
+  };
+  const names = (q: string) =>
+    live.rank(query(q), `typos ${seq} ${q}`, 0)!.page.map((h) => parseProfileNameMember(h.member).profile);
+  await upsert([entry('typos', 'one', '1.0.0', 'zephyr wind')]);
+  assert.deepEqual(names('zephir'), ['one']);
+  assert.deepEqual(names('quasir'), [], 'no term one edit away yet');
+  await upsert([entry('typos', 'one', '1.0.0', 'zephyr wind'), entry('typos', 'two', '1.0.0', 'quasar')]);
+  assert.deepEqual(names('quasir'), ['two'], 'a new term is found by the same typo');
+  await upsert([entry('typos', 'two', '1.0.0', 'quasar')]);
+  assert.deepEqual(names('zephir'), [], 'a term gone is no longer found');
 });

@@ -44,6 +44,8 @@ interface Posting {
 
 /** Characters terms are made of (see shared `terms`): the alphabet of one-edit typo candidates. */
 const TERM_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-.';
+/** Words whose one-edit terms are remembered at most (a few terms each). */
+const TYPO_MEMO_MAX = 10_000;
 
 /**
  * The search indexes of the catalog, in memory: term postings over integer document ids, terms kept sorted for
@@ -57,6 +59,11 @@ class Index {
   private readonly ids = new Map<string, number>();
   readonly bySource = new Map<string, Set<string>>();
   private readonly postings = new Map<string, Posting>();
+  /**
+   * typoTerms' answers by word. They depend only on which terms exist, so they hold until a term comes or goes
+   * (then all are dropped); generating and looking up every one-edit variant was a third of a query's time.
+   */
+  private readonly typoMemo = new Map<string, Set<string>>();
   private sorted: string[] = [];
   private sortedMembers: string[] = [];
   private readonly facetIds = new Map<string, number>();
@@ -198,6 +205,7 @@ class Index {
       let p = this.postings.get(term);
       if (!p) {
         this.postings.set(term, (p = { ids: [], weights: [] }));
+        this.typoMemo.clear();
         if (!this.bulk) this.sorted.splice(lowerBound(this.sorted, term), 0, term);
       }
       p.ids.push(id);
@@ -233,6 +241,7 @@ class Index {
       }
       if (p.ids.length === 0) {
         this.postings.delete(term);
+        this.typoMemo.clear();
         if (!this.bulk) {
           const i = lowerBound(this.sorted, term);
           if (this.sorted[i] === term) this.sorted.splice(i, 1);
@@ -261,7 +270,11 @@ class Index {
    * transposition): every such string is generated and looked up, so no variant index is kept.
    */
   typoTerms(word: string): Set<string> {
+    const known = this.typoMemo.get(word);
+    if (known !== undefined) return known;
+    if (this.typoMemo.size >= TYPO_MEMO_MAX) this.typoMemo.clear(); // distinct words without end: start over
     const out = new Set<string>();
+    this.typoMemo.set(word, out);
     const consider = (t: string) => {
       if (t !== word && t.length >= TYPO_MIN_LENGTH && this.postings.has(t)) out.add(t);
     };
