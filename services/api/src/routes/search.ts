@@ -115,7 +115,6 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
     if (encoding === undefined) return reply.send(page.body.identity);
     const { bytes, added } = page.body.get(encoding);
     if (added > 0 && key !== undefined) pages.grow(key, added); // the cache's budget counts every form
-    // Already encoded: @fastify/compress leaves a reply with a content-encoding as it is.
     return reply.header('content-encoding', encoding).send(bytes);
   };
   app.get<{ Querystring: SearchQuery }>(
@@ -142,6 +141,10 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
         if (!deps.etags.tag(req, reply, generation!)) send(req, reply, key, page);
       },
       preValidation: onlyKnownParams(SEARCH_PARAMS),
+      // Pages carry their own compressed forms (page-encodings.ts), and a GET has no body to inflate: the
+      // plugin's three hooks per request would only look and pass.
+      compress: false,
+      decompress: false,
     },
     async (req, reply) => {
       if (req.query.version !== undefined && semver.validRange(req.query.version) === null) {
