@@ -8,12 +8,14 @@
  *     bare Fastify route in the same process (the baseline), once with a tiny body and once serving a real
  *     search answer verbatim; after a one-second warm-up of each, the three take turns, ROUNDS rounds of
  *     DURATION seconds each; each round's ratio is printed, and the server's CPU time per request (Linux).
+ * The load generator and the servers run on a CPU each where the machine allows (see `pinned`).
  * The catalogs are loaded through the indexer's own CatalogWriter, so the indexes are exactly the real ones.
  *
  *   npm run bench:search        (DURATION=3 ROUNDS=5)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -113,10 +115,23 @@ async function timed(url: string, prefix: string, q: string, uncached: boolean):
 }
 
 const prefixes = SIZES.map((n) => `pf${n}:`);
-const server = spawn(
-  process.execPath,
-  ['--expose-gc', '--import', 'tsx', 'bench/search-server.ts', redisServer.url, ...prefixes],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
+/**
+ * With two or more CPUs the load generator (this process, every thread) and the servers get a CPU each (Linux
+ * `taskset`): left to the scheduler, the two processes keep trading places on the same CPUs, and a run measures
+ * those migrations as much as the servers (per-request server CPU halves when pinned). PIN=0 turns it off.
+ */
+const pinned =
+  process.env.PIN !== '0' &&
+  availableParallelism() >= 2 &&
+  spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' }).status === 0;
+const serverArgs = ['--expose-gc', '--import', 'tsx', 'bench/search-server.ts', redisServer.url, ...prefixes];
+const server = pinned
+  ? spawn('taskset', ['-c', '1', process.execPath, ...serverArgs], { stdio: ['ignore', 'pipe', 'inherit'] })
+  : spawn(process.execPath, serverArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+console.log(
+  pinned
+    ? 'load generator pinned to CPU 0, API and bare servers to CPU 1'
+    : 'not pinned (PIN=0, one CPU, or no taskset)',
 );
 try {
   const ports = await new Promise<{ apis: number[]; bare: number }>((resolve) =>
