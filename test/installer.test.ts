@@ -4,12 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseYaml, parseYamlDocuments, SUBJECTS } from '@profiles/shared';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
+import { startGitHttp } from './harness/git.ts';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   examplesRepo,
@@ -30,6 +31,7 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
   });
 
 const FINAL = ['committed', 'pr-opened', 'failed', 'rendered'];
+const GIT_PASSWORD = 'pr1vate-Pa55-7731';
 
 describe('installer', () => {
   let stack: Stack;
@@ -37,12 +39,20 @@ describe('installer', () => {
   let examples: string;
   let ins: InstallerStack;
   let validator: FluxValidator;
+  let secretsDir: string;
 
   before(async () => {
     stack = await startStack();
     dir = await stack.tempDir('installer-');
     examples = examplesRepo(dir);
-    ins = await startInstallerStack(stack, examples, 2);
+    secretsDir = join(dir, 'secrets');
+    mkdirSync(secretsDir);
+    writeFileSync(
+      join(secretsDir, 'git.yaml'),
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: git-creds\n  namespace: default\n' +
+        `stringData:\n  username: deploy\n  password: ${GIT_PASSWORD}\n`,
+    );
+    ins = await startInstallerStack(stack, examples, 2, { secretsDir });
     validator = await FluxValidator.load();
   });
   after(async () => {
@@ -187,6 +197,53 @@ describe('installer', () => {
       'nested-nginx-server',
     ]);
     for (const o of objs) assert.deepEqual(validator.validate(o.file, o.obj), [], o.file);
+  });
+
+  test('private profile and GitOps repositories over smart HTTP: installed with the secret, refused without', async () => {
+    const root = join(dir, 'private-http');
+    mkdirSync(root);
+    gitSync(['clone', '-q', '--bare', examples, join(root, 'examples.git')]);
+    const target = gitopsRepo(root, 'target');
+    const http = await startGitHttp(root, { username: 'deploy', password: GIT_PASSWORD });
+    try {
+      const creds = { secretRef: { name: 'git-creds' } };
+      const ok = await settle(
+        (
+          await install({
+            name: 'private-nginx',
+            namespace: 'default',
+            profile: { url: `${http.url}/examples.git`, tag: 'bitnami-nginx/v0.0.2', ...creds },
+            target: { url: `${http.url}/target.git`, branch: 'main', path: 'apps', ...creds },
+          })
+        ).id,
+      );
+      assert.equal(ok.status, 'committed', JSON.stringify(ok));
+      assert.ok(
+        tree(target).some((f) => f.startsWith('apps/') && f.endsWith('.yaml')),
+        tree(target).join(' '),
+      );
+      // Without credentials the server answers 401: the installation fails with a readable error.
+      const denied = await settle(
+        (
+          await install({
+            name: 'denied-nginx',
+            namespace: 'default',
+            profile: { url: `${http.url}/examples.git`, tag: 'bitnami-nginx/v0.0.2' },
+            target: { url: `${http.url}/target.git`, branch: 'main', path: 'other', ...creds },
+          })
+        ).id,
+      );
+      assert.equal(denied.status, 'failed');
+      assert.match(String(denied.reason), /profile repository .* is unreachable.*Authentication failed/s);
+      assert.ok(!tree(target).some((f) => f.startsWith('other/')), 'nothing committed');
+      // The secret never appears in what the API shows, in either form.
+      const basic = Buffer.from(`deploy:${GIT_PASSWORD}`).toString('base64');
+      for (const shown of [ok, denied]) {
+        assert.doesNotMatch(JSON.stringify(shown), new RegExp(`${GIT_PASSWORD}|${basic}`));
+      }
+    } finally {
+      await http.close();
+    }
   });
 
   test('the same Idempotency-Key twice is one installation and one commit', async () => {

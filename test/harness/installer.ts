@@ -89,6 +89,8 @@ export async function startInstallerStack(
   stack: Stack,
   examples: string,
   count = 1,
+  /** `secretsDir`: the folder of Secret YAML the installers resolve secretRefs from. */
+  opts: { secretsDir?: string } = {},
 ): Promise<InstallerStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const redis = connectRedis(stack.redis.url, testLogger('installer-test'), 'installer-test');
@@ -112,6 +114,7 @@ export async function startInstallerStack(
       concurrency: 8,
       gitUrlRewrites: [`${EXAMPLES_URL}=file://${examples}`],
       urlPolicy: { allowFile: true, denyHosts: ['169.254.'] },
+      ...(opts.secretsDir ? { secretsDir: opts.secretsDir } : {}),
     });
     installers.push(ins);
     cleanups.push(async () => {
