@@ -430,6 +430,14 @@ describe('search', () => {
     assert.equal(Number(plain.headers.get('content-length')), Buffer.byteLength(computed));
     assert.equal(await plain.text(), computed);
     assert.match(plain.headers.get('vary') ?? '', /accept-encoding/i);
+    // Each representation has its own strong tag: a cache holding the gzip body never gets it for plain.
+    const tags = [cached, br, plain].map((r) => r.headers.get('etag'));
+    assert.equal(new Set(tags).size, 3, tags.join(' '));
+    assert.match(tags[0]!, /-gzip"$/);
+    const plainAgain = await fetch(url, {
+      headers: { 'accept-encoding': 'identity', 'if-none-match': tags[0]! },
+    });
+    assert.equal(plainAgain.status, 200, 'the gzip tag does not validate the plain body');
     const notModified = await fetch(url, { headers: { 'if-none-match': first.headers.get('etag')! } });
     assert.equal(notModified.status, 304);
     let remaining = Number(notModified.headers.get('x-ratelimit-remaining'));

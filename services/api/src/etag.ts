@@ -30,12 +30,20 @@ export class CatalogEtags {
   }
 
   /**
+   * The tag of the answer to `url` at `generation`; `coding`: the content-coding it is sent in, if any. A gzip
+   * or brotli body is another representation, so it gets its own strong tag (RFC 9110 §8.8.3).
+   */
+  etag(url: string, generation: string, coding?: string): string {
+    return `"${generation}-${this.digest(url)}${coding ? `-${coding}` : ''}"`;
+  }
+
+  /**
    * Tags the reply with the generation's ETag and records the generation on the request. Answers 304 and
    * returns true when `If-None-Match` names the tag: the caller must then send nothing more.
    */
-  tag(req: FastifyRequest, reply: FastifyReply, generation: string): boolean {
+  tag(req: FastifyRequest, reply: FastifyReply, generation: string, coding?: string): boolean {
     req.catalogGeneration = generation;
-    const etag = `"${generation}-${this.digest(req.url)}"`;
+    const etag = this.etag(req.url, generation, coding);
     reply.header('etag', etag);
     const inm = req.headers['if-none-match'];
     if (!inm || !inm.split(',').some((t) => t.trim() === etag)) return false;

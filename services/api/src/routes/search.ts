@@ -3,7 +3,7 @@ import semver from 'semver';
 import { AppError } from '@profiles/shared';
 import { BoundedCache } from '../bounded-cache.ts';
 import type { CatalogEtags } from '../etag.ts';
-import { chooseEncoding, EncodedBody } from '../page-encodings.ts';
+import { chooseEncoding, EncodedBody, type PageEncoding } from '../page-encodings.ts';
 import type { Search, SearchQuery } from '../search.ts';
 import { queryWords } from '../search-query.ts';
 
@@ -105,13 +105,19 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
     maxWeight: 32 * 1024 * 1024,
     weigh: (p) => p.body.identity.length,
   });
-  const send = (req: FastifyRequest, reply: FastifyReply, key: string | undefined, page: Page) => {
+  const encodingFor = (req: FastifyRequest, page: Page) =>
+    chooseEncoding(req.headers['accept-encoding'], page.body.identity.length);
+  const send = (
+    reply: FastifyReply,
+    key: string | undefined,
+    page: Page,
+    encoding: PageEncoding | undefined,
+  ) => {
     reply
       .type('application/json; charset=utf-8')
       // Which engine ranked the page (memory: this replica's mirror; redis: set operations in Redis).
       .header('x-search-engine', page.engine)
       .header('vary', 'accept-encoding');
-    const encoding = chooseEncoding(req.headers['accept-encoding'], page.body.identity.length);
     if (encoding === undefined) return reply.send(page.body.identity);
     const { bytes, added } = page.body.get(encoding);
     if (added > 0 && key !== undefined) pages.grow(key, added); // the cache's budget counts every form
@@ -138,7 +144,8 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
           done(null, payload);
           return;
         }
-        if (!deps.etags.tag(req, reply, generation!)) send(req, reply, key, page);
+        const encoding = encodingFor(req, page);
+        if (!deps.etags.tag(req, reply, generation!, encoding)) send(reply, key, page, encoding);
       },
       preValidation: onlyKnownParams(SEARCH_PARAMS),
       // Pages carry their own compressed forms (page-encodings.ts), and a GET has no body to inflate: the
@@ -164,11 +171,17 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
       const generation = req.catalogGeneration;
       const key = generation === undefined ? undefined : `${generation} ${req.url}`;
       const hit = key === undefined ? undefined : pages.get(key);
-      if (hit !== undefined) return send(req, reply, key, hit);
-      const { result, engine } = await deps.search.search(req.query, generation);
-      const page = { body: new EncodedBody(Buffer.from(JSON.stringify(result))), engine };
-      if (key !== undefined) pages.set(key, page);
-      return send(req, reply, key, page);
+      let page = hit;
+      if (page === undefined) {
+        const { result, engine } = await deps.search.search(req.query, generation);
+        page = { body: new EncodedBody(Buffer.from(JSON.stringify(result))), engine };
+        if (key !== undefined) pages.set(key, page);
+      }
+      const encoding = encodingFor(req, page);
+      // The app's ETag named the plain body; a compressed one has its own.
+      if (encoding !== undefined && generation !== undefined)
+        reply.header('etag', deps.etags.etag(req.url, generation, encoding));
+      return send(reply, key, page, encoding);
     },
   );
 }
