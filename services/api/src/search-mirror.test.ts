@@ -64,27 +64,32 @@ function answers(m: SearchMirror, tag: string) {
   );
 }
 
+/** Sequence of the catalog changes written so far (the writer refuses one older than the last). */
+let seq = 0;
+/** Writes catalog `ns/<catalog>` with the indexer's own writer, as a change of it would. */
+async function writeCatalog(catalog: string, entries: CatalogEntry[]): Promise<void> {
+  await new CatalogWriter({ redis, keys, log: silentLogger() }).upsert({
+    ref: { namespace: 'ns', name: catalog },
+    seq: ++seq,
+    origin: 'test',
+    specHash: String(seq),
+    entries,
+    status: {
+      ready: true,
+      reason: 'Indexed',
+      message: '',
+      profiles: new Set(entries.map((e) => e.name)).size,
+      versions: entries.length,
+      entryErrors: [],
+    },
+  });
+}
+
 test('a mirror kept current source by source answers exactly as one loaded from scratch', async () => {
-  const writer = new CatalogWriter({ redis, keys, log: silentLogger() });
   const live = new SearchMirror({ redis, keys });
   await live.reloadAll(); // empty: everything after arrives as changes
-  let seq = 0;
   const upsert = async (catalog: string, entries: CatalogEntry[]) => {
-    await writer.upsert({
-      ref: { namespace: 'ns', name: catalog },
-      seq: ++seq,
-      origin: 'test',
-      specHash: String(seq),
-      entries,
-      status: {
-        ready: true,
-        reason: 'Indexed',
-        message: '',
-        profiles: new Set(entries.map((e) => e.name)).size,
-        versions: entries.length,
-        entryErrors: [],
-      },
-    });
+    await writeCatalog(catalog, entries);
     await live.reloadSource(`ns/${catalog}`);
   };
   const check = async (when: string) => {
@@ -119,26 +124,10 @@ test('a mirror kept current source by source answers exactly as one loaded from 
 });
 
 test('typo matches follow the terms as they come and go', async () => {
-  const writer = new CatalogWriter({ redis, keys, log: silentLogger() });
   const live = new SearchMirror({ redis, keys });
   await live.reloadAll();
-  let seq = 1000;
   const upsert = async (entries: CatalogEntry[]) => {
-    await writer.upsert({
-      ref: { namespace: 'ns', name: 'typos' },
-      seq: ++seq,
-      origin: 'test',
-      specHash: String(seq),
-      entries,
-      status: {
-        ready: true,
-        reason: 'Indexed',
-        message: '',
-        profiles: entries.length,
-        versions: entries.length,
-        entryErrors: [],
-      },
-    });
+    await writeCatalog('typos', entries);
     await live.reloadSource('ns/typos');
   };
   const names = (q: string) =>
