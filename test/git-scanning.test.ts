@@ -16,8 +16,10 @@ import {
   profileYaml,
   sh,
   startGitHttp,
+  startGitSsh,
   workClone,
   type GitHttpServer,
+  type GitSshServer,
 } from './harness/git.ts';
 import { redisWriteCount, redisWritesByCommand } from './harness/redis-stats.ts';
 import { gitStats } from '../services/indexer/src/git/git-cli.ts';
@@ -48,6 +50,7 @@ describe('git repository scanning', () => {
   let fixture: string;
   let http: GitHttpServer;
   let httpPrivate: GitHttpServer;
+  let ssh: GitSshServer;
   const logLines: string[] = [];
 
   const status = async (name: string) =>
@@ -71,6 +74,13 @@ describe('git repository scanning', () => {
     );
     await mkdir(join(root, 'private'));
     await fixtureRepo(join(root, 'private'), 'team.git');
+    ssh = await startGitSsh();
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    await writeFile(
+      join(secrets, 'ssh.yaml'),
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: ssh-creds, namespace: default}\n' +
+        `data: {identity: ${b64(ssh.identity)}, known_hosts: ${b64(ssh.knownHosts)}}\n`,
+    );
     http = await startGitHttp(root);
     httpPrivate = await startGitHttp(join(root, 'private'), { username: 'alice', password: 'pa55-w0rd-xyz' });
     // The indexer logs at debug into logLines, to check that no credential is ever logged.
@@ -86,6 +96,7 @@ describe('git repository scanning', () => {
   after(async () => {
     await http?.close();
     await httpPrivate?.close();
+    await ssh?.close();
     await stack.stop();
   });
 
@@ -336,6 +347,22 @@ describe('git repository scanning', () => {
       'the indexer logs were captured',
     );
     for (const text of [dump, events, logLines.join('')]) assert.ok(!text.includes('pa55-w0rd-xyz'));
+  });
+
+  test('a private repository over ssh indexes with a key and known_hosts from its secret; without them it fails clearly', async () => {
+    const url = `${ssh.url}${join(root, 'private', 'team.git')}`;
+    await writeFile(join(dir, 'ssh.yaml'), repoSource('ssh-ok', [{ url, secretRef: 'ssh-creds' }]));
+    await writeFile(join(dir, 'ssh-nosecret.yaml'), repoSource('ssh-none', [{ url }]));
+    await waitFor(async () => (await status('ssh-ok'))?.versions === 7, {
+      what: 'indexed over ssh',
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => (await status('ssh-none'))?.reason, { what: 'no-secret ssh status' });
+    const none = await status('ssh-none');
+    assert.equal(none.ready, false);
+    assert.match(none.scannedRepositories[0].error, /Host key verification failed|Permission denied/);
+    const dump = JSON.stringify(await stack.client.hgetall(`${stack.prefix}source:default/ssh-ok`));
+    for (const text of [dump, logLines.join('')]) assert.ok(!text.includes('PRIVATE KEY'));
   });
 
   test('forbidden URLs are refused with a clear error', async () => {

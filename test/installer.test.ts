@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseYaml, parseYamlDocuments, SUBJECTS } from '@profiles/shared';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
-import { startGitHttp } from './harness/git.ts';
+import { startGitHttp, startGitSsh } from './harness/git.ts';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   examplesRepo,
@@ -243,6 +243,51 @@ describe('installer', () => {
       }
     } finally {
       await http.close();
+    }
+  });
+
+  test('private repositories over ssh: installed with a secret key and known_hosts; an unknown host refused', async () => {
+    const root = join(dir, 'private-ssh');
+    mkdirSync(root);
+    gitSync(['clone', '-q', '--bare', examples, join(root, 'examples.git')]);
+    const target = gitopsRepo(root, 'target');
+    const ssh = await startGitSsh();
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const secret = (name: string, knownHosts: string) =>
+      'apiVersion: v1\nkind: Secret\n' +
+      `metadata:\n  name: ${name}\n  namespace: default\n` +
+      `data:\n  identity: ${b64(ssh.identity)}\n  known_hosts: ${b64(knownHosts)}\n`;
+    writeFileSync(join(secretsDir, 'ssh.yaml'), secret('ssh-key', ssh.knownHosts));
+    // The same key, but known_hosts names another server: host key checking must refuse to connect.
+    writeFileSync(
+      join(secretsDir, 'ssh-other-host.yaml'),
+      secret('ssh-other-host', ssh.knownHosts.replace(/^\[127\.0\.0\.1\]:\d+/, '[127.0.0.1]:1')),
+    );
+    try {
+      const request = (name: string, secretName: string, path: string) => ({
+        name,
+        namespace: 'default',
+        profile: {
+          url: `${ssh.url}${join(root, 'examples.git')}`,
+          tag: 'bitnami-nginx/v0.0.2',
+          secretRef: { name: secretName },
+        },
+        target: { url: `${ssh.url}${target}`, branch: 'main', path, secretRef: { name: secretName } },
+      });
+      const ok = await settle((await install(request('ssh-nginx', 'ssh-key', 'ssh'))).id);
+      assert.equal(ok.status, 'committed', JSON.stringify(ok));
+      assert.ok(
+        tree(target).some((f) => f.startsWith('ssh/')),
+        tree(target).join(' '),
+      );
+      const refused = await settle((await install(request('ssh-refused', 'ssh-other-host', 'other'))).id);
+      assert.equal(refused.status, 'failed');
+      // (The profile is already fetched from the first install: the push is what meets the unknown host.)
+      assert.match(String(refused.reason), /Host key verification failed/);
+      assert.ok(!tree(target).some((f) => f.startsWith('other/')), 'nothing committed');
+      for (const shown of [ok, refused]) assert.doesNotMatch(JSON.stringify(shown), /PRIVATE KEY/);
+    } finally {
+      await ssh.close();
     }
   });
 

@@ -18,3 +18,4 @@ export * from './profile-definition.ts';
 export * from './repo-url.ts';
 export * from './search-terms.ts';
 export * from './generation.ts';
+export * from './git-errors.ts';

@@ -1,16 +1,17 @@
 /**
  * Real git repositories for tests: bare repositories made from the shared fixture bundle or from scratch,
  * served over file:// or over git's own smart HTTP backend (`git http-backend` as CGI behind node:http),
- * optionally behind basic auth.
+ * optionally behind basic auth, or over ssh by a real sshd.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, spawnGuarded, waitForPort } from '../../scripts/lib/processes.ts';
 
 const run = promisify(execFile);
 // The shared fixtures sit beside the checkout (../shared); a git worktree one level deeper finds them too, and
@@ -175,4 +176,65 @@ export async function startGitHttp(
 export async function tempRoot(prefix = 'git-'): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface GitSshServer {
+  /** `ssh://<user>@127.0.0.1:<port>`; a repository is `<url><absolute path of the bare repository>` */
+  url: string;
+  /** The private key sshd accepts (OpenSSH format), for a Secret's `identity`. */
+  identity: string;
+  /** A known_hosts line for the server's host key, for a Secret's `known_hosts`. */
+  knownHosts: string;
+  close: () => Promise<void>;
+}
+
+/** Where Debian's openssh-server puts sshd (.ci/run installs it); PROFILES_SSHD overrides. */
+const SSHD = process.env.PROFILES_SSHD ?? '/usr/sbin/sshd';
+
+/**
+ * A real sshd on a free loopback port that serves git (git-upload-pack / git-receive-pack run as the current
+ * user) to one ed25519 key, made here with its own host key: for the ssh-credential paths of the indexer and
+ * the installer. Throws when sshd is not installed.
+ */
+export async function startGitSsh(): Promise<GitSshServer> {
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} not found: install openssh-server (.ci/run does)`);
+  const dir = await mkdtemp(join(tmpdir(), 'sshd-'));
+  const keygen = (file: string) =>
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test', '-f', file]);
+  await keygen(join(dir, 'host'));
+  await keygen(join(dir, 'client'));
+  await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client.pub')), { mode: 0o600 });
+  const port = await freePort();
+  const user = userInfo().username;
+  await writeFile(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no', // the key files live in a temp dir
+      'PermitRootLogin prohibit-password', // CI runs as root
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  // sshd wants its privilege-separation directory even when it never drops to it.
+  await mkdir('/run/sshd', { recursive: true }).catch(() => undefined);
+  const sshd = spawnGuarded(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')]);
+  await waitForPort(port);
+  const hostKey = (await readFile(join(dir, 'host.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
+  return {
+    url: `ssh://${user}@127.0.0.1:${port}`,
+    identity: await readFile(join(dir, 'client'), 'utf8'),
+    knownHosts: `[127.0.0.1]:${port} ${hostKey}\n`,
+    close: async () => {
+      await sshd.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

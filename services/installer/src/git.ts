@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { AppError } from '@profiles/shared';
+import { AppError, gitErrorSummary } from '@profiles/shared';
 
 /**
  * The git CLI, driven with argument arrays (never a shell), with a timeout and no prompts. Environment
@@ -65,7 +65,7 @@ export async function git(
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         if (err && !opts.allowFail) {
-          const why = (err as { killed?: boolean }).killed ? 'timed out' : stderr.trim().split('\n').pop();
+          const why = (err as { killed?: boolean }).killed ? 'timed out' : gitErrorSummary(stderr);
           reject(
             new AppError('GIT_FAILED', `git ${args[0]} failed: ${why ?? err.message}`, {
               cause: err,

@@ -5,6 +5,7 @@ import {
   AppError,
   INSTALLATION_TRAILER,
   describeError,
+  gitErrorSummary,
   type InstallTarget,
   type Logger,
 } from '@profiles/shared';
@@ -102,7 +103,7 @@ export class TargetRepos {
       if (!/couldn't find remote ref/i.test(r.stderr)) {
         throw new AppError(
           'GIT_FAILED',
-          `target repository ${target.url} is unreachable: ${r.stderr.trim().split('\n').pop()}`,
+          `target repository ${target.url} is unreachable: ${gitErrorSummary(r.stderr)}`,
           {
             details: { url: target.url },
           },
@@ -289,7 +290,7 @@ export class TargetRepos {
             },
           );
           ok = push.code === 0;
-          text = `${push.stdout}\n${push.stderr}`;
+          text = `${push.stderr}\n${push.stdout}`; // the cause first, for the message
         }
         if (ok) {
           if (pushed || exists) this.inSync.add(dir);
@@ -306,7 +307,7 @@ export class TargetRepos {
         if (!raced || attempt >= MAX_PUSH_ATTEMPTS) {
           throw new AppError(
             'GIT_FAILED',
-            `push to ${target.url} ${target.branch} failed: ${text.trim().split('\n').pop()}`,
+            `push to ${target.url} ${target.branch} failed: ${gitErrorSummary(text)}`,
           );
         }
         this.log.debug(

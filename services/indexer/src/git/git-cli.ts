@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { gitErrorSummary } from '@profiles/shared';
 
 /**
  * Runs the git CLI: always an argument array (never a shell string), never a terminal prompt, a time limit
@@ -85,7 +86,7 @@ export function git(args: string[], opts: GitOptions): Promise<GitResult> {
       if (killedFor)
         return reject(new GitError(`git ${args[0]} ${killedFor}`, code, redactCredentials(stderr)));
       if (code !== 0) {
-        const last = redactCredentials(stderr.trim().split('\n').filter(Boolean).slice(-2).join('; '));
+        const last = redactCredentials(gitErrorSummary(stderr));
         return reject(
           new GitError(
             `git ${args[0]} failed: ${last || `exit code ${code}`}`,
