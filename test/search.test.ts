@@ -100,7 +100,7 @@ describe('search', () => {
   });
 
   test('filters and facets agree with each other', async () => {
-    const r = await search({ q: 'redis', limit: 1 });
+    const r = await search({ q: 'redis', limit: 1, facetLimit: 1000 });
     for (const facet of ['catalog', 'maintainer'] as const) {
       for (const [value, count] of Object.entries(r.body.facets[facet] as Record<string, number>)) {
         const filtered = await search({ q: 'redis', [facet]: value, limit: 1 });
@@ -110,6 +110,23 @@ describe('search', () => {
     const kinds = (await search({ q: '' })).body.facets.kind;
     assert.ok(kinds.chart >= 1 && kinds.profile >= 1, JSON.stringify(kinds));
     assert.equal((await search({ kind: 'profile' })).body.total, kinds.profile);
+  });
+
+  test('facets list their most frequent values first, facetLimit of them, and say how many there are', async () => {
+    const everything = (await search({ q: '', limit: 1, facetLimit: 1000 })).body;
+    const maintainers = Object.entries(everything.facets.maintainer as Record<string, number>);
+    assert.ok(maintainers.length > 3, `enough maintainers to cut: ${maintainers.length}`);
+    assert.equal(everything.facetTotals.maintainer, maintainers.length);
+    const top = (await search({ q: '', limit: 1, facetLimit: 3 })).body;
+    const frequent = [...maintainers].sort(([a, m], [b, n]) => n - m || (a < b ? -1 : 1)).slice(0, 3);
+    assert.deepEqual(Object.entries(top.facets.maintainer), frequent);
+    assert.deepEqual(top.facetTotals, everything.facetTotals);
+    const byDefault = (await search({ q: '' })).body;
+    assert.equal(Object.keys(byDefault.facets.maintainer).length, Math.min(10, maintainers.length));
+    const none = (await search({ q: '', facetLimit: 0 })).body;
+    assert.deepEqual(none.facets, {});
+    assert.equal(none.total, everything.total);
+    assert.equal((await search({ facetLimit: 1001 })).body.parameter, 'facetLimit');
   });
 
   test('prerelease in or out, and a semver range filter', async () => {

@@ -51,6 +51,7 @@ const query = (q: string, sort: SearchQuery['sort'] = 'relevance'): SearchQuery 
   prerelease: 'include',
   sort,
   versions: 'latest',
+  facetLimit: 10,
 });
 
 /** Everything the mirror answers for a few queries, for comparing two mirrors. */

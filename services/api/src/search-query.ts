@@ -12,6 +12,8 @@ export interface SearchQuery {
   version?: string | undefined;
   sort: 'relevance' | 'name' | 'updated';
   versions: 'latest' | 'all';
+  /** The most frequent values each facet lists (0: none); `facetTotals` tells how many there are in all. */
+  facetLimit: number;
 }
 
 /**
@@ -51,6 +53,28 @@ export function queryFilters(q: SearchQuery): [string, string][] {
   if (q.prerelease === 'exclude') out.push(['channel', 'release']);
   if (q.prerelease === 'only') out.push(['channel', 'prerelease']);
   return out;
+}
+
+/**
+ * The `limit` most frequent values of each facet, most frequent first (ties by value, so every replica and both
+ * engines list the same ones), and how many values each facet has in all. A catalog of a hundred sources would
+ * otherwise list all hundred in every answer, a third of its bytes, where a client shows a handful and asks for
+ * the rest (`facetLimit`) when the user wants them.
+ */
+export function topFacetValues(
+  facets: Record<string, Record<string, number>>,
+  limit: number,
+): { facets: Record<string, Record<string, number>>; facetTotals: Record<string, number> } {
+  const top: Record<string, Record<string, number>> = {};
+  const facetTotals: Record<string, number> = {};
+  for (const [facet, counts] of Object.entries(facets)) {
+    const values = Object.entries(counts);
+    facetTotals[facet] = values.length;
+    if (limit === 0) continue;
+    values.sort(([a, m], [b, n]) => n - m || (a < b ? -1 : a > b ? 1 : 0));
+    top[facet] = Object.fromEntries(values.slice(0, limit));
+  }
+  return { facets: top, facetTotals };
 }
 
 /** One page of a ranked result: the total, the page's members with their relevance scores, facet counts. */

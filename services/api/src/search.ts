@@ -18,6 +18,7 @@ import {
   queryFilters,
   queryWords,
   RANKING,
+  topFacetValues,
   type Ranked,
   type SearchQuery,
 } from './search-query.ts';
@@ -41,7 +42,10 @@ export interface SearchHit {
 export interface SearchResult {
   total: number;
   items: SearchHit[];
+  /** Each facet's `facetLimit` most frequent values with their counts, most frequent first. */
   facets: Record<string, Record<string, number>>;
+  /** How many values each facet has over the whole match. */
+  facetTotals: Record<string, number>;
   nextCursor: string | null;
 }
 
@@ -57,7 +61,8 @@ export class Search {
   ) {}
 
   private queryHash(q: SearchQuery): string {
-    const { cursor: _c, limit: _l, ...rest } = q;
+    // What only shapes the answer (page size, position, facet values listed) does not change the result.
+    const { cursor: _c, limit: _l, facetLimit: _f, ...rest } = q;
     return createHash('sha256').update(JSON.stringify(rest)).digest('base64url').slice(0, 22);
   }
 
@@ -80,7 +85,12 @@ export class Search {
     const items = await this.hits(q, ranked.page);
     const next = offset + q.limit < ranked.total ? encodeCursor(hash, offset + q.limit) : null;
     return {
-      result: { total: ranked.total, items, facets: ranked.facets, nextCursor: next },
+      result: {
+        total: ranked.total,
+        items,
+        ...topFacetValues(ranked.facets, q.facetLimit),
+        nextCursor: next,
+      },
       engine: fromMirror ? 'memory' : 'redis',
     };
   }

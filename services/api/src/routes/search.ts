@@ -40,6 +40,7 @@ const SEARCH_PARAMS = [
   'version',
   'sort',
   'versions',
+  'facetLimit',
 ] as const;
 
 export const searchQuerySchema = {
@@ -73,6 +74,14 @@ export const searchQuerySchema = {
       enum: ['latest', 'all'],
       default: 'latest',
       description: 'one hit per profile, or all its versions',
+    },
+    facetLimit: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 1000,
+      default: 10,
+      description:
+        'values listed per facet, most frequent first (0: none); facetTotals gives how many each facet has',
     },
   },
 } as const;
