@@ -212,6 +212,9 @@ spec:
       what: 'status after the outage',
       timeoutMs: 30_000,
     });
+    // Status writes that failed while the server was away wait out their backoff (up to 30 s between tries),
+    // then land: none is left pending.
+    await settled(await stack.jetstream(), { timeoutMs: 90_000 }, watcher);
   });
   // Beyond the acceptance list: what several replicas can do wrong, checked on the real servers.
   const names = async () =>
@@ -227,16 +230,17 @@ spec:
       { status: string } | undefined;
   const settled = async (
     js: Awaited<ReturnType<Stack['jetstream']>>,
+    wait: { timeoutMs?: number },
     ...ws: { publisher: { backlog: number } }[]
   ) => {
-    await waitFor(() => ws.every((w) => w.publisher.backlog === 0), { what: 'publishers drained' });
+    await waitFor(() => ws.every((w) => w.publisher.backlog === 0), { what: 'publishers drained', ...wait });
     await waitFor(
       async () => {
         const c = await js.jsm.consumers.info(STREAMS.sources.name, 'indexer');
         const s = await js.jsm.consumers.info(STREAMS.catalog.name, 'status-writer');
         return c.num_pending + c.num_ack_pending + s.num_pending + s.num_ack_pending === 0;
       },
-      { what: 'indexer and status writer idle' },
+      { what: 'indexer and status writer idle', ...wait },
     );
   };
 
@@ -244,7 +248,7 @@ spec:
     const h = await stack.jetstream();
     const second = await stack.kubeWatcher(kube.kubeconfigPath, { watchTimeoutSeconds: 20 });
     try {
-      await settled(h, watcher, second);
+      await settled(h, {}, watcher, second);
       const seq0 = (await h.jsm.streams.info(STREAMS.sources.name)).state.last_seq;
       const status0 = watcher.statusWriter!.writes + second.statusWriter!.writes;
       await apply(inline('twice', 'default', [{ name: 'twice', tag: 'v1.0.0' }]));
@@ -254,7 +258,7 @@ spec:
         what: 'generation 2 written',
       });
       await new Promise((r) => setTimeout(r, 500)); // room for a duplicate to show up
-      await settled(h, watcher, second);
+      await settled(h, {}, watcher, second);
       assert.equal((await h.jsm.streams.info(STREAMS.sources.name)).state.last_seq - seq0, 2, 'two events');
       assert.equal(
         watcher.statusWriter!.writes + second.statusWriter!.writes - status0,
@@ -268,7 +272,7 @@ spec:
 
   test('a duplicate result writes no status; status-only changes publish nothing', async () => {
     const h = await stack.jetstream();
-    await settled(h, watcher);
+    await settled(h, {}, watcher);
     const obj = await pcs('default', 'twice');
     const ref = { namespace: 'default', name: 'twice' };
     const status0 = watcher.statusWriter!.writes;
@@ -289,7 +293,7 @@ spec:
     await h.js.publish(SUBJECTS.catalogSource(ref), encodeEvent(result), { msgID: result.id });
     await kube.kubectl('label', 'pcs', 'twice', 'touched=yes');
     await new Promise((r) => setTimeout(r, 500));
-    await settled(h, watcher);
+    await settled(h, {}, watcher);
     assert.equal(watcher.statusWriter!.writes, status0, 'the same status is not written again');
     assert.equal(
       (await h.jsm.streams.info(STREAMS.sources.name)).state.last_seq,
