@@ -58,7 +58,7 @@ export function queryFilters(q: SearchQuery): [string, string][] {
 /**
  * The `limit` most frequent values of each facet, most frequent first (ties by value, so every replica and both
  * engines list the same ones), and how many values each facet has in all. A catalog of a hundred sources would
- * otherwise list all hundred in every answer, a third of its bytes, where a client shows a handful and asks for
+ * otherwise list all hundred in every answer (a fifth of its bytes), where a client shows a handful and asks for
  * the rest (`facetLimit`) when the user wants them.
  */
 export function topFacetValues(
