@@ -1,12 +1,13 @@
 /**
  * `npm start`: the whole system on one machine. Starts a private redis-server and nats-server (unless
- * REDIS_URL / NATS_URL point at existing ones), then the four services over the example catalog folder, and
- * prints the API URL. Ctrl-C stops everything; every child runs under a guard, so none outlives this script.
+ * REDIS_URL / NATS_URL point at existing ones), then the four compiled services (built first when a source is
+ * newer than its bundle) over the example catalog folder, and prints the API URL. Ctrl-C stops everything; every child runs under a guard, so none outlives this script.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
+import { buildAll } from './build.ts';
 import { spawnGuarded, type Guarded } from './lib/processes.ts';
 import { startNats, startRedis, type LocalServer } from './lib/servers.ts';
 
@@ -76,10 +77,13 @@ async function main(): Promise<void> {
     env.NATS_URL = nats.url;
     console.log(`started nats-server at ${nats.url}`);
   }
+  // The services run compiled, as in production; a source changed since the last build is built first.
+  const built = await buildAll({ ifStale: true });
+  if (built.length) console.log(`built ${built.join(', ')}`);
   for (const name of SERVICES) {
     const proc = spawnGuarded(
       process.execPath,
-      ['--import', 'tsx', join(root, 'services', name, 'src/main.ts')],
+      ['--enable-source-maps', join(root, 'services', name, 'dist/main.js')],
       {
         env,
         cwd: root,

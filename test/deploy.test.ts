@@ -1,9 +1,8 @@
 /**
  * The deployment files stay true to the code: docker-compose.yml, the Kubernetes manifests in deploy/ and the
  * Dockerfile name only configuration the services know, with values loadConfig accepts, run services that
- * exist, and give a read-only root filesystem the writable /tmp the runtime needs (tsx caches compiled modules
- * there: without it a service exits with EACCES at start). No container runtime here: these are the checks that
- * do not need one.
+ * exist, give a read-only root filesystem a writable /tmp, and run the compiled services (no TypeScript loader
+ * in production). No container runtime here: these are the checks that do not need one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +54,7 @@ test('deploy/: every Deployment runs a real service with a configuration it acce
       }
       for (const e of c.env ?? []) env[e.name] = e.value;
       checkEnv(d.metadata.name, env);
+      assert.equal(c.command, undefined, `${d.metadata.name}: the image's command runs the compiled service`);
       if (c.securityContext?.readOnlyRootFilesystem) {
         const mounts = (c.volumeMounts ?? []).map((m: { mountPath: string }) => m.mountPath);
         assert.ok(mounts.includes('/tmp'), `${d.metadata.name}: read-only root without a writable /tmp`);
@@ -67,6 +67,9 @@ test('the Dockerfile installs every workspace and sets only known variables', ()
   const dockerfile = read('Dockerfile');
   for (const s of SERVICES)
     assert.ok(dockerfile.includes(`COPY services/${s}/package.json`), `Dockerfile misses ${s}`);
+  const cmd = /^CMD (.+)$/m.exec(dockerfile)![1]!;
+  assert.match(cmd, /node --enable-source-maps services\/\$\{SERVICE[^}]*\}\/dist\/main\.js/);
+  assert.doesNotMatch(dockerfile, /tsx/, 'the image runs no TypeScript loader');
   const env = /^ENV (.+)$/m.exec(dockerfile)![1]!;
   for (const [, name] of env.matchAll(/(\w+)=/g))
     assert.ok(name! in CONFIG_VARS || IMAGE_VARS.has(name!), `Dockerfile sets unknown ${name}`);

@@ -1,0 +1,83 @@
+/**
+ * `npm run build`: compiles every workspace that has an entry point (`src/main.ts`: the four services, and any
+ * other workspace shaped like them) to one JavaScript module, `<workspace>/dist/main.js`, with esbuild. The
+ * workspace's own code and `shared/` (its `@profiles/*` imports) are bundled in; every other package stays an
+ * import from node_modules, so the image installs the same production dependencies as before. Production runs
+ * `node --enable-source-maps <workspace>/dist/main.js`: no TypeScript loader, one file to load. `--if-stale`
+ * builds only the workspaces whose bundle is older than one of its inputs (esbuild's metafile lists them).
+ * Types are not checked here: `npm run typecheck` does that.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ENTRY = 'src/main.ts';
+const OUT = 'dist/main.js';
+const META = 'dist/meta.json';
+
+/** The workspaces (root package.json `workspaces`, `dir/*` globs expanded) that have an entry point. */
+export function buildableWorkspaces(): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] };
+  const dirs = pkg.workspaces.flatMap((w) => {
+    if (!w.endsWith('/*')) return [w];
+    const parent = join(root, w.slice(0, -2));
+    return existsSync(parent) ? readdirSync(parent).map((n) => `${w.slice(0, -2)}/${n}`) : [];
+  });
+  return dirs.filter((d) => existsSync(join(root, d, ENTRY))).sort();
+}
+
+/** Bare imports stay imports, except the project's own workspaces, which are compiled in. */
+const externalPackages: Plugin = {
+  name: 'external-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@profiles/') ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
+/** True when the bundle is missing or older than one of the files it was built from. */
+export function isStale(workspace: string): boolean {
+  const out = join(root, workspace, OUT);
+  const meta = join(root, workspace, META);
+  if (!existsSync(out) || !existsSync(meta)) return true;
+  const built = statSync(out).mtimeMs;
+  const inputs = Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as { inputs: object }).inputs);
+  return inputs.some((f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs > built);
+}
+
+export async function buildWorkspace(workspace: string): Promise<void> {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [join(workspace, ENTRY)],
+    outfile: join(workspace, OUT),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    sourcemap: true,
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [externalPackages],
+  });
+  await writeFile(join(root, workspace, META), JSON.stringify({ inputs: result.metafile.inputs }));
+}
+
+/** Builds every workspace (or only the stale ones); returns the ones it built. */
+export async function buildAll(opts: { ifStale?: boolean } = {}): Promise<string[]> {
+  const todo = buildableWorkspaces().filter((w) => !opts.ifStale || isStale(w));
+  await Promise.all(todo.map(buildWorkspace));
+  return todo;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const started = Date.now();
+  const built = await buildAll({ ifStale: process.argv.includes('--if-stale') });
+  const what = built.length
+    ? built.map((w) => relative(root, join(root, w, OUT))).join(', ')
+    : 'nothing stale';
+  console.log(`built ${what} in ${Date.now() - started} ms`);
+}
