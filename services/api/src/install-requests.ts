@@ -100,7 +100,7 @@ export class InstallRequests {
 
   /**
    * Claims the key for `id` (`SET NX`), or answers the installation that claimed it before. The key remembers
-   * a digest of the request.
+   * a digest of the request: the same key with another request is refused, as payment APIs do.
    */
   private async claim(id: string, idem: Idempotency): Promise<{ id: string; status: string } | undefined> {
     const key = this.d.keys.idempotency(idem.key);
@@ -111,6 +111,13 @@ export class InstallRequests {
     if (!raw) return undefined; // expired in between: the claim is ours to retry next time
     // Keys stored before digests were kept hold the bare id.
     const earlier = raw.startsWith('{') ? (JSON.parse(raw) as { id: string; digest?: string }) : { id: raw };
+    if (earlier.digest !== undefined && earlier.digest !== digest) {
+      throw new AppError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key ${JSON.stringify(idem.key)} was used for a different request (installation ${earlier.id})`,
+        { details: { parameter: 'Idempotency-Key', in: 'headers', installation: earlier.id } },
+      );
+    }
     const doc = await this.d.redis.get(this.d.keys.doc(earlier.id));
     return { id: earlier.id, status: doc ? (JSON.parse(doc) as InstallationDoc).status : 'queued' };
   }
