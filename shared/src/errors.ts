@@ -18,6 +18,8 @@ export const ERRORS = {
   SOURCE_INVALID: { status: 422, title: 'Invalid catalog source' },
   ENTRY_INVALID: { status: 422, title: 'Invalid catalog entry' },
   EVENT_INVALID: { status: 422, title: 'Invalid event' },
+  MESSAGE_INVALID: { status: 422, title: 'Invalid message' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable' },
   INSTALLATION_NOT_FOUND: { status: 404, title: 'Installation not found' },
   PROFILE_INVALID: { status: 422, title: 'Invalid profile' },

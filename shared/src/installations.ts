@@ -1,7 +1,6 @@
 /**
  * The install contract between API and installer: the request as stored in Redis, the status document the
- * API serves, and the JetStream message (only the id: the request itself is read from Redis, where the API
- * persisted it before publishing).
+ * API serves. The messages between the two are in `install-messages.ts`.
  */
 export type InstallStatus = 'queued' | 'rendering' | 'committed' | 'pr-opened' | 'failed' | 'rendered';
 
@@ -102,23 +101,6 @@ export interface InstallationDoc {
   updatedAt: string;
 }
 
-/** Payload of `profiles.installs.requests`; the JetStream message id is the installation id. */
-export interface InstallMessage {
-  id: string;
-}
-
 /** The annotation and commit trailer that tie what is in git to one installation request. */
 export const INSTALLATION_ID_ANNOTATION = 'profiles.weave.works/installation-id';
 export const INSTALLATION_TRAILER = 'Profiles-Installation-Id';
-
-/** An installation found in a GitOps repository, with the newer versions its profile repository offers. */
-export interface FoundInstallation {
-  name: string;
-  namespace: string;
-  path: string;
-  installationId?: string;
-  profile: { url: string; ref: string; path: string; version: string };
-  availableUpdates: string[];
-}
-
-export type RepositoryScan = { items: FoundInstallation[] } | { error: { code: string; message: string } };

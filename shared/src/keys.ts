@@ -141,7 +141,7 @@ export interface SourceStatus {
  *
  *   {p}installation:{id}             string JSON InstallationDoc (the status the API serves)
  *   {p}installation-request:{id}     string JSON InstallRequest (persisted before it is published)
- *   {p}installation-idem:{key}       string id of the installation created with that Idempotency-Key
+ *   {p}installation-idem:{key}       string JSON {id, digest}: installation and request digest of a key
  *   {p}installation-unpublished      zset   ids not yet stored by JetStream, score = time of the request
  *   {p}installation-lease:{id}       string installer replica working on the id (short lease)
  */

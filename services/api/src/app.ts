@@ -28,12 +28,10 @@ import { Metrics } from './metrics.ts';
 import { catalogRoutes } from './routes/catalogs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { profilesRoutes } from './routes/profiles.ts';
-import {
-  installationsRoutes,
-  repositoryScanRoute,
-  startInstallOutbox,
-  upgradeByPathRoute,
-} from './routes/installations.ts';
+import { startInstallOutbox } from './install-outbox.ts';
+import { InstallRequests } from './install-requests.ts';
+import { InstallerRelay } from './installer-relay.ts';
+import { installationsRoutes } from './routes/installations.ts';
 import { refreshRoutes } from './routes/refresh.ts';
 import { searchRoutes } from './routes/search.ts';
 import { Search } from './search.ts';
@@ -241,18 +239,16 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     ...(deps.sseHeartbeatMs ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
   });
   // Install requests and their status are written: the writable Redis.
-  const installDeps = {
+  const installKeys = installationKeys(deps.redisPrefix);
+  const requests = new InstallRequests({
     redis: writeRedis,
-    keys: installationKeys(deps.redisPrefix),
-    reader,
+    keys: installKeys,
     nats: deps.nats,
     log: deps.log,
-  };
-  installationsRoutes(app, installDeps);
-  repositoryScanRoute(app, installDeps);
-  upgradeByPathRoute(app, installDeps);
+  });
+  installationsRoutes(app, { requests, relay: new InstallerRelay(deps.nats?.nc), reader });
   if (deps.nats) {
-    const stopOutbox = startInstallOutbox(installDeps);
+    const stopOutbox = startInstallOutbox({ redis: writeRedis, keys: installKeys, requests, log: deps.log });
     app.addHook('onClose', async () => stopOutbox());
   }
   return app;

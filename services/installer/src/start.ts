@@ -8,14 +8,15 @@ import {
   describeError,
   ensureConsumer,
   installationKeys,
-  type InstallMessage,
+  installMessage,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type Logger,
   type NatsConnection,
   type Redis,
-  type InstallTarget,
+  scanReply,
+  scanRequest,
   type RepositoryScan,
 } from '@profiles/shared';
 import { FluxValidator } from './flux-schemas.ts';
@@ -97,10 +98,9 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const handle = async (m: JsMsg) => {
     let id: string;
     try {
-      id = (JSON.parse(new TextDecoder().decode(m.data)) as InstallMessage).id;
-      if (typeof id !== 'string' || !id) throw new Error('no id');
-    } catch {
-      deps.log.error({ seq: m.seq }, 'dropping a malformed install message');
+      id = installMessage.decode(m.data).id;
+    } catch (err) {
+      deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
       m.term();
       return;
     }
@@ -136,16 +136,11 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       void (async () => {
         let reply: RepositoryScan;
         try {
-          const t = JSON.parse(new TextDecoder().decode(msg.data)) as InstallTarget;
-          reply = await scanRepository(targets, repos, {
-            ...t,
-            branch: t.branch || 'main',
-            path: t.path || '.',
-          });
+          reply = await scanRepository(targets, repos, scanRequest.decode(msg.data));
         } catch (e) {
           reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
         }
-        msg.respond(JSON.stringify(reply));
+        msg.respond(scanReply.encode(reply));
       })();
     },
   });

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import {
+  AppError,
+  SUBJECTS,
+  describeError,
+  installMessage,
+  type InstallationDoc,
+  type InstallationKeys,
+  type InstallRequest,
+  type JetStreamHandles,
+  type Logger,
+  type Redis,
+} from '@profiles/shared';
+
+export interface InstallRequestsDeps {
+  redis: Redis;
+  keys: InstallationKeys;
+  nats: JetStreamHandles | undefined;
+  log: Logger;
+}
+
+/** What a client sent with an Idempotency-Key: the key and the request it stands for (route and body). */
+export interface Idempotency {
+  key: string;
+  /** Everything that makes the request what it is, e.g. `{ route, params, body }`; compared by digest. */
+  request: unknown;
+}
+
+const IDEMPOTENCY_TTL_S = 7 * 24 * 3600;
+
+/**
+ * The one way an install or upgrade request enters the system: claim its Idempotency-Key, store the request,
+ * its `queued` status and its id in the unpublished set in one transaction, and only then publish the id to
+ * JetStream (the id is the message id). A publish that fails is left to the outbox (`install-outbox.ts`), so a
+ * 202 never loses a request.
+ */
+export class InstallRequests {
+  constructor(private readonly d: InstallRequestsDeps) {}
+
+  async submit(req: InstallRequest, idem?: Idempotency): Promise<{ id: string; status: string }> {
+    if (!this.d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
+    if (idem) {
+      const earlier = await this.claim(req.id, idem);
+      if (earlier) return earlier;
+    }
+    const now = new Date().toISOString();
+    const doc: InstallationDoc = { id: req.id, status: 'queued', createdAt: now, updatedAt: now };
+    try {
+      const replies = await this.d.redis
+        .multi()
+        .set(this.d.keys.request(req.id), JSON.stringify(req))
+        .set(this.d.keys.doc(req.id), JSON.stringify(doc))
+        .zadd(this.d.keys.unpublished(), Date.now(), req.id)
+        .exec();
+      const failed = replies?.find(([e]) => e);
+      if (!replies || failed)
+        throw failed?.[0] ?? new AppError('UNAVAILABLE', 'storing the install request was aborted');
+    } catch (err) {
+      // Nothing was stored: free the key, so the client's retry with it is a new request.
+      if (idem) await this.d.redis.del(this.d.keys.idempotency(idem.key)).catch(() => 0);
+      throw err;
+    }
+    try {
+      await this.publish(req.id);
+    } catch (err) {
+      this.d.log.warn(
+        { id: req.id, err: describeError(err) },
+        'publishing an install request failed; the outbox retries',
+      );
+    }
+    return { id: req.id, status: 'queued' };
+  }
+
+  /** Publishes one stored request and takes it off the unpublished set once JetStream stored it. */
+  async publish(id: string, timeoutMs = 2_000): Promise<void> {
+    if (!this.d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
+    await this.d.nats.js.publish(SUBJECTS.installRequest, installMessage.encode({ id }), {
+      msgID: id,
+      timeout: timeoutMs,
+    });
+    await this.d.redis.zrem(this.d.keys.unpublished(), id);
+  }
+
+  doc(id: string): Promise<InstallationDoc> {
+    return this.read<InstallationDoc>(this.d.keys.doc(id), id);
+  }
+
+  request(id: string): Promise<InstallRequest> {
+    return this.read<InstallRequest>(this.d.keys.request(id), id);
+  }
+
+  private async read<T>(key: string, id: string): Promise<T> {
+    const raw = await this.d.redis.get(key);
+    if (!raw)
+      throw new AppError('INSTALLATION_NOT_FOUND', `installation ${JSON.stringify(id)} not found`, {
+        details: { id },
+      });
+    return JSON.parse(raw) as T;
+  }
+
+  /**
+   * Claims the key for `id` (`SET NX`), or answers the installation that claimed it before. The key remembers
+   * a digest of the request: the same key with another request is refused, as payment APIs do.
+   */
+  private async claim(id: string, idem: Idempotency): Promise<{ id: string; status: string } | undefined> {
+    const key = this.d.keys.idempotency(idem.key);
+    const digest = requestDigest(idem.request);
+    const ok = await this.d.redis.set(key, JSON.stringify({ id, digest }), 'EX', IDEMPOTENCY_TTL_S, 'NX');
+    if (ok === 'OK') return undefined;
+    const raw = await this.d.redis.get(key);
+    if (!raw) return undefined; // expired in between: the claim is ours to retry next time
+    // Keys stored before digests were kept hold the bare id.
+    const earlier = raw.startsWith('{') ? (JSON.parse(raw) as { id: string; digest?: string }) : { id: raw };
+    if (earlier.digest !== undefined && earlier.digest !== digest) {
+      throw new AppError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key ${JSON.stringify(idem.key)} was used for a different request (installation ${earlier.id})`,
+        { details: { parameter: 'Idempotency-Key', in: 'headers', installation: earlier.id } },
+      );
+    }
+    const doc = await this.d.redis.get(this.d.keys.doc(earlier.id));
+    return { id: earlier.id, status: doc ? (JSON.parse(doc) as InstallationDoc).status : 'queued' };
+  }
+}
+
+/** A digest of a JSON value that does not depend on the order of object keys. */
+export function requestDigest(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
