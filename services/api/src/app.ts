@@ -36,6 +36,8 @@ import { refreshRoutes } from './routes/refresh.ts';
 import { searchRoutes } from './routes/search.ts';
 import { Search } from './search.ts';
 import { SearchMirror } from './search-mirror.ts';
+import { MirrorLoader } from './mirror-loader.ts';
+import { RedisSearch } from './search-redis.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -96,12 +98,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const writeRedis = deps.writeRedis ?? deps.redis;
   const metrics = new Metrics();
   // With live generation, search answers from an in-memory mirror of the indexes that follows every change.
-  const mirror = deps.liveGeneration !== false ? new SearchMirror({ redis: deps.redis, keys }) : undefined;
+  const loader = deps.liveGeneration !== false ? new MirrorLoader(reader) : undefined;
   const catalogGeneration = new CatalogGeneration({
     redis: deps.redis,
-    keys,
+    reader,
     log: deps.log,
-    ...(mirror ? { follower: mirror } : {}),
+    ...(loader ? { follower: loader } : {}),
   });
   if (deps.liveGeneration !== false) {
     catalogGeneration.start();
@@ -164,9 +166,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       if (!etags.tag(req, reply, live)) done(); // answered 304 otherwise
       return;
     }
-    deps.redis.get(keys.generation()).then(
+    reader.generation().then(
       (generation) => {
-        if (!etags.tag(req, reply, generation ?? '0')) done();
+        if (!etags.tag(req, reply, generation)) done();
       },
       (err: Error) => done(err),
     );
@@ -223,16 +225,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   profilesRoutes(app, reader);
   searchRoutes(app, {
-    search: new Search(
-      writeRedis,
-      keys,
-      mirror ? { mirror, at: () => catalogGeneration.followed() } : undefined,
-    ),
+    search: new Search(reader, [
+      ...(loader ? [new SearchMirror(loader, () => catalogGeneration.followed())] : []),
+      new RedisSearch(writeRedis, keys, reader),
+    ]),
     generation: () => catalogGeneration.current(),
     etags,
   });
-  catalogRoutes(app, { reader, redis: deps.redis, keys });
-  refreshRoutes(app, { redis: deps.redis, keys, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
+  catalogRoutes(app, { reader });
+  refreshRoutes(app, { reader, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   eventRoutes(app, {
     js: deps.nats?.js,
     reader,

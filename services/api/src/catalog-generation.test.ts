@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bumpGeneration, catalogKeys, connectRedis, silentLogger, type Redis } from '@profiles/shared';
 import { startRedis, waitFor, type LocalServer } from '../../../test/harness/index.ts';
+import { CatalogReader } from './catalog-reader.ts';
 import { CatalogGeneration } from './catalog-generation.ts';
 
 const keys = catalogKeys('gen:');
@@ -32,7 +33,7 @@ const bump = async () => {
 
 test('follows every bump without asking Redis, and catches up after its subscription is cut', async () => {
   await admin.set(keys.generation(), '41');
-  const gen = new CatalogGeneration({ redis, keys, log });
+  const gen = new CatalogGeneration({ redis, reader: new CatalogReader(redis, keys), log });
   assert.equal(gen.current(), undefined, 'unknown before the subscription is confirmed');
   gen.start();
   try {
@@ -79,7 +80,7 @@ test('the follower reloads the source each bump names; followed() waits for it, 
       return new Promise<void>((resolve) => (release = resolve));
     },
   };
-  const gen = new CatalogGeneration({ redis, keys, log, follower });
+  const gen = new CatalogGeneration({ redis, reader: new CatalogReader(redis, keys), log, follower });
   gen.start();
   try {
     await waitFor(() => gen.followed() !== undefined, { what: 'synced' });
@@ -118,7 +119,7 @@ test('a catalog reset (the counter goes back) makes it load everything again', a
     },
     reloadSource: async () => undefined,
   };
-  const gen = new CatalogGeneration({ redis, keys, log, follower });
+  const gen = new CatalogGeneration({ redis, reader: new CatalogReader(redis, keys), log, follower });
   gen.start();
   try {
     await waitFor(() => gen.followed() !== undefined, { what: 'synced' });

@@ -1,4 +1,5 @@
-import { parseGenerationMessage, type CatalogKeys, type Logger, type Redis } from '@profiles/shared';
+import { parseGenerationMessage, type Logger, type Redis } from '@profiles/shared';
+import type { CatalogReader } from './catalog-reader.ts';
 
 type GenerationMessage = ReturnType<typeof parseGenerationMessage>;
 
@@ -38,8 +39,9 @@ export class CatalogGeneration {
 
   constructor(
     private readonly deps: {
+      /** The reading client: its duplicate subscribes. */
       redis: Redis;
-      keys: CatalogKeys;
+      reader: CatalogReader;
       log: Logger;
       follower?: CatalogFollower;
     },
@@ -56,8 +58,8 @@ export class CatalogGeneration {
   }
 
   start(): void {
-    const { redis, keys } = this.deps;
-    const channel = keys.generationChannel();
+    const { redis, reader } = this.deps;
+    const channel = reader.generationChannel();
     // Its own connection (a subscribed connection runs no other commands); it queues its SUBSCRIBE while away
     // and re-subscribes itself on every `ready`, so that it knows when the subscription is confirmed.
     const sub = redis.duplicate({
@@ -108,11 +110,11 @@ export class CatalogGeneration {
   }
 
   private async sync(): Promise<void> {
-    const { redis, keys, follower } = this.deps;
+    const { reader, follower } = this.deps;
     if (this.closed || !this.sub) return;
     this.synced = false;
-    await this.sub.subscribe(keys.generationChannel());
-    const value = (await redis.get(keys.generation())) ?? '0';
+    await this.sub.subscribe(reader.generationChannel());
+    const value = await reader.generation();
     await follower?.reloadAll();
     this.latest = value;
     this.followedAt = value;

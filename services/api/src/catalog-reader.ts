@@ -2,18 +2,40 @@ import {
   AppError,
   isGreater,
   isPrerelease,
+  normalizeRepoUrl,
   normalizeVersion,
   parseProfileNameMember,
   parseSourceId,
+  parseTag,
+  profileNameMember,
   type CatalogEntry,
   type CatalogKeys,
   type Redis,
+  type RepoTagState,
   type SourceRef,
+  type SourceStatus,
 } from '@profiles/shared';
 
+/** A profile of one catalog, named as the indexes name it. */
+export interface ProfileRef {
+  profile: string;
+  sourceId: string;
+}
+
+/** What the API shows of a catalog source (its `{p}source:{id}` hash, decoded). */
+export interface SourceRecord {
+  id: string;
+  origin: string;
+  status: Partial<SourceStatus>;
+  indexedAt: string | null;
+  /** Repository URLs the source lists, as written in it. */
+  repos: string[];
+}
+
 /**
- * Reads the catalog the indexer maintains. Every answer comes from precomputed keys: a profile's versions are
- * stored already sorted newest first, so `latest` is one read.
+ * Reads the catalog the indexer maintains, and is the only code in the API that knows its keys (the Redis
+ * search engine knows the search indexes' keys, nothing else). Every answer comes from precomputed keys: a
+ * profile's versions are stored already sorted newest first, so `latest` is one read.
  */
 export class CatalogReader {
   constructor(
@@ -21,23 +43,58 @@ export class CatalogReader {
     private readonly keys: CatalogKeys,
   ) {}
 
+  /** The catalog generation (bumped by every change), as stored. */
+  async generation(): Promise<string> {
+    return (await this.redis.get(this.keys.generation())) ?? '0';
+  }
+
+  /** The pub/sub channel every change is announced on (shared `bumpGeneration`). */
+  generationChannel(): string {
+    return this.keys.generationChannel();
+  }
+
+  /** Ids (`namespace/name`) of every indexed source, sorted. */
+  async sourceIds(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.sources())).sort();
+  }
+
+  async hasSource(id: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.sources(), id)) === 1;
+  }
+
+  /** One source's stored state (empty fields for a source not indexed). */
+  async source(id: string): Promise<SourceRecord> {
+    const h = await this.redis.hgetall(this.keys.source(id));
+    return {
+      id,
+      origin: h.origin ?? '',
+      status: JSON.parse(h.status || '{}') as Partial<SourceStatus>,
+      indexedAt: h.indexedAt ?? null,
+      repos: JSON.parse(h.repos || '[]') as string[],
+    };
+  }
+
+  /** Sources that list a repository (any spelling of its URL). */
+  async sourcesOfRepo(url: string): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.repoSources(normalizeRepoUrl(url)))).sort();
+  }
+
   /**
    * `{catalog}` in a URL is `namespace/name`, or a bare `name` when only one namespace has a source of that
    * name. Ambiguity is an error that lists the candidates.
    */
   async resolveCatalog(catalog: string): Promise<SourceRef> {
+    const notFound = () =>
+      new AppError('CATALOG_NOT_FOUND', `catalog ${JSON.stringify(catalog)} not found`, {
+        details: { catalog },
+      });
     const direct = parseSourceId(catalog);
     if (direct) {
-      if (await this.redis.sismember(this.keys.sources(), catalog)) return direct;
-      throw new AppError('CATALOG_NOT_FOUND', `catalog ${JSON.stringify(catalog)} not found`, {
-        details: { catalog },
-      });
+      if (await this.hasSource(catalog)) return direct;
+      throw notFound();
     }
     const ids = (await this.redis.smembers(this.keys.sourceNames(catalog))).sort();
-    if (ids.length === 0)
-      throw new AppError('CATALOG_NOT_FOUND', `catalog ${JSON.stringify(catalog)} not found`, {
-        details: { catalog },
-      });
+    if (ids.length === 0) throw notFound();
     if (ids.length > 1) {
       throw new AppError(
         'CATALOG_AMBIGUOUS',
@@ -50,14 +107,59 @@ export class CatalogReader {
     return parseSourceId(ids[0]!)!;
   }
 
+  /**
+   * The versions of many profiles, newest first, in one round trip (the "version order, then the versions"
+   * read, written once): undefined for a profile that is not (or no longer) in the catalog.
+   */
+  async entriesOf(refs: readonly ProfileRef[]): Promise<(CatalogEntry[] | undefined)[]> {
+    if (refs.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const r of refs) {
+      pipe.get(this.keys.profileOrder(r.sourceId, r.profile));
+      pipe.hgetall(this.keys.profile(r.sourceId, r.profile));
+    }
+    const replies = (await pipe.exec()) ?? [];
+    return refs.map((_, i) => {
+      const [e1, order] = replies[2 * i] ?? [];
+      const [e2, all] = replies[2 * i + 1] ?? [];
+      if (e1 || e2) throw (e1 ?? e2) as Error;
+      if (typeof order !== 'string') return undefined; // removed between the reads that named it and this one
+      return decodeVersions(order, all as Record<string, string>);
+    });
+  }
+
+  /** The version numbers of many profiles, newest first (empty for one no longer in the catalog). */
+  async versionOrders(refs: readonly ProfileRef[]): Promise<string[][]> {
+    const pipe = this.redis.pipeline();
+    for (const r of refs) pipe.get(this.keys.profileOrder(r.sourceId, r.profile));
+    const replies = (await pipe.exec()) ?? [];
+    return refs.map((_, i) => JSON.parse((replies[i]?.[1] as string | null) ?? '[]') as string[]);
+  }
+
+  /** Every profile of one source with its versions and last change (ms), for the in-memory search. */
+  async sourceProfiles(
+    sourceId: string,
+  ): Promise<{ member: string; entries: CatalogEntry[]; updated: number }[]> {
+    const profiles = await this.redis.smembers(this.keys.sourceProfiles(sourceId));
+    if (profiles.length === 0) return [];
+    const refs = profiles.map((profile) => ({ profile, sourceId }));
+    const members = refs.map((r) => profileNameMember(r.profile, sourceId));
+    const [entries, updated] = await Promise.all([
+      this.entriesOf(refs),
+      this.redis.zmscore(this.keys.searchUpdated(), ...members),
+    ]);
+    return members.flatMap((member, i) => {
+      const e = entries[i];
+      // Removed since SMEMBERS: the next announcement reloads the source again.
+      return e ? [{ member, entries: e, updated: Number(updated[i] ?? 0) }] : [];
+    });
+  }
+
   /** All versions of a profile, newest first. */
   async versions(catalog: string, profile: string): Promise<CatalogEntry[]> {
     const ref = await this.resolveCatalog(catalog);
-    const [order, all] = await Promise.all([
-      this.redis.get(this.keys.profileOrder(ref, profile)),
-      this.redis.hgetall(this.keys.profile(ref, profile)),
-    ]);
-    if (!order) {
+    const [entries] = await this.entriesOf([{ profile, sourceId: `${ref.namespace}/${ref.name}` }]);
+    if (!entries) {
       throw new AppError(
         'PROFILE_NOT_FOUND',
         `profile ${JSON.stringify(profile)} not found in catalog ${JSON.stringify(catalog)}`,
@@ -66,9 +168,7 @@ export class CatalogReader {
         },
       );
     }
-    return (JSON.parse(order) as string[]).flatMap((v) =>
-      all[v] ? [JSON.parse(all[v]) as CatalogEntry] : [],
-    );
+    return entries;
   }
 
   /** One version; `latest` or semver with an optional `v`. */
@@ -106,24 +206,26 @@ export class CatalogReader {
     const needle = name.toLowerCase();
     const members = await this.redis.zrange(this.keys.profileNames(), '0', '-1');
     const hits = members.map(parseProfileNameMember).filter((m) => m.profile.toLowerCase().includes(needle));
-    if (hits.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const h of hits) {
-      pipe.get(this.keys.profileOrder(h.sourceId, h.profile));
-      pipe.hgetall(this.keys.profile(h.sourceId, h.profile));
-    }
-    const replies = (await pipe.exec()) ?? [];
-    const out: CatalogEntry[] = [];
-    for (let i = 0; i < hits.length; i++) {
-      const [e1, order] = replies[2 * i] ?? [];
-      const [e2, all] = replies[2 * i + 1] ?? [];
-      if (e1 || e2) throw (e1 ?? e2) as Error;
-      if (typeof order !== 'string') continue; // removed between the two reads
-      const map = all as Record<string, string>;
-      for (const v of JSON.parse(order) as string[]) if (map[v]) out.push(JSON.parse(map[v]) as CatalogEntry);
-    }
-    return out;
+    return (await this.entriesOf(hits)).flatMap((e) => e ?? []);
   }
+
+  /** The catalog entry a repository's tag was indexed as, by the first source (by id) that lists it. */
+  async findByRepoTag(url: string, tag: string): Promise<CatalogEntry | undefined> {
+    if (!parseTag(tag)) return undefined;
+    for (const id of await this.sourcesOfRepo(url)) {
+      const listed = (await this.source(id)).repos.find((r) => normalizeRepoUrl(r) === normalizeRepoUrl(url));
+      const raw = await this.redis.hget(this.keys.repo(id, listed ?? url), tag);
+      if (raw) {
+        const st = JSON.parse(raw) as RepoTagState;
+        if (st.entry) return st.entry;
+      }
+    }
+    return undefined;
+  }
+}
+
+function decodeVersions(order: string, all: Record<string, string>): CatalogEntry[] {
+  return (JSON.parse(order) as string[]).flatMap((v) => (all[v] ? [JSON.parse(all[v]) as CatalogEntry] : []));
 }
 
 export function parseVersionParam(version: string): string {

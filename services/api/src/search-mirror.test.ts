@@ -15,6 +15,8 @@ import {
 } from '@profiles/shared';
 import { startRedis, type LocalServer } from '../../../test/harness/index.ts';
 import { CatalogWriter } from '../../indexer/src/catalog-writer.ts';
+import { CatalogReader } from './catalog-reader.ts';
+import { MirrorLoader } from './mirror-loader.ts';
 import { SearchMirror } from './search-mirror.ts';
 import type { SearchQuery } from './search-query.ts';
 
@@ -56,13 +58,20 @@ const query = (q: string, sort: SearchQuery['sort'] = 'relevance'): SearchQuery 
 
 /** Everything the mirror answers for a few queries, for comparing two mirrors. */
 function answers(m: SearchMirror, tag: string) {
+  const rank = (q: SearchQuery, hash: string, offset: number) => m.rank(q, { generation: tag, hash, offset });
   return ['', 'probe', 'prob', 'probr', 'alpha'].flatMap((q) =>
     (['relevance', 'name', 'updated'] as const).map((sort) => {
-      const first = m.rank(query(q, sort), `${tag} ${q} ${sort}`, 0)!;
-      const deep = m.rank(query(q, sort), `${tag} ${q} ${sort}`, 100)!;
+      const first = rank(query(q, sort), `${q} ${sort}`, 0)!;
+      const deep = rank(query(q, sort), `${q} ${sort}`, 100)!;
       return { q, sort, total: first.total, page: [...first.page, ...deep.page], facets: first.facets };
     }),
   );
+}
+
+/** A mirror with its loader, as the app builds them (without a generation to follow: it always answers). */
+function mirror(): { loader: MirrorLoader; engine: SearchMirror } {
+  const loader = new MirrorLoader(new CatalogReader(redis, keys));
+  return { loader, engine: new SearchMirror(loader) };
 }
 
 /** Sequence of the catalog changes written so far (the writer refuses one older than the last). */
@@ -87,17 +96,17 @@ async function writeCatalog(catalog: string, entries: CatalogEntry[]): Promise<v
 }
 
 test('a mirror kept current source by source answers exactly as one loaded from scratch', async () => {
-  const live = new SearchMirror({ redis, keys });
-  await live.reloadAll(); // empty: everything after arrives as changes
+  const live = mirror();
+  await live.loader.reloadAll(); // empty: everything after arrives as changes
   const upsert = async (catalog: string, entries: CatalogEntry[]) => {
     await writeCatalog(catalog, entries);
-    await live.reloadSource(`ns/${catalog}`);
+    await live.loader.reloadSource(`ns/${catalog}`);
   };
   const check = async (when: string) => {
-    const fresh = new SearchMirror({ redis, keys });
-    await fresh.reloadAll();
-    assert.equal(live.size, fresh.size, `${when}: size`);
-    assert.deepEqual(answers(live, `live ${seq}`), answers(fresh, `fresh ${seq}`), when);
+    const fresh = mirror();
+    await fresh.loader.reloadAll();
+    assert.equal(live.loader.size, fresh.loader.size, `${when}: size`);
+    assert.deepEqual(answers(live.engine, `live ${seq}`), answers(fresh.engine, `fresh ${seq}`), when);
   };
 
   // Names that each sort just after the previous one and before "b…": every insertion bisects the same gap,
@@ -121,18 +130,20 @@ test('a mirror kept current source by source answers exactly as one loaded from 
   await check('after edits and removals');
   await upsert('neighbours', []);
   await check('after a source emptied');
-  assert.equal(live.size, crowded.length - 1, 'one profile has two versions');
+  assert.equal(live.loader.size, crowded.length - 1, 'one profile has two versions');
 });
 
 test('typo matches follow the terms as they come and go', async () => {
-  const live = new SearchMirror({ redis, keys });
-  await live.reloadAll();
+  const live = mirror();
+  await live.loader.reloadAll();
   const upsert = async (entries: CatalogEntry[]) => {
     await writeCatalog('typos', entries);
-    await live.reloadSource('ns/typos');
+    await live.loader.reloadSource('ns/typos');
   };
   const names = (q: string) =>
-    live.rank(query(q), `typos ${seq} ${q}`, 0)!.page.map((h) => parseProfileNameMember(h.member).profile);
+    live.engine
+      .rank(query(q), { generation: `typos ${seq}`, hash: q, offset: 0 })!
+      .page.map((h) => parseProfileNameMember(h.member).profile);
   await upsert([entry('typos', 'one', '1.0.0', 'zephyr wind')]);
   assert.deepEqual(names('zephir'), ['one']);
   assert.deepEqual(names('quasir'), [], 'no term one edit away yet');

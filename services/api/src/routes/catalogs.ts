@@ -1,16 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import semver from 'semver';
-import {
-  AppError,
-  isGreater,
-  normalizeRepoUrl,
-  parseSourceId,
-  parseTag,
-  type CatalogEntry,
-  type CatalogKeys,
-  type Redis,
-  type SourceStatus,
-} from '@profiles/shared';
+import { AppError, isGreater, parseSourceId, type CatalogEntry } from '@profiles/shared';
 import { parseVersionParam, type CatalogReader } from '../catalog-reader.ts';
 import { onlyKnownParams } from './search.ts';
 
@@ -27,11 +17,8 @@ export interface TreeNode {
   children: TreeNode[];
 }
 
-export function catalogRoutes(
-  app: FastifyInstance,
-  deps: { reader: CatalogReader; redis: Redis; keys: CatalogKeys },
-): void {
-  const { reader, redis, keys } = deps;
+export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReader }): void {
+  const { reader } = deps;
   const params = {
     type: 'object',
     properties: {
@@ -99,7 +86,7 @@ export function catalogRoutes(
         node.note = 'depth-limit';
         continue;
       }
-      const target = src.tag ? await findByRepoTag(src.url, src.tag) : undefined;
+      const target = src.tag ? await reader.findByRepoTag(src.url, src.tag) : undefined;
       if (!target) {
         node.note = 'outside-catalog';
         continue;
@@ -112,24 +99,6 @@ export function catalogRoutes(
       node.children = await nestedTree(target, new Set([...path, key]), depth + 1);
     }
     return out;
-  }
-
-  async function findByRepoTag(url: string, tag: string): Promise<CatalogEntry | undefined> {
-    const parsed = parseTag(tag);
-    if (!parsed) return undefined;
-    for (const id of (await redis.smembers(keys.repoSources(normalizeRepoUrl(url)))).sort()) {
-      const raw = await redis.hget(keys.repo(id, (await repoUrlOf(id, url)) ?? url), tag);
-      if (raw) {
-        const st = JSON.parse(raw) as { entry?: CatalogEntry };
-        if (st.entry) return st.entry;
-      }
-    }
-    return undefined;
-  }
-
-  async function repoUrlOf(id: string, url: string): Promise<string | undefined> {
-    const repos = JSON.parse((await redis.hget(keys.source(id), 'repos')) || '[]') as string[];
-    return repos.find((r) => normalizeRepoUrl(r) === normalizeRepoUrl(url));
   }
 
   app.get<{
@@ -189,7 +158,7 @@ export function catalogRoutes(
       preValidation: onlyKnownParams([]),
     },
     async () => {
-      const ids = (await redis.smembers(keys.sources())).sort();
+      const ids = await reader.sourceIds();
       return { items: await Promise.all(ids.map((id) => sourceView(id))) };
     },
   );
@@ -199,7 +168,7 @@ export function catalogRoutes(
     { schema: { summary: 'One catalog source', tags: ['sources'] }, preValidation: onlyKnownParams([]) },
     async (req) => {
       const id = `${req.params.namespace}/${req.params.name}`;
-      if (!(await redis.sismember(keys.sources(), id)))
+      if (!(await reader.hasSource(id)))
         throw new AppError('CATALOG_NOT_FOUND', `catalog source ${JSON.stringify(id)} not found`, {
           details: { catalog: id },
         });
@@ -208,13 +177,12 @@ export function catalogRoutes(
   );
 
   async function sourceView(id: string) {
-    const h = await redis.hgetall(keys.source(id));
+    const { origin, status, indexedAt } = await reader.source(id);
     const ref = parseSourceId(id)!;
-    const status = JSON.parse(h.status || '{}') as Partial<SourceStatus>;
     return {
       namespace: ref.namespace,
       name: ref.name,
-      origin: h.origin ?? '',
+      origin,
       ready: status.ready ?? false,
       reason: status.reason ?? '',
       message: status.message ?? '',
@@ -224,7 +192,7 @@ export function catalogRoutes(
       lastError: status.ready === false ? status.message : null,
       scannedRepositories: status.scannedRepositories ?? [],
       observedGeneration: status.observedGeneration ?? null,
-      indexedAt: h.indexedAt ?? null,
+      indexedAt,
     };
   }
 }

@@ -5,14 +5,12 @@ import {
   encodeEvent,
   EVENT_TYPES,
   makeEvent,
-  normalizeRepoUrl,
   parseSourceId,
   SUBJECTS,
-  type CatalogKeys,
   type JetStreamClient,
-  type Redis,
   type SourceRef,
 } from '@profiles/shared';
+import type { CatalogReader } from '../catalog-reader.ts';
 
 /**
  * Rescans on demand. `POST /v1/sources/{namespace}/{name}/refresh` asks for one source; `POST /v1/webhooks/git`
@@ -21,8 +19,7 @@ import {
  * event: the indexer does the work, so the API stays stateless and fast.
  */
 export interface RefreshDeps {
-  redis: Redis;
-  keys: CatalogKeys;
+  reader: CatalogReader;
   js: JetStreamClient | undefined;
   webhookSecret: string | undefined;
 }
@@ -114,7 +111,7 @@ export function refreshRoutes(app: FastifyInstance, deps: RefreshDeps): void {
     },
     async (req, reply) => {
       const id = `${req.params.namespace}/${req.params.name}`;
-      if (!(await deps.redis.sismember(deps.keys.sources(), id))) {
+      if (!(await deps.reader.hasSource(id))) {
         throw new AppError('CATALOG_NOT_FOUND', `catalog source ${JSON.stringify(id)} not found`, {
           details: { catalog: id },
         });
@@ -148,8 +145,7 @@ export function refreshRoutes(app: FastifyInstance, deps: RefreshDeps): void {
       }
       const urls = repositoryUrls(payload);
       const ids = new Set<string>();
-      for (const url of urls)
-        for (const id of await deps.redis.smembers(deps.keys.repoSources(normalizeRepoUrl(url)))) ids.add(id);
+      for (const url of urls) for (const id of await deps.reader.sourcesOfRepo(url)) ids.add(id);
       for (const id of ids) await publishRefresh(deps, parseSourceId(id)!, 'webhook', urls[0]);
       req.log.info(
         { provider, repositories: urls, sources: [...ids] },

@@ -1,0 +1,65 @@
+import { searchDocument } from '@profiles/shared';
+import type { CatalogFollower } from './catalog-generation.ts';
+import type { CatalogReader } from './catalog-reader.ts';
+import { SearchIndex } from './search-index.ts';
+
+/**
+ * Keeps the replica's in-memory search index: loaded from the catalog (`reloadAll`) and kept current source by
+ * source (`reloadSource`) by CatalogGeneration, which announces a generation only once the index reflects it.
+ * It holds a copy, never state of its own; everything is read through the CatalogReader.
+ */
+export class MirrorLoader implements CatalogFollower {
+  private current: SearchIndex | undefined;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(private readonly reader: CatalogReader) {}
+
+  /** The index, or undefined before the first load. */
+  get index(): SearchIndex | undefined {
+    return this.current;
+  }
+
+  /** Profiles (per catalog) in the index. */
+  get size(): number {
+    return this.current?.size ?? 0;
+  }
+
+  /** Calls `f` after every change of the index (document ids may have been reused). */
+  onChange(f: () => void): void {
+    this.listeners.push(f);
+  }
+
+  /** Rebuilds the whole index; searches keep using the old one until the new one is complete. */
+  async reloadAll(): Promise<void> {
+    const fresh = new SearchIndex();
+    const ids = await this.reader.sourceIds();
+    for (let i = 0; i < ids.length; i += 16) {
+      const loaded = await Promise.all(ids.slice(i, i + 16).map((id) => this.readSource(id)));
+      loaded.forEach((docs, j) => {
+        for (const d of docs) fresh.put(ids[i + j]!, d.member, d.doc, d.updated, d.versions);
+      });
+    }
+    this.current = fresh.seal();
+    for (const f of this.listeners) f();
+  }
+
+  /** Replaces one source's profiles with what the catalog holds now (none, when the source is gone). */
+  async reloadSource(sourceId: string): Promise<void> {
+    if (!this.current) return;
+    const docs = await this.readSource(sourceId);
+    const index = this.current;
+    const keep = new Set(docs.map((d) => d.member));
+    for (const member of [...(index.bySource.get(sourceId) ?? [])])
+      if (!keep.has(member)) index.remove(member);
+    for (const d of docs) index.put(sourceId, d.member, d.doc, d.updated, d.versions);
+    if (index.bySource.get(sourceId)?.size === 0) index.bySource.delete(sourceId);
+    for (const f of this.listeners) f();
+  }
+
+  private async readSource(sourceId: string) {
+    return (await this.reader.sourceProfiles(sourceId)).flatMap(({ member, entries, updated }) => {
+      const doc = searchDocument(entries);
+      return doc ? [{ member, doc, updated, versions: entries.map((e) => e.version) }] : [];
+    });
+  }
+}

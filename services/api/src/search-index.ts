@@ -1,0 +1,340 @@
+import { parseProfileNameMember, TYPO_MIN_LENGTH, type SearchDocument } from '@profiles/shared';
+
+/** What the mirror keeps of one profile in one catalog (ids are small integers, reused after removal). */
+export interface Doc {
+  member: string;
+  name: string;
+  terms: string[];
+  versions: string[];
+}
+
+/**
+ * Facet values of a document, interned, in a fixed-width row of a flat table (-1 pads): catalog, catalogName,
+ * maintainer, up to three artifact kinds, up to two channels. Rows, last-change times and member order sit in
+ * typed arrays indexed by document id, so scanning thousands of matches stays in a few contiguous blocks.
+ */
+const FACET_ROW = 8;
+const RANK_GAP = 1024;
+
+interface Posting {
+  ids: number[];
+  weights: number[];
+}
+
+/** Characters terms are made of (see shared `terms`): the alphabet of one-edit typo candidates. */
+const TERM_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-.';
+/** Words whose one-edit terms are remembered at most (a few terms each). */
+const TYPO_MEMO_MAX = 10_000;
+
+/**
+ * The search indexes of the catalog, in memory: term postings over integer document ids, terms kept sorted for
+ * prefix matches, facet values interned to integers. Built from the same shared `searchDocument` the indexer
+ * writes to Redis, so both engines rank alike; here a query costs a few array operations per matching profile
+ * instead of Redis set operations per facet value.
+ */
+export class SearchIndex {
+  private readonly docs: (Doc | undefined)[] = [];
+  private readonly free: number[] = [];
+  private readonly ids = new Map<string, number>();
+  readonly bySource = new Map<string, Set<string>>();
+  private readonly postings = new Map<string, Posting>();
+  /**
+   * typoTerms' answers by word. They depend only on which terms exist, so they hold until a term comes or goes
+   * (then all are dropped); generating and looking up every one-edit variant was a third of a query's time.
+   */
+  private readonly typoMemo = new Map<string, Set<string>>();
+  private sorted: string[] = [];
+  private sortedMembers: string[] = [];
+  private readonly facetIds = new Map<string, number>();
+  readonly facetValues: [string, string][] = [];
+  private bulk = true;
+  private facetTable = new Int32Array(0);
+  private updatedAt = new Float64Array(0);
+  /** Position of each document's member in byte order: Redis's tie-break, without comparing strings. */
+  private memberRank = new Float64Array(0);
+  private readonly byName = new Map<string, Set<number>>();
+  // Scratch space for queries, one slot per query word, reused: a slot's stamp array tells this query's
+  // entries from older ones, so nothing is cleared between queries.
+  private readonly slots: { stamp: Uint32Array; score: Float64Array }[] = [];
+  private stampCounter = 0;
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** Ends the bulk load: terms and members are sorted once here, then kept sorted one insertion at a time. */
+  seal(): this {
+    this.sorted = [...this.postings.keys()].sort(compareBytes);
+    this.sortedMembers = [...this.ids.keys()].sort(compareBytes);
+    this.renumber();
+    this.bulk = false;
+    return this;
+  }
+
+  /**
+   * Gives a new member a rank between its neighbours' (ranks are spaced RANK_GAP apart, so bisecting leaves
+   * room for many insertions at one place before all are renumbered).
+   */
+  private placeMember(member: string, id: number): void {
+    const i = lowerBound(this.sortedMembers, member);
+    const rankAt = (j: number) => this.memberRank[this.ids.get(this.sortedMembers[j]!)!]!;
+    const n = this.sortedMembers.length;
+    const lo = i > 0 ? rankAt(i - 1) : n > 0 ? rankAt(0) - 2 * RANK_GAP : 0;
+    const hi = i < n ? rankAt(i) : lo + 2 * RANK_GAP;
+    this.sortedMembers.splice(i, 0, member);
+    const r = (lo + hi) / 2;
+    if (r > lo && r < hi) this.memberRank[id] = r;
+    else this.renumber();
+  }
+
+  private renumber(): void {
+    this.sortedMembers.forEach((m, i) => (this.memberRank[this.ids.get(m)!] = i * RANK_GAP));
+  }
+
+  doc(id: number): Doc {
+    return this.docs[id]!;
+  }
+
+  updated(id: number): number {
+    return this.updatedAt[id]!;
+  }
+
+  rank(id: number): number {
+    return this.memberRank[id]!;
+  }
+
+  /** Whether the document has facet value `f`. */
+  hasFacet(id: number, f: number): boolean {
+    const base = id * FACET_ROW;
+    for (let j = base; j < base + FACET_ROW; j++) if (this.facetTable[j] === f) return true;
+    return false;
+  }
+
+  /** Adds one to `counts[f]` for every facet value `f` of the document. */
+  countFacets(id: number, counts: Int32Array): void {
+    const base = id * FACET_ROW;
+    for (let j = base; j < base + FACET_ROW; j++) {
+      const f = this.facetTable[j]!;
+      if (f < 0) return;
+      counts[f]!++;
+    }
+  }
+
+  /** Documents named exactly `name` (lower-cased). */
+  named(name: string): Iterable<number> {
+    return this.byName.get(name) ?? [];
+  }
+
+  private grow(id: number): void {
+    if (id < this.updatedAt.length) return;
+    const size = Math.max(1024, (id + 1) * 2);
+    const table = new Int32Array(size * FACET_ROW).fill(-1);
+    table.set(this.facetTable);
+    this.facetTable = table;
+    const updated = new Float64Array(size);
+    updated.set(this.updatedAt);
+    this.updatedAt = updated;
+    const rank = new Float64Array(size);
+    rank.set(this.memberRank);
+    this.memberRank = rank;
+  }
+
+  allIds(): number[] {
+    return [...this.ids.values()];
+  }
+
+  facetId(facet: string, value: string): number | undefined {
+    return this.facetIds.get(`${facet}\u0000${value}`);
+  }
+
+  /**
+   * Adds or replaces a profile's document. A profile whose last change and versions are those already held is
+   * left alone (a source reload re-reads every profile, most unchanged); a replaced one keeps its id and rank.
+   */
+  put(sourceId: string, member: string, d: SearchDocument, updated: number, versions: string[]): void {
+    let id = this.ids.get(member);
+    if (id !== undefined) {
+      const old = this.docs[id]!;
+      if (this.updatedAt[id] === updated && old.versions.join() === versions.join()) return;
+      this.unlink(id);
+    } else {
+      id = this.free.pop() ?? this.docs.length;
+      this.grow(id);
+      this.ids.set(member, id);
+      if (!this.bulk) this.placeMember(member, id);
+    }
+    d.facets.slice(0, FACET_ROW).forEach(([f, v], j) => {
+      const key = `${f}\u0000${v}`;
+      let fid = this.facetIds.get(key);
+      if (fid === undefined) {
+        fid = this.facetValues.push([f, v]) - 1;
+        this.facetIds.set(key, fid);
+      }
+      this.facetTable[id * FACET_ROW + j] = fid;
+    });
+    this.updatedAt[id] = updated;
+    this.docs[id] = { member, name: d.name, terms: [...d.weights.keys()], versions };
+    let named = this.byName.get(d.name);
+    if (!named) this.byName.set(d.name, (named = new Set()));
+    named.add(id);
+    let members = this.bySource.get(sourceId);
+    if (!members) this.bySource.set(sourceId, (members = new Set()));
+    members.add(member);
+    for (const [term, weight] of d.weights) {
+      let p = this.postings.get(term);
+      if (!p) {
+        this.postings.set(term, (p = { ids: [], weights: [] }));
+        this.typoMemo.clear();
+        if (!this.bulk) this.sorted.splice(lowerBound(this.sorted, term), 0, term);
+      }
+      p.ids.push(id);
+      p.weights.push(weight);
+    }
+  }
+
+  remove(member: string): void {
+    const id = this.ids.get(member);
+    if (id === undefined) return;
+    this.unlink(id);
+    this.docs[id] = undefined;
+    this.free.push(id);
+    this.ids.delete(member);
+    this.bySource.get(parseProfileNameMember(member).sourceId)?.delete(member);
+    const i = lowerBound(this.sortedMembers, member);
+    if (this.sortedMembers[i] === member) this.sortedMembers.splice(i, 1);
+  }
+
+  /** Takes a document out of postings, facets and names (its id, member and rank stay). */
+  private unlink(id: number): void {
+    const doc = this.docs[id]!;
+    for (const term of doc.terms) {
+      const p = this.postings.get(term);
+      if (!p) continue;
+      const at = p.ids.indexOf(id);
+      if (at >= 0) {
+        // Order within a posting does not matter: swap with the last and drop it.
+        p.ids[at] = p.ids[p.ids.length - 1]!;
+        p.weights[at] = p.weights[p.weights.length - 1]!;
+        p.ids.pop();
+        p.weights.pop();
+      }
+      if (p.ids.length === 0) {
+        this.postings.delete(term);
+        this.typoMemo.clear();
+        if (!this.bulk) {
+          const i = lowerBound(this.sorted, term);
+          if (this.sorted[i] === term) this.sorted.splice(i, 1);
+        }
+      }
+    }
+    this.facetTable.fill(-1, id * FACET_ROW, (id + 1) * FACET_ROW);
+    const named = this.byName.get(doc.name);
+    named?.delete(id);
+    if (named?.size === 0) this.byName.delete(doc.name);
+  }
+
+  /** Terms that start with `prefix`, in byte order, at most `limit` (as Redis ZRANGE BYLEX ... LIMIT would). */
+  prefixed(prefix: string, limit: number): string[] {
+    const out: string[] = [];
+    for (let i = lowerBound(this.sorted, prefix); i < this.sorted.length && out.length < limit; i++) {
+      const t = this.sorted[i]!;
+      if (!t.startsWith(prefix)) break;
+      out.push(t);
+    }
+    return out;
+  }
+
+  /**
+   * Indexed terms of 5+ letters one edit away from `word` (deletion, insertion, substitution, adjacent
+   * transposition): every such string is generated and looked up, so no variant index is kept.
+   */
+  typoTerms(word: string): Set<string> {
+    const known = this.typoMemo.get(word);
+    if (known !== undefined) return known;
+    if (this.typoMemo.size >= TYPO_MEMO_MAX) this.typoMemo.clear(); // distinct words without end: start over
+    const out = new Set<string>();
+    this.typoMemo.set(word, out);
+    const consider = (t: string) => {
+      if (t !== word && t.length >= TYPO_MIN_LENGTH && this.postings.has(t)) out.add(t);
+    };
+    for (let i = 0; i <= word.length; i++) {
+      const head = word.slice(0, i);
+      const tail = word.slice(i);
+      for (const c of TERM_ALPHABET) consider(head + c + tail);
+      if (i < word.length) {
+        consider(head + tail.slice(1));
+        for (const c of TERM_ALPHABET) consider(head + c + tail.slice(1));
+        if (i + 1 < word.length) consider(head + tail[1] + tail[0] + tail.slice(2));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The documents matching every word, with summed scores. A word's score in a document is the best of its
+   * sources (term, weight factor); words are summed smallest match set first, as Redis ZINTERSTORE does.
+   */
+  match(words: [string, number][][]): { ids: number[]; scores: number[] } {
+    const mark = ++this.stampCounter;
+    const perWord: { ids: number[]; stamp: Uint32Array; score: Float64Array }[] = [];
+    words.forEach((sources, w) => {
+      const { stamp, score } = this.slot(w);
+      const ids: number[] = [];
+      for (const [term, factor] of sources) {
+        const p = this.postings.get(term);
+        if (!p) continue;
+        const pIds = p.ids;
+        const pWeights = p.weights;
+        for (let j = 0; j < pIds.length; j++) {
+          const id = pIds[j]!;
+          const s = pWeights[j]! * factor;
+          if (stamp[id] !== mark) {
+            stamp[id] = mark;
+            score[id] = s;
+            ids.push(id);
+          } else if (s > score[id]!) score[id] = s;
+        }
+      }
+      perWord.push({ ids, stamp, score });
+    });
+    perWord.sort((a, b) => a.ids.length - b.ids.length);
+    const [first, ...rest] = perWord;
+    if (!first) return { ids: [], scores: [] };
+    const outIds: number[] = [];
+    const outScores: number[] = [];
+    next: for (const id of first.ids) {
+      let total = first.score[id]!;
+      for (const w of rest) {
+        if (w.stamp[id] !== mark) continue next;
+        total += w.score[id]!;
+      }
+      outIds.push(id);
+      outScores.push(total);
+    }
+    return { ids: outIds, scores: outScores };
+  }
+
+  private slot(i: number): { stamp: Uint32Array; score: Float64Array } {
+    let slot = this.slots[i];
+    if (!slot || slot.stamp.length < this.docs.length) {
+      const size = Math.max(1024, this.docs.length * 2);
+      slot = { stamp: new Uint32Array(size), score: new Float64Array(size) };
+      this.slots[i] = slot;
+    }
+    return slot;
+  }
+}
+
+/** Byte order of ASCII/UTF-16 strings, as Redis compares members (terms are lower-case ASCII). */
+const compareBytes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function lowerBound(xs: string[], x: string): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

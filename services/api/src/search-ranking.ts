@@ -1,0 +1,144 @@
+import semver from 'semver';
+import { SEARCH_FACETS, TYPO_MIN_LENGTH, withinOneEdit } from '@profiles/shared';
+import type { SearchIndex } from './search-index.ts';
+import { exactNames, queryFilters, queryWords, RANKING, type SearchQuery } from './search-query.ts';
+
+/**
+ * The ranking of a query over the in-memory index, exactly as the Redis engine ranks (see search-query.ts):
+ * the whole match with scores and facet counts, then a page of it in the sort's order.
+ */
+
+/** A query's whole match at one generation: documents, scores, facet counts; sorted in full only when paged deep. */
+export interface FullResult {
+  ids: number[];
+  scores: number[];
+  facets: Record<string, Record<string, number>>;
+  order?: { ids: number[]; scores: number[] };
+}
+
+/** Pages within the first this many hits are picked by partial selection; deeper ones sort the result once. */
+const PARTIAL_SELECTION = 100;
+
+export function matchQuery(index: SearchIndex, q: SearchQuery): FullResult {
+  const words = queryWords(q.q);
+  let ids: number[];
+  let scores: number[];
+  if (words.length === 0) {
+    ids = index.allIds();
+    scores = ids.map(() => 0);
+  } else {
+    ({ ids, scores } = index.match(words.map((w) => wordSources(index, w))));
+    const exact = new Set(exactNames(q.q).flatMap((n) => [...index.named(n)]));
+    if (exact.size > 0)
+      ids.forEach((id, i) => {
+        if (exact.has(id)) scores[i]! += RANKING.exactNameBonus;
+      });
+  }
+  const wanted = queryFilters(q).map(([facet, value]) => index.facetId(facet, value));
+  const counts = new Int32Array(index.facetValues.length);
+  const outIds: number[] = [];
+  const outScores: number[] = [];
+  ids.forEach((id, i) => {
+    for (const f of wanted) if (f === undefined || !index.hasFacet(id, f)) return;
+    if (
+      q.version &&
+      !index
+        .doc(id)
+        .versions.some((v) =>
+          semver.satisfies(v, q.version!, { includePrerelease: q.prerelease !== 'exclude' }),
+        )
+    )
+      return;
+    outIds.push(id);
+    outScores.push(scores[i]!);
+    index.countFacets(id, counts);
+  });
+  const facets: Record<string, Record<string, number>> = {};
+  counts.forEach((n, f) => {
+    const [facet, value] = index.facetValues[f]!;
+    if (n > 0 && (SEARCH_FACETS as readonly string[]).includes(facet)) (facets[facet] ??= {})[value] = n;
+  });
+  return { ids: outIds, scores: outScores, facets };
+}
+
+/**
+ * The hits from `offset` to `end` of a result in the sort's order. The first pages are picked by partial
+ * selection; a deeper one sorts the whole result once and keeps that order on it (`sorted`: it did so now).
+ */
+export function pageOf(
+  index: SearchIndex,
+  full: FullResult,
+  sort: SearchQuery['sort'],
+  offset: number,
+  end: number,
+): { ids: number[]; scores: number[]; sorted: boolean } {
+  const before = precedes(index, sort);
+  if (end <= PARTIAL_SELECTION && !full.order) {
+    const top = topK(full.ids, full.scores, end, before);
+    return { ids: top.ids.slice(offset), scores: top.scores.slice(offset), sorted: false };
+  }
+  const sorted = !full.order;
+  if (!full.order) {
+    const { ids, scores } = full;
+    const order = ids
+      .map((_, i) => i)
+      .sort((a, b) => (before(ids[a]!, scores[a]!, ids[b]!, scores[b]!) ? -1 : 1));
+    full.order = { ids: order.map((i) => ids[i]!), scores: order.map((i) => scores[i]!) };
+  }
+  return {
+    ids: full.order.ids.slice(offset, end),
+    scores: full.order.scores.slice(offset, end),
+    sorted,
+  };
+}
+
+type Precedes = (a: number, sa: number, b: number, sb: number) => boolean;
+
+/** The order of a sort, as Redis gives it: equal scores by member, descending for "best/newest first". */
+function precedes(index: SearchIndex, sort: SearchQuery['sort']): Precedes {
+  if (sort === 'name') return (a, _sa, b) => index.rank(a) < index.rank(b);
+  if (sort === 'updated')
+    return (a, _sa, b) => {
+      const ua = index.updated(a);
+      const ub = index.updated(b);
+      return ua !== ub ? ua > ub : index.rank(a) > index.rank(b);
+    };
+  return (a, sa, b, sb) => (sa !== sb ? sa > sb : index.rank(a) > index.rank(b));
+}
+
+/** The first k of ids in `before` order, by insertion into a k-long list (k is a page or a few). */
+function topK(
+  ids: number[],
+  scores: number[],
+  k: number,
+  before: Precedes,
+): { ids: number[]; scores: number[] } {
+  const top: number[] = [];
+  const topScores: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const s = scores[i]!;
+    if (top.length === k && !before(id, s, top[k - 1]!, topScores[k - 1]!)) continue;
+    let at = top.length;
+    while (at > 0 && before(id, s, top[at - 1]!, topScores[at - 1]!)) at--;
+    top.splice(at, 0, id);
+    topScores.splice(at, 0, s);
+    if (top.length > k) {
+      top.pop();
+      topScores.pop();
+    }
+  }
+  return { ids: top, scores: topScores };
+}
+
+/** A word's sources: its own term, terms it prefixes, and (5+ letters) terms one edit away, with their factors. */
+function wordSources(index: SearchIndex, w: string): [string, number][] {
+  const sources: [string, number][] = [[w, RANKING.exact]];
+  const prefixed = index.prefixed(w, RANKING.maxPrefixTerms);
+  for (const t of prefixed) if (t !== w) sources.push([t, RANKING.prefix]);
+  if (w.length >= TYPO_MIN_LENGTH) {
+    for (const t of index.typoTerms(w))
+      if (!prefixed.includes(t) && withinOneEdit(t, w)) sources.push([t, RANKING.typo]);
+  }
+  return sources;
+}
