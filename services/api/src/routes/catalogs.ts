@@ -6,6 +6,8 @@ import {
   normalizeRepoUrl,
   parseSourceId,
   parseTag,
+  readSourceState,
+  sourceRepos,
   type CatalogEntry,
   type CatalogKeys,
   type Redis,
@@ -128,7 +130,7 @@ export function catalogRoutes(
   }
 
   async function repoUrlOf(id: string, url: string): Promise<string | undefined> {
-    const repos = JSON.parse((await redis.hget(keys.source(id), 'repos')) || '[]') as string[];
+    const repos = sourceRepos(await readSourceState(redis, keys, id, ['repos']));
     return repos.find((r) => normalizeRepoUrl(r) === normalizeRepoUrl(url));
   }
 
@@ -208,7 +210,7 @@ export function catalogRoutes(
   );
 
   async function sourceView(id: string) {
-    const h = await redis.hgetall(keys.source(id));
+    const h = await readSourceState(redis, keys, id, ['origin', 'status', 'indexedAt']);
     const ref = parseSourceId(id)!;
     const status = JSON.parse(h.status || '{}') as Partial<SourceStatus>;
     return {
