@@ -21,6 +21,11 @@ export function bumpGeneration(tx: ChainableCommander, keys: CatalogKeys, source
   return tx.eval(BUMP, 1, keys.generation(), keys.generationChannel(), sourceId);
 }
 
+/** The same bump as a command (name and arguments), for writers that plan their commands before sending them. */
+export function bumpGenerationCommand(keys: CatalogKeys, sourceId = ''): [string, ...(string | number)[]] {
+  return ['eval', BUMP, 1, keys.generation(), keys.generationChannel(), sourceId];
+}
+
 /** Parses an announcement of bumpGeneration. */
 export function parseGenerationMessage(message: string): { generation: string; sourceId?: string } {
   const space = message.indexOf(' ');

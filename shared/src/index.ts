@@ -8,6 +8,7 @@ export * from './config.ts';
 export * from './events.ts';
 export * from './subjects.ts';
 export * from './keys.ts';
+export * from './source-state.ts';
 export * from './retry.ts';
 export * from './redis.ts';
 export * from './nats.ts';

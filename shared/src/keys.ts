@@ -6,7 +6,7 @@ import type { Artifact } from './profile-definition.ts';
  * Source ids are `namespace/name`; profile names never contain `/` or `|`.
  *
  *   {p}sources                       set    ids of all indexed sources
- *   {p}source:{ns/name}              hash   state of one source (see SourceState)
+ *   {p}source:{ns/name}              hash   state of one source (SourceState, shared/src/source-state.ts)
  *   {p}source-names:{name}           set    ids of the sources called {name} (resolves a bare catalog name)
  *   {p}source-profiles:{ns/name}     set    profile names the source provides
  *   {p}profile:{ns/name}|{profile}   hash   version -> catalog entry JSON
@@ -98,22 +98,6 @@ export interface RepoTagState {
   commit: string;
   entry?: CatalogEntry;
   error?: string;
-}
-
-/** Fields of `{p}source:{id}`. Everything is a string in Redis; JSON where noted. */
-export interface SourceState {
-  namespace: string;
-  name: string;
-  origin: string;
-  /** JetStream sequence of the last applied event: an event with a lower one is stale. */
-  seq: string;
-  uid: string;
-  generation: string;
-  /** Hash of the object last indexed: an identical object is not written again. */
-  specHash: string;
-  /** JSON: SourceStatus. */
-  status: string;
-  indexedAt: string;
 }
 
 export interface ScannedRepository {

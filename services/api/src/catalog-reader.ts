@@ -8,6 +8,8 @@ import {
   parseSourceId,
   parseTag,
   profileNameMember,
+  readSourceState,
+  sourceRepos,
   type CatalogEntry,
   type CatalogKeys,
   type Redis,
@@ -64,13 +66,13 @@ export class CatalogReader {
 
   /** One source's stored state (empty fields for a source not indexed). */
   async source(id: string): Promise<SourceRecord> {
-    const h = await this.redis.hgetall(this.keys.source(id));
+    const h = await readSourceState(this.redis, this.keys, id, ['origin', 'status', 'indexedAt', 'repos']);
     return {
       id,
       origin: h.origin ?? '',
       status: JSON.parse(h.status || '{}') as Partial<SourceStatus>,
       indexedAt: h.indexedAt ?? null,
-      repos: JSON.parse(h.repos || '[]') as string[],
+      repos: sourceRepos(h),
     };
   }
 

@@ -4,6 +4,7 @@ import {
   EVENT_TYPES,
   makeEvent,
   parseSourceId,
+  readSourceState,
   SUBJECTS,
   type CatalogKeys,
   type JetStreamClient,
@@ -62,9 +63,8 @@ export class PollScheduler {
         const id = due[i]!;
         const round = due[i + 1]!;
         if ((await redis.zrem(keys.pollSchedule(), id)) !== 1) continue; // another replica owns this round
-        const seconds = Number(
-          (await redis.hget(keys.source(id), 'pollSeconds')) || this.deps.defaultIntervalSeconds,
-        );
+        const { pollSeconds } = await readSourceState(redis, keys, id, ['pollSeconds']);
+        const seconds = Number(pollSeconds || this.deps.defaultIntervalSeconds);
         await redis.zadd(
           keys.pollSchedule(),
           now + Math.round(seconds * 1000 * (0.9 + Math.random() * 0.2)),

@@ -5,7 +5,7 @@ import {
   type CatalogEntry,
   type CatalogKeys,
 } from '@profiles/shared';
-import type { ChainableCommander } from 'ioredis';
+import type { RedisCommand } from './redis-commands.ts';
 
 /**
  * Keeps the search indexes of one profile (in one catalog) in step with its versions, inside the writer's
@@ -14,47 +14,48 @@ import type { ChainableCommander } from 'ioredis';
  * added to is remembered, so re-indexing or removing it takes it out of exactly those keys.
  */
 export function indexProfile(
-  tx: ChainableCommander,
+  out: RedisCommand[],
   keys: CatalogKeys,
   member: string,
   entries: CatalogEntry[],
   oldKeys: string[],
   now: number,
 ): void {
-  unindexProfile(tx, keys, member, oldKeys);
+  unindexProfile(out, keys, member, oldKeys);
   const doc = searchDocument(entries);
   if (!doc) return;
   const added: string[] = [];
   for (const [t, w] of doc.weights) {
-    tx.zadd(keys.searchTerm(t), w, member);
+    out.push(['zadd', keys.searchTerm(t), w, member]);
     added.push(keys.searchTerm(t));
     // Term lists and typo variants are shared by all profiles and never removed: a stale one only costs a
     // look-up that finds nothing.
-    tx.zadd(keys.searchTerms(), 0, t);
-    if (t.length >= TYPO_MIN_LENGTH) for (const v of [t, ...deletions(t)]) tx.sadd(keys.searchDeletion(v), t);
+    out.push(['zadd', keys.searchTerms(), 0, t]);
+    if (t.length >= TYPO_MIN_LENGTH)
+      for (const v of [t, ...deletions(t)]) out.push(['sadd', keys.searchDeletion(v), t]);
   }
-  tx.sadd(keys.searchName(doc.name), member);
+  out.push(['sadd', keys.searchName(doc.name), member]);
   added.push(keys.searchName(doc.name));
   for (const [facet, value] of doc.facets) {
-    tx.sadd(keys.searchFacet(facet, value), member);
-    tx.sadd(keys.searchFacetValues(facet), value);
+    out.push(['sadd', keys.searchFacet(facet, value), member]);
+    out.push(['sadd', keys.searchFacetValues(facet), value]);
     added.push(keys.searchFacet(facet, value));
   }
-  tx.zadd(keys.searchUpdated(), now, member);
+  out.push(['zadd', keys.searchUpdated(), now, member]);
   added.push(keys.searchUpdated());
-  tx.sadd(keys.searchMemberKeys(member), ...added);
+  out.push(['sadd', keys.searchMemberKeys(member), ...added]);
 }
 
 export function unindexProfile(
-  tx: ChainableCommander,
+  out: RedisCommand[],
   keys: CatalogKeys,
   member: string,
   oldKeys: string[],
 ): void {
   for (const k of oldKeys) {
     // Sorted sets and sets both: ZREM on a set or SREM on a zset fails, so pick by the key's family.
-    if (k.includes(':idx:term:') || k.endsWith(':idx:updated')) tx.zrem(k, member);
-    else tx.srem(k, member);
+    if (k.includes(':idx:term:') || k.endsWith(':idx:updated')) out.push(['zrem', k, member]);
+    else out.push(['srem', k, member]);
   }
-  tx.del(keys.searchMemberKeys(member));
+  out.push(['del', keys.searchMemberKeys(member)]);
 }
