@@ -15,20 +15,9 @@ import {
   catalogKeys,
   type CatalogEntry,
 } from '@profiles/shared';
-import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
+import { getJson, sourceYaml as source, startStack, waitFor, type Stack } from './harness/index.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { testLogger } from './harness/index.ts';
-
-function source(name: string, tags: string[], profile = 'app'): string {
-  return [
-    'apiVersion: weave.works/v1alpha1',
-    'kind: ProfileCatalogSource',
-    `metadata: {name: ${name}}`,
-    'spec:',
-    '  profiles:',
-    ...tags.map((t) => `    - {name: ${profile}, tag: "${t}"}`),
-  ].join('\n');
-}
 
 async function catalog(api: string): Promise<string[]> {
   const r = await getJson(`${api}/v1/profiles`);

@@ -232,6 +232,19 @@ export async function startStack(): Promise<Stack> {
   return stack;
 }
 
+/** A folder-mode ProfileCatalogSource file listing one profile at the given tags. */
+export function sourceYaml(name: string, tags: string[], profile = 'app'): string {
+  return [
+    'apiVersion: weave.works/v1alpha1',
+    'kind: ProfileCatalogSource',
+    `metadata: {name: ${name}}`,
+    'spec:',
+    '  profiles:',
+    ...tags.map((t) => `    - {name: ${profile}, tag: "${t}"}`),
+    '',
+  ].join('\n');
+}
+
 /** GET a JSON document; returns status and body. */
 export async function getJson(
   url: string,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import parcelWatcher from '@parcel/watcher';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import {
@@ -60,7 +60,7 @@ export class FolderSource {
   private readonly owners = new Map<string, string>();
   /** files whose last read failed, with the error, so one broken file is logged once, not on every change */
   private readonly failing = new Map<string, string>();
-  private watcher: FSWatcher | undefined;
+  private watcher: parcelWatcher.AsyncSubscription | undefined;
   private readonly settles = new Map<string, NodeJS.Timeout>();
   private readonly confirms = new Map<string, NodeJS.Timeout>();
   private timer: NodeJS.Timeout | undefined;
@@ -79,16 +79,20 @@ export class FolderSource {
       throw new Error(`WATCH_DIR ${this.dir} cannot be watched: ${describeError(err)}`, { cause: err });
     }
     // Watch first, then scan, so that a change made during the scan is not missed.
-    // fs.watch (inotify) reports every write at once; libraries that filter events by mtime drop writes that
-    // land within the same timestamp tick. Names that are not YAML files (directories created, moved or
-    // removed) trigger a re-scan of the folder.
-    this.watcher = watch(this.dir, { recursive: true, persistent: false }, (_event, name) => {
-      if (!name) return this.debounce(this.settles, this.dir, SETTLE_MS, () => this.reconcile());
-      const path = join(this.dir, name.toString());
-      if (isYaml(path)) this.onWrite(path);
-      else this.debounce(this.settles, this.dir, SETTLE_MS, () => this.reconcile());
+    // Node 20's recursive fs.watch follows inodes on Linux: after one atomic save (a temp file renamed over)
+    // it never reports that file again. @parcel/watcher watches directories (inotify), so a rename into the
+    // folder is a "create" of the file's name, and it reports every write (no filtering by mtime). Names that
+    // are not YAML files (directories created, moved or removed) trigger a re-scan of the folder.
+    this.watcher = await parcelWatcher.subscribe(this.dir, (err, events) => {
+      if (err) {
+        this.deps.log.error({ err: describeError(err) }, 'folder watch error; re-scanning');
+        return this.debounce(this.settles, this.dir, SETTLE_MS, () => this.reconcile());
+      }
+      for (const { path } of events) {
+        if (isYaml(path)) this.onWrite(path);
+        else this.debounce(this.settles, this.dir, SETTLE_MS, () => this.reconcile());
+      }
     });
-    this.watcher.on('error', (err) => this.deps.log.error({ err: describeError(err) }, 'folder watch error'));
     await this.enqueue(() => this.fullScan());
     this.timer = setInterval(() => void this.enqueue(() => this.fullScan()), this.deps.snapshotIntervalMs);
     this.timer.unref();
@@ -120,7 +124,8 @@ export class FolderSource {
   async stop(): Promise<void> {
     for (const t of [...this.settles.values(), ...this.confirms.values()]) clearTimeout(t);
     if (this.timer) clearInterval(this.timer);
-    this.watcher?.close();
+    await this.watcher?.unsubscribe();
+    this.watcher = undefined;
     await this.queue;
   }
 
