@@ -6,6 +6,8 @@ import { once } from 'node:events';
  * Child processes that can never outlive us. Each server runs under a small `sh` guard that holds the read end
  * of a pipe from this process: when we exit for any reason (even SIGKILL) the pipe closes, the guard's `read`
  * returns and it kills the server. Node has no prctl(PR_SET_PDEATHSIG), so this is the portable way.
+ * Each guard leads its own process group: a terminal's Ctrl-C reaches only us, and we stop every child with
+ * one SIGTERM, in order (services drain before the servers they use go away).
  */
 const GUARD = [
   'exec 3<&0', // keep our stdin (the pipe) on fd 3: background jobs get /dev/null as stdin otherwise
@@ -14,7 +16,8 @@ const GUARD = [
   '( read -r _ <&3; kill -TERM "$child" 2>/dev/null; sleep 3; kill -KILL "$child" 2>/dev/null ) &',
   'watcher=$!',
   'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT',
-  'wait "$child"; code=$?',
+  // A trap ends `wait` early: wait again until the child has really gone, so its draining is waited for.
+  'while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
   'kill "$watcher" 2>/dev/null',
   'exit $code',
 ].join('\n');
@@ -27,8 +30,16 @@ export interface Guarded {
 }
 
 const live = new Set<ChildProcess>();
+/** Kills the guard's whole process group: the guard, its child and its watcher. */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
 process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
+  for (const c of live) killGroup(c);
 });
 
 export function spawnGuarded(
@@ -45,6 +56,7 @@ export function spawnGuarded(
     stdio: ['pipe', opts.stdout ?? 'ignore', opts.stderr ?? 'pipe'],
     env: opts.env ?? process.env,
     cwd: opts.cwd,
+    detached: true,
   });
   live.add(child);
   const exited = new Promise<number | null>((resolve) => {
@@ -56,7 +68,7 @@ export function spawnGuarded(
   const stop = async (graceMs = 5_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => killGroup(child), graceMs);
     await exited;
     clearTimeout(timer);
   };

@@ -77,6 +77,70 @@ function fromLegacy(doc: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** One entry of `spec.artifacts` (index `i`); `names` holds the names of the entries before it. */
+function checkArtifact(a: unknown, i: number, names: Set<string>): Checked<Artifact> {
+  const where = `spec.artifacts[${i}]`;
+  if (!isRecord(a)) return { ok: false, reason: `${where} is not a mapping` };
+  const aname = str(a.name);
+  if (!aname) return { ok: false, reason: `${where}.name is required` };
+  if (!isValidProfileName(aname))
+    return { ok: false, reason: `${where}.name ${JSON.stringify(aname)} is not a valid name` };
+  if (names.has(aname)) return { ok: false, reason: `${where}.name ${JSON.stringify(aname)} is used twice` };
+  names.add(aname);
+  const kinds = (['chart', 'kustomize', 'profile'] as const).filter(
+    (k) => a[k] !== undefined && a[k] !== null,
+  );
+  if (kinds.length !== 1)
+    return {
+      ok: false,
+      reason: `${where} (${aname}) must have exactly one of chart, kustomize or profile`,
+    };
+  const kind = kinds[0]!;
+  const rawDeps = a.dependsOn ?? [];
+  if (!Array.isArray(rawDeps) || rawDeps.some((d) => !isRecord(d) || typeof d.name !== 'string')) {
+    return { ok: false, reason: `${where} (${aname}).dependsOn must be a list of {name}` };
+  }
+  const artifact: Artifact = {
+    name: aname,
+    kind,
+    dependsOn: rawDeps.map((d) => (d as { name: string }).name),
+  };
+  const body = a[kind];
+  if (!isRecord(body)) return { ok: false, reason: `${where} (${aname}).${kind} must be a mapping` };
+  if (kind === 'chart') {
+    const chart: ChartArtifact = {};
+    for (const f of ['url', 'name', 'version', 'path', 'defaultValues'] as const) {
+      const v = body[f];
+      if (v !== undefined && v !== null && typeof v !== 'string')
+        return { ok: false, reason: `${where} (${aname}).chart.${f} must be a string` };
+      if (typeof v === 'string') chart[f] = v;
+    }
+    if (chart.path !== undefined && !isSafeRelativePath(chart.path))
+      return { ok: false, reason: `${where} (${aname}).chart.path escapes the profile` };
+    if (chart.path === undefined && (!chart.url || !chart.name))
+      return { ok: false, reason: `${where} (${aname}).chart needs path, or url and name` };
+    artifact.chart = chart;
+  } else if (kind === 'kustomize') {
+    const path = str(body.path);
+    if (!path) return { ok: false, reason: `${where} (${aname}).kustomize.path is required` };
+    if (!isSafeRelativePath(path))
+      return { ok: false, reason: `${where} (${aname}).kustomize.path escapes the profile` };
+    artifact.kustomize = { path };
+  } else {
+    const src = isRecord(body.source) ? body.source : undefined;
+    const url = src ? str(src.url) : undefined;
+    if (!src || !url) return { ok: false, reason: `${where} (${aname}).profile.source.url is required` };
+    const source: ProfileSourceRef = { url };
+    for (const f of ['tag', 'branch', 'path'] as const)
+      if (typeof src[f] === 'string') source[f] = src[f] as string;
+    if (!source.tag && !source.branch) source.branch = 'main';
+    artifact.profile = { source };
+  }
+  return { ok: true, value: artifact };
+}
+
 export function checkProfileDefinition(
   input: unknown,
 ): { ok: true; profile: ProfileDefinition } | { ok: false; reason: string } {
@@ -100,65 +164,9 @@ export function checkProfileDefinition(
   const artifacts: Artifact[] = [];
   const names = new Set<string>();
   for (const [i, a] of rawArtifacts.entries()) {
-    const where = `spec.artifacts[${i}]`;
-    if (!isRecord(a)) return { ok: false, reason: `${where} is not a mapping` };
-    const aname = str(a.name);
-    if (!aname) return { ok: false, reason: `${where}.name is required` };
-    if (!isValidProfileName(aname))
-      return { ok: false, reason: `${where}.name ${JSON.stringify(aname)} is not a valid name` };
-    if (names.has(aname))
-      return { ok: false, reason: `${where}.name ${JSON.stringify(aname)} is used twice` };
-    names.add(aname);
-    const kinds = (['chart', 'kustomize', 'profile'] as const).filter(
-      (k) => a[k] !== undefined && a[k] !== null,
-    );
-    if (kinds.length !== 1)
-      return {
-        ok: false,
-        reason: `${where} (${aname}) must have exactly one of chart, kustomize or profile`,
-      };
-    const kind = kinds[0]!;
-    const rawDeps = a.dependsOn ?? [];
-    if (!Array.isArray(rawDeps) || rawDeps.some((d) => !isRecord(d) || typeof d.name !== 'string')) {
-      return { ok: false, reason: `${where} (${aname}).dependsOn must be a list of {name}` };
-    }
-    const artifact: Artifact = {
-      name: aname,
-      kind,
-      dependsOn: rawDeps.map((d) => (d as { name: string }).name),
-    };
-    const body = a[kind];
-    if (!isRecord(body)) return { ok: false, reason: `${where} (${aname}).${kind} must be a mapping` };
-    if (kind === 'chart') {
-      const chart: ChartArtifact = {};
-      for (const f of ['url', 'name', 'version', 'path', 'defaultValues'] as const) {
-        const v = body[f];
-        if (v !== undefined && v !== null && typeof v !== 'string')
-          return { ok: false, reason: `${where} (${aname}).chart.${f} must be a string` };
-        if (typeof v === 'string') chart[f] = v;
-      }
-      if (chart.path !== undefined && !isSafeRelativePath(chart.path))
-        return { ok: false, reason: `${where} (${aname}).chart.path escapes the profile` };
-      if (chart.path === undefined && (!chart.url || !chart.name))
-        return { ok: false, reason: `${where} (${aname}).chart needs path, or url and name` };
-      artifact.chart = chart;
-    } else if (kind === 'kustomize') {
-      const path = str(body.path);
-      if (!path) return { ok: false, reason: `${where} (${aname}).kustomize.path is required` };
-      if (!isSafeRelativePath(path))
-        return { ok: false, reason: `${where} (${aname}).kustomize.path escapes the profile` };
-      artifact.kustomize = { path };
-    } else {
-      const src = isRecord(body.source) ? body.source : undefined;
-      const url = src ? str(src.url) : undefined;
-      if (!src || !url) return { ok: false, reason: `${where} (${aname}).profile.source.url is required` };
-      const source: ProfileSourceRef = { url };
-      for (const f of ['tag', 'branch', 'path'] as const)
-        if (typeof src[f] === 'string') source[f] = src[f] as string;
-      if (!source.tag && !source.branch) source.branch = 'main';
-      artifact.profile = { source };
-    }
-    artifacts.push(artifact);
+    const checked = checkArtifact(a, i, names);
+    if (!checked.ok) return checked;
+    artifacts.push(checked.value);
   }
   for (const a of artifacts) {
     for (const d of a.dependsOn) {
