@@ -11,6 +11,8 @@ import {
   type CatalogEntry,
   type CatalogKeys,
   type Redis,
+  type SearchHit,
+  type SearchResult,
 } from '@profiles/shared';
 import type { SearchMirror } from './search-mirror.ts';
 import {
@@ -31,23 +33,7 @@ import {
  */
 export type { SearchQuery } from './search-query.ts';
 
-export interface SearchHit {
-  catalog: string;
-  name: string;
-  score: number;
-  latest: CatalogEntry;
-  versions?: CatalogEntry[];
-}
-
-export interface SearchResult {
-  total: number;
-  items: SearchHit[];
-  /** Each facet's `facetLimit` most frequent values with their counts, most frequent first. */
-  facets: Record<string, Record<string, number>>;
-  /** How many values each facet has over the whole match. */
-  facetTotals: Record<string, number>;
-  nextCursor: string | null;
-}
+export type { SearchHit, SearchResult } from '@profiles/shared';
 
 const RESULT_TTL_SECONDS = 60;
 const HIGH = Buffer.from([0xff]);

@@ -9,24 +9,21 @@ import {
   type CatalogEntry,
   type CatalogKeys,
   type Redis,
+  type NestedProfileNode,
+  type ProfileUpdatesDoc,
+  type ProfileVersionDoc,
+  type ProfileVersionsDoc,
   type SourceStatus,
+  type SourceView,
 } from '@profiles/shared';
 import { parseVersionParam, type CatalogReader } from '../catalog-reader.ts';
 import { onlyKnownParams } from './search.ts';
 
 /**
  * The richer read surface beside the original endpoints: profile detail with every version and the nested
- * profile tree, updates classified by semver, and catalog sources with their status.
+ * profile tree, updates classified by semver, and catalog sources with their status. The documents' shapes are
+ * in shared (api-documents.ts), where the CLI reads them too.
  */
-export interface TreeNode {
-  artifact: string;
-  source: { url: string; tag?: string; branch?: string; path?: string };
-  /** where the reference resolved in the catalog, or why it did not */
-  resolved: { catalog: string; profile: string; version: string } | null;
-  note?: 'outside-catalog' | 'cycle' | 'depth-limit';
-  children: TreeNode[];
-}
-
 export function catalogRoutes(
   app: FastifyInstance,
   deps: { reader: CatalogReader; redis: Redis; keys: CatalogKeys },
@@ -47,7 +44,7 @@ export function catalogRoutes(
       schema: { summary: 'A profile: every version, newest first', tags: ['catalog'], params },
       preValidation: onlyKnownParams([]),
     },
-    async (req) => {
+    async (req): Promise<ProfileVersionsDoc> => {
       const versions = await reader.versions(req.params.catalog, req.params.profile);
       const ref = await reader.resolveCatalog(req.params.catalog);
       return {
@@ -69,7 +66,7 @@ export function catalogRoutes(
       },
       preValidation: onlyKnownParams([]),
     },
-    async (req) => {
+    async (req): Promise<ProfileVersionDoc> => {
       const entry = await reader.version(req.params.catalog, req.params.profile, req.params.version);
       const tree = await nestedTree(entry, new Set([`${entry.url}@${entry.tag}`]), 0);
       return {
@@ -83,12 +80,16 @@ export function catalogRoutes(
   );
 
   /** Resolves nested profile references through the catalog (by repository URL and tag), to any depth. */
-  async function nestedTree(entry: CatalogEntry, path: Set<string>, depth: number): Promise<TreeNode[]> {
-    const out: TreeNode[] = [];
+  async function nestedTree(
+    entry: CatalogEntry,
+    path: Set<string>,
+    depth: number,
+  ): Promise<NestedProfileNode[]> {
+    const out: NestedProfileNode[] = [];
     for (const a of entry.artifacts ?? []) {
       if (a.kind !== 'profile' || !a.profile) continue;
       const src = a.profile.source;
-      const node: TreeNode = { artifact: a.name, source: src, resolved: null, children: [] };
+      const node: NestedProfileNode = { artifact: a.name, source: src, resolved: null, children: [] };
       out.push(node);
       const key = `${src.url}@${src.tag ?? src.branch ?? ''}`;
       if (path.has(key)) {
@@ -154,7 +155,7 @@ export function catalogRoutes(
       },
       preValidation: onlyKnownParams(['from', 'constraint']),
     },
-    async (req) => {
+    async (req): Promise<ProfileUpdatesDoc> => {
       const from = parseVersionParam(req.query.from);
       if (req.query.constraint !== undefined && semver.validRange(req.query.constraint) === null) {
         throw new AppError(
@@ -188,7 +189,7 @@ export function catalogRoutes(
       schema: { summary: 'Catalog sources with status and counts', tags: ['sources'] },
       preValidation: onlyKnownParams([]),
     },
-    async () => {
+    async (): Promise<{ items: SourceView[] }> => {
       const ids = (await redis.smembers(keys.sources())).sort();
       return { items: await Promise.all(ids.map((id) => sourceView(id))) };
     },
@@ -197,7 +198,7 @@ export function catalogRoutes(
   app.get<{ Params: { namespace: string; name: string } }>(
     '/v1/sources/:namespace/:name',
     { schema: { summary: 'One catalog source', tags: ['sources'] }, preValidation: onlyKnownParams([]) },
-    async (req) => {
+    async (req): Promise<{ item: SourceView }> => {
       const id = `${req.params.namespace}/${req.params.name}`;
       if (!(await redis.sismember(keys.sources(), id)))
         throw new AppError('CATALOG_NOT_FOUND', `catalog source ${JSON.stringify(id)} not found`, {
@@ -207,7 +208,7 @@ export function catalogRoutes(
     },
   );
 
-  async function sourceView(id: string) {
+  async function sourceView(id: string): Promise<SourceView> {
     const h = await redis.hgetall(keys.source(id));
     const ref = parseSourceId(id)!;
     const status = JSON.parse(h.status || '{}') as Partial<SourceStatus>;
