@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', '.local/**', 'tools/**'] },
+  { ignores: ['node_modules/**', '.cache/**', '.local/**', 'tools/**', 'cli/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },
