@@ -16,6 +16,7 @@ export * from './health.ts';
 export * from './shutdown.ts';
 export * from './installations.ts';
 export * from './install-messages.ts';
+export * from './api-documents.ts';
 export * from './profile-definition.ts';
 export * from './repo-url.ts';
 export * from './search-terms.ts';

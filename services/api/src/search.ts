@@ -1,28 +1,18 @@
 import { createHash } from 'node:crypto';
-import { AppError, isPrerelease, parseProfileNameMember, type CatalogEntry } from '@profiles/shared';
+import {
+  AppError,
+  isPrerelease,
+  parseProfileNameMember,
+  type SearchHit,
+  type SearchResult,
+} from '@profiles/shared';
 import type { CatalogReader } from './catalog-reader.ts';
 import type { SearchEngine } from './search-engine.ts';
 import { topFacetValues, type Ranked, type SearchQuery } from './search-query.ts';
 
 export type { SearchQuery } from './search-query.ts';
 
-export interface SearchHit {
-  catalog: string;
-  name: string;
-  score: number;
-  latest: CatalogEntry;
-  versions?: CatalogEntry[];
-}
-
-export interface SearchResult {
-  total: number;
-  items: SearchHit[];
-  /** Each facet's `facetLimit` most frequent values with their counts, most frequent first. */
-  facets: Record<string, Record<string, number>>;
-  /** How many values each facet has over the whole match. */
-  facetTotals: Record<string, number>;
-  nextCursor: string | null;
-}
+export type { SearchHit, SearchResult } from '@profiles/shared';
 
 /**
  * Search over the catalog: picks the first engine that can answer for the request's generation (the replica's

@@ -1,22 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import semver from 'semver';
-import { AppError, isGreater, parseSourceId, type CatalogEntry } from '@profiles/shared';
+import {
+  AppError,
+  isGreater,
+  parseSourceId,
+  type CatalogEntry,
+  type NestedProfileNode,
+  type ProfileUpdatesDoc,
+  type ProfileVersionDoc,
+  type ProfileVersionsDoc,
+  type SourceView,
+} from '@profiles/shared';
 import { parseVersionParam, type CatalogReader } from '../catalog-reader.ts';
 import { onlyKnownParams } from './search.ts';
 
 /**
  * The richer read surface beside the original endpoints: profile detail with every version and the nested
- * profile tree, updates classified by semver, and catalog sources with their status.
+ * profile tree, updates classified by semver, and catalog sources with their status. The documents' shapes are
+ * in shared (api-documents.ts), where the CLI reads them too.
  */
-export interface TreeNode {
-  artifact: string;
-  source: { url: string; tag?: string; branch?: string; path?: string };
-  /** where the reference resolved in the catalog, or why it did not */
-  resolved: { catalog: string; profile: string; version: string } | null;
-  note?: 'outside-catalog' | 'cycle' | 'depth-limit';
-  children: TreeNode[];
-}
-
 export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReader }): void {
   const { reader } = deps;
   const params = {
@@ -34,7 +36,7 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
       schema: { summary: 'A profile: every version, newest first', tags: ['catalog'], params },
       preValidation: onlyKnownParams([]),
     },
-    async (req) => {
+    async (req): Promise<ProfileVersionsDoc> => {
       const versions = await reader.versions(req.params.catalog, req.params.profile);
       const ref = await reader.resolveCatalog(req.params.catalog);
       return {
@@ -56,7 +58,7 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
       },
       preValidation: onlyKnownParams([]),
     },
-    async (req) => {
+    async (req): Promise<ProfileVersionDoc> => {
       const entry = await reader.version(req.params.catalog, req.params.profile, req.params.version);
       const tree = await nestedTree(entry, new Set([`${entry.url}@${entry.tag}`]), 0);
       return {
@@ -70,12 +72,16 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
   );
 
   /** Resolves nested profile references through the catalog (by repository URL and tag), to any depth. */
-  async function nestedTree(entry: CatalogEntry, path: Set<string>, depth: number): Promise<TreeNode[]> {
-    const out: TreeNode[] = [];
+  async function nestedTree(
+    entry: CatalogEntry,
+    path: Set<string>,
+    depth: number,
+  ): Promise<NestedProfileNode[]> {
+    const out: NestedProfileNode[] = [];
     for (const a of entry.artifacts ?? []) {
       if (a.kind !== 'profile' || !a.profile) continue;
       const src = a.profile.source;
-      const node: TreeNode = { artifact: a.name, source: src, resolved: null, children: [] };
+      const node: NestedProfileNode = { artifact: a.name, source: src, resolved: null, children: [] };
       out.push(node);
       const key = `${src.url}@${src.tag ?? src.branch ?? ''}`;
       if (path.has(key)) {
@@ -123,7 +129,7 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
       },
       preValidation: onlyKnownParams(['from', 'constraint']),
     },
-    async (req) => {
+    async (req): Promise<ProfileUpdatesDoc> => {
       const from = parseVersionParam(req.query.from);
       if (req.query.constraint !== undefined && semver.validRange(req.query.constraint) === null) {
         throw new AppError(
@@ -157,7 +163,7 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
       schema: { summary: 'Catalog sources with status and counts', tags: ['sources'] },
       preValidation: onlyKnownParams([]),
     },
-    async () => {
+    async (): Promise<{ items: SourceView[] }> => {
       const ids = await reader.sourceIds();
       return { items: await Promise.all(ids.map((id) => sourceView(id))) };
     },
@@ -166,7 +172,7 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
   app.get<{ Params: { namespace: string; name: string } }>(
     '/v1/sources/:namespace/:name',
     { schema: { summary: 'One catalog source', tags: ['sources'] }, preValidation: onlyKnownParams([]) },
-    async (req) => {
+    async (req): Promise<{ item: SourceView }> => {
       const id = `${req.params.namespace}/${req.params.name}`;
       if (!(await reader.hasSource(id)))
         throw new AppError('CATALOG_NOT_FOUND', `catalog source ${JSON.stringify(id)} not found`, {
@@ -176,7 +182,7 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
     },
   );
 
-  async function sourceView(id: string) {
+  async function sourceView(id: string): Promise<SourceView> {
     const { origin, status, indexedAt } = await reader.source(id);
     const ref = parseSourceId(id)!;
     return {

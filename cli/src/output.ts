@@ -1,0 +1,111 @@
+/**
+ * What commands print: `-o json|yaml` prints the API's document as it came (stable for scripts), `-o table`
+ * (the default) prints for people: borderless tables cut to the terminal's width, colours unless NO_COLOR or
+ * not a terminal.
+ */
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import type * as YamlModule from 'yaml';
+import { CliError, EXIT } from './exit.ts';
+
+export type Format = 'table' | 'json' | 'yaml';
+
+export function parseFormat(v: string): Format {
+  if (v === 'table' || v === 'json' || v === 'yaml') return v;
+  throw new CliError(`-o ${JSON.stringify(v)}: choose table, json or yaml`, EXIT.usage);
+}
+
+type YamlLib = typeof YamlModule;
+
+/** The YAML library, loaded only when YAML is read or written: it is most of what a bare start would parse. */
+export async function yaml(): Promise<YamlLib> {
+  const m = (await import('yaml')) as YamlLib & { default?: YamlLib };
+  return m.default ?? m; // bundled, the CommonJS module arrives as `default`
+}
+
+export async function printDocument(format: Exclude<Format, 'table'>, doc: unknown): Promise<void> {
+  if (format === 'json') process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else process.stdout.write((await yaml()).stringify(doc));
+}
+
+/** Colours, off with NO_COLOR (any value), when stdout is not a terminal, or with FORCE_COLOR=0. */
+export const color = pc;
+
+/** Columns of the terminal; COLUMNS when not a terminal; undefined (no cutting) when neither is known. */
+export function terminalWidth(): number | undefined {
+  if (process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
+  const env = Number(process.env.COLUMNS);
+  return Number.isFinite(env) && env > 20 ? env : undefined;
+}
+
+const plain = {
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
+};
+
+const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
+
+/**
+ * A kubectl-style table. `flexible` names the column cut (with …) so the table fits `width`; every other
+ * column keeps its full width.
+ */
+export function table(
+  head: string[],
+  rows: string[][],
+  opts: { flexible?: number; width?: number } = {},
+): string {
+  const widths = head.map((h, i) =>
+    Math.max(visible(h).length, ...rows.map((r) => visible(r[i] ?? '').length)),
+  );
+  const gap = 2;
+  if (opts.flexible !== undefined && opts.width) {
+    const others =
+      widths.reduce((s, w, i) => (i === opts.flexible ? s : s + w), 0) + gap * (widths.length - 1);
+    widths[opts.flexible] = Math.max(10, Math.min(widths[opts.flexible]!, opts.width - others));
+  }
+  const t = new Table({
+    head: head.map((h) => color.bold(h)),
+    chars: plain,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
+    colWidths: widths,
+    truncate: '…',
+    wordWrap: false,
+  });
+  for (const r of rows) t.push(r);
+  return t
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
+}
+
+/** `key: value` lines with the keys aligned. */
+export function fields(pairs: [string, string | undefined][]): string {
+  const shown = pairs.filter(([, v]) => v !== undefined && v !== '');
+  const w = Math.max(...shown.map(([k]) => k.length));
+  return shown.map(([k, v]) => `${color.bold(`${k}:`.padEnd(w + 1))} ${v}`).join('\n');
+}
+
+/** `3m ago`, `2h ago`, `5d ago`. */
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (!Number.isFinite(s)) return '';
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
