@@ -18,7 +18,10 @@ const ENTRY = 'src/main.ts';
 const OUT = 'dist/main.js';
 const META = 'dist/meta.json';
 
-/** The workspaces (root package.json `workspaces`, `dir/*` globs expanded) that have an entry point. */
+/**
+ * The workspaces (root package.json `workspaces`, `dir/*` globs expanded) that have an entry point. A workspace
+ * with a build script of its own (the CLI, bundled whole into cli/dist by `npm ci`) builds itself.
+ */
 export function buildableWorkspaces(): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] };
   const dirs = pkg.workspaces.flatMap((w) => {
@@ -26,7 +29,13 @@ export function buildableWorkspaces(): string[] {
     const parent = join(root, w.slice(0, -2));
     return existsSync(parent) ? readdirSync(parent).map((n) => `${w.slice(0, -2)}/${n}`) : [];
   });
-  return dirs.filter((d) => existsSync(join(root, d, ENTRY))).sort();
+  const ownBuild = (d: string) =>
+    Boolean((JSON.parse(readFileSync(join(root, d, 'package.json'), 'utf8')) as PackageJson).scripts?.build);
+  return dirs.filter((d) => existsSync(join(root, d, ENTRY)) && !ownBuild(d)).sort();
+}
+
+interface PackageJson {
+  scripts?: Record<string, string>;
 }
 
 /** Bare imports stay imports, except the project's own workspaces, which are compiled in. */

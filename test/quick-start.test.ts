@@ -118,6 +118,8 @@ test('every quick-start command of the README works as written against npm start
     GIT_AUTHOR_EMAIL: 'quick@start.invalid',
     GIT_COMMITTER_NAME: 'Quick Start',
     GIT_COMMITTER_EMAIL: 'quick@start.invalid',
+    // The README's CLI lines use the CLI's default API URL; this npm start listens on a port of its own.
+    PROFILES_API: api(),
   };
   for (const ex of examples) {
     const code = ex.code.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
@@ -144,7 +146,7 @@ test('every quick-start command of the README works as written against npm start
   });
   assert.match(
     log,
-    /^Upgrade profile hello-web 0\.3\.0 as default\/hello-web\nInstall profile hello-web 0\.1\.0/,
+    /^Upgrade profile hello-web 0\.3\.0 as default\/hello-web\nInstall profile redis-cache 1\.0\.0 as default\/redis-cache\nInstall profile hello-web 0\.1\.0/,
   );
   const values = execFileSync(
     'git',

@@ -34,7 +34,7 @@ export function installCommands(q: QuickStart): { curl: string; cli: string; log
     `"target":{"url":"${jsonTarget}","branch":"main","path":"clusters/local"}}`;
   return {
     curl: `curl -s -X POST ${q.api}/v1/installations -H 'content-type: application/json' -d '${body}'`,
-    cli: `npx profiles install examples/hello-web@0.1.0 --repo "${target}" --branch main --path clusters/local`,
+    cli: `npx profiles install examples/redis-cache@1.0.0 --repo "${target}" --branch main --path clusters/local`,
     log: `git --git-dir ${rel(q.gitopsDir)} log --stat main`,
   };
 }
@@ -50,7 +50,7 @@ export function quickStartText(q: QuickStart): string {
     '',
     `  ${c.curl}`,
     '',
-    'or, with the CLI:',
+    'and redis-cache 1.0.0 beside it, with the CLI:',
     '',
     `  ${c.cli}`,
     '',
