@@ -25,6 +25,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--api <url>', 'the Profiles API').env('PROFILES_API').default(DEFAULT_API))
     .addOption(new Option('--token <token>', 'bearer token for the API').env('PROFILES_TOKEN'))
     .showHelpAfterError('(run with --help for usage)')
+    // Before the commands are added, so they inherit it: main.ts maps commander's exits to ours.
+    .exitOverride()
     .addHelpText(
       'after',
       `
