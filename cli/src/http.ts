@@ -3,8 +3,7 @@
  * the bearer token, and every failure turned into one line: the problem's `detail` and `parameter`, or that the
  * API is not reachable at all.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Problem } from '@profiles/shared';
 import { CliError, EXIT, exitCodeForStatus } from './exit.ts';
 
@@ -85,14 +84,15 @@ export class ApiClient {
     return doc as T;
   }
 
-  private open(
+  private async open(
     method: string,
     url: URL,
     headers: Record<string, string>,
     body?: string,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // node:https (and TLS with it) loads only for an https API: start-up is most of a command's time.
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
     const all = {
       'user-agent': 'profiles-cli',
       ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}),

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ago, table } from './output.ts';
 
-test('a table cuts only the flexible column, with …, to fit the width', () => {
+test('a table cuts only the flexible column, with …, to fit the width', async () => {
   const rows = [['nginx', 'a long description that will not fit in the terminal', 'me']];
-  const full = table(['NAME', 'DESCRIPTION', 'BY'], rows).split('\n');
+  const full = (await table(['NAME', 'DESCRIPTION', 'BY'], rows)).split('\n');
   assert.equal(full[1], 'nginx  a long description that will not fit in the terminal  me');
-  const cut = table(['NAME', 'DESCRIPTION', 'BY'], rows, { flexible: 1, width: 40 }).split('\n');
+  const cut = (await table(['NAME', 'DESCRIPTION', 'BY'], rows, { flexible: 1, width: 40 })).split('\n');
   assert.ok(
     cut.every((l) => l.length <= 40),
     cut.join('\n'),

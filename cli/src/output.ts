@@ -3,7 +3,6 @@
  * (the default) prints for people: borderless tables cut to the terminal's width, colours unless NO_COLOR or
  * not a terminal.
  */
-import Table from 'cli-table3';
 import pc from 'picocolors';
 import type * as YamlModule from 'yaml';
 import { CliError, EXIT } from './exit.ts';
@@ -62,11 +61,13 @@ const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disab
  * A kubectl-style table. `flexible` names the column cut (with …) so the table fits `width`; every other
  * column keeps its full width.
  */
-export function table(
+export async function table(
   head: string[],
   rows: string[][],
   opts: { flexible?: number; width?: number } = {},
-): string {
+): Promise<string> {
+  // Loaded when a table is printed: `-o json` never pays for it.
+  const { default: Table } = await import('cli-table3');
   const widths = head.map((h, i) =>
     Math.max(visible(h).length, ...rows.map((r) => visible(r[i] ?? '').length)),
   );

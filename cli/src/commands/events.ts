@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
 import type { CloudEvent } from '@profiles/shared';
 import { contextOf, type Context } from '../context.ts';
 import { CliError, EXIT } from '../exit.ts';
@@ -45,6 +45,7 @@ Examples:
 }
 
 async function stream(ctx: Context, opts: EventsOpts, max: number): Promise<void> {
+  const { createParser } = await import('eventsource-parser');
   let last = opts.since;
   let seen = 0;
   let failures = 0;

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
-import semver from 'semver';
 import type { FoundInstallation } from '@profiles/shared';
 import { contextOf } from '../context.ts';
 import { color, printDocument, table } from '../output.ts';
 import { parseObjectRef } from '../refs.ts';
 
 /** How far an update goes, as the API's updates endpoint says it: patch, minor, major, pre…; `other` if not semver. */
-export function classify(from: string, to: string): string {
+export function classify(
+  semver: { valid(v: string): string | null; diff(a: string, b: string): string | null },
+  from: string,
+  to: string,
+): string {
   if (!semver.valid(from) || !semver.valid(to)) return 'other';
   return semver.diff(from, to) ?? 'none';
 }
@@ -39,9 +42,13 @@ Examples:
           secret: secret?.name,
           secretNamespace: secret?.namespace,
         });
+        const semver = (await import('semver')).default;
         const items = doc.items.map((i) => ({
           ...i,
-          updates: i.availableUpdates.map((v) => ({ version: v, change: classify(i.profile.version, v) })),
+          updates: i.availableUpdates.map((v) => ({
+            version: v,
+            change: classify(semver, i.profile.version, v),
+          })),
         }));
         if (ctx.format !== 'table') return printDocument(ctx.format, { ...doc, items });
         if (items.length === 0) {
@@ -62,7 +69,9 @@ Examples:
             ? i.updates.map((u) => paint(u.change, `${u.version} (${u.change})`)).join(', ')
             : '-',
         ]);
-        console.log(table(['NAMESPACE', 'NAME', 'PATH', 'PROFILE', 'VERSION', 'AVAILABLE UPDATES'], rows));
+        console.log(
+          await table(['NAMESPACE', 'NAME', 'PATH', 'PROFILE', 'VERSION', 'AVAILABLE UPDATES'], rows),
+        );
       },
     );
 }

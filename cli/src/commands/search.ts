@@ -76,11 +76,11 @@ Examples:
       }
       if (opts.all) result.nextCursor = null;
       if (ctx.format !== 'table') return printDocument(ctx.format, result);
-      printSearch(result, Boolean(opts.allVersions), Boolean(opts.facets));
+      await printSearch(result, Boolean(opts.allVersions), Boolean(opts.facets));
     });
 }
 
-function printSearch(r: SearchResult, allVersions: boolean, facets: boolean): void {
+async function printSearch(r: SearchResult, allVersions: boolean, facets: boolean): Promise<void> {
   if (r.items.length === 0) {
     console.log('No profiles match.');
     return;
@@ -93,7 +93,7 @@ function printSearch(r: SearchResult, allVersions: boolean, facets: boolean): vo
     h.latest.maintainer,
   ]);
   const head = ['NAME', 'CATALOG', allVersions ? 'VERSIONS' : 'LATEST', 'DESCRIPTION', 'MAINTAINER'];
-  console.log(table(head, rows, { flexible: 3, width: terminalWidth() }));
+  console.log(await table(head, rows, { flexible: 3, width: terminalWidth() }));
   if (r.items.length < r.total)
     console.error(
       color.dim(`${r.items.length} of ${r.total} shown; --all for every page, --limit for bigger pages`),

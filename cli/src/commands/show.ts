@@ -65,7 +65,7 @@ Examples:
                 : '',
           (doc.dependsOn[a.name] ?? a.dependsOn).join(', '),
         ]);
-        console.log(indent(table(['NAME', 'KIND', 'FROM', 'DEPENDS ON'], rows)));
+        console.log(indent(await table(['NAME', 'KIND', 'FROM', 'DEPENDS ON'], rows)));
       }
       if (doc.tree.length) {
         console.log(`\n${color.bold('Nested profiles')}`);

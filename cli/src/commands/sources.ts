@@ -28,7 +28,7 @@ export function sourcesCommands(program: Command): void {
             : (s.scannedRepositories.find((r) => r.error)?.error ?? '')),
       ]);
       console.log(
-        table(
+        await table(
           ['NAMESPACE', 'NAME', 'READY', 'PROFILES', 'VERSIONS', 'REPOS', 'INDEXED', 'LAST ERROR'],
           rows,
           {
