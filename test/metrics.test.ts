@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getJson, startNats, startRedis, waitFor, type LocalServer } from './harness/index.ts';
 import { examplesRepo, gitopsRepo, gitSync } from './harness/installer.ts';
@@ -19,6 +19,10 @@ let tmp: { dir: string; remove: () => Promise<void> };
 let examples: string;
 let gitops: string;
 const missing = 'file:///nonexistent/profiles.git';
+/** Every series name the services exposed in the test, to check the dashboard and the alerts against. */
+const exposed = new Set<string>();
+/** Series only the watcher's Kubernetes mode exposes (its status writer). */
+const KUBERNETES_ONLY = ['profiles_status_writes_total', 'profiles_status_write_backoffs_total'];
 
 before(async () => {
   [redis, nats] = await Promise.all([startRedis(), startNats()]);
@@ -56,7 +60,9 @@ const scrape = async (url: string) => {
   const r = await fetch(`${url}/metrics`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
-  return parsePrometheus(await r.text());
+  const samples = parsePrometheus(await r.text());
+  for (const x of samples) exposed.add(x.name);
+  return samples;
 };
 
 test('after indexing a folder source and one install, every service reports what it did', async () => {
@@ -108,12 +114,12 @@ test('after indexing a folder source and one install, every service reports what
   );
   const ix = { consumer: 'indexer', stream: 'PROFILES_SOURCES' };
   assert.ok(sampleValue(indexer, 'profiles_events_consumed_total', ix)! >= 1);
-  assert.equal(sampleValue(indexer, 'profiles_events_failed_total', ix) ?? 0, 0);
+  assert.equal(sampleValue(indexer, 'profiles_events_failed_total', ix), 0);
   assert.equal(sampleValue(indexer, 'profiles_consumer_pending', ix), 0);
   const good = { repository: `file://${examples}` };
   assert.ok(sampleValue(indexer, 'profiles_repository_scan_duration_seconds_count', good)! >= 1);
   assert.ok(sampleValue(indexer, 'profiles_repository_scan_duration_seconds_sum', good)! > 0);
-  assert.equal(sampleValue(indexer, 'profiles_repository_scan_failures_total', good) ?? 0, 0);
+  assert.equal(sampleValue(indexer, 'profiles_repository_scan_failures_total', good), 0);
   assert.ok(sampleValue(indexer, 'profiles_repository_scan_failures_total', { repository: missing })! >= 1);
   assert.ok(sampleValue(indexer, 'profiles_redis_writes_total')! >= 1);
   const names = new Set(items.map((i: { name: string }) => i.name));
@@ -124,9 +130,9 @@ test('after indexing a folder source and one install, every service reports what
   const installer = await scrape(services.health.installer);
   const inst = { consumer: 'installer', stream: 'PROFILES_INSTALLS' };
   assert.equal(sampleValue(installer, 'profiles_events_consumed_total', inst), 1);
-  assert.equal(sampleValue(installer, 'profiles_events_redelivered_total', inst) ?? 0, 0);
+  assert.equal(sampleValue(installer, 'profiles_events_redelivered_total', inst), 0);
   assert.equal(sampleValue(installer, 'profiles_installs_total', { outcome: 'committed' }), 1);
-  assert.equal(sampleValue(installer, 'profiles_installs_total', { outcome: 'failed' }), undefined);
+  assert.equal(sampleValue(installer, 'profiles_installs_total', { outcome: 'failed' }), 0);
   assert.equal(
     sampleValue(installer, 'profiles_install_duration_seconds_count', { outcome: 'committed' }),
     1,
@@ -143,4 +149,20 @@ test('after indexing a folder source and one install, every service reports what
   };
   assert.equal(sampleValue(api, 'http_server_request_duration_count', posted), 1);
   assert.equal(sampleValue(api, 'profiles_sse_clients'), 0);
+  assert.equal(sampleValue(api, 'profiles_sse_events_sent_total'), 0);
+});
+
+test('the Grafana dashboard and the alert rules use only series the services expose', async () => {
+  assert.ok(exposed.size > 20, 'the scrape test ran first');
+  const dashboard = JSON.parse(await readFile('deploy/monitoring/grafana-dashboard.json', 'utf8'));
+  const rules = await readFile('deploy/monitoring/prometheus-rules.yaml', 'utf8');
+  const exprs = [
+    ...dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr)),
+    ...[...rules.matchAll(/^\s+expr: (.+)$/gm)].map((m) => m[1]!),
+  ];
+  assert.ok(exprs.length >= 20);
+  const known = new Set([...exposed, ...KUBERNETES_ONLY]);
+  for (const e of exprs)
+    for (const [name] of e.matchAll(/\b(?:profiles|http_server)_\w+/g))
+      assert.ok(known.has(name), `${name} (in ${e}) is not a series any service exposes`);
 });

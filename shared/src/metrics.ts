@@ -102,6 +102,8 @@ export class ConsumerMetrics {
       'JetStream messages delivered more than once (after a nak, a crash or an ack timeout)',
     );
     this.failures = metrics.counter('profiles_events_failed', 'JetStream messages the handler failed on');
+    // Zero from the start: a series that appears only at its first failure breaks rate() and the alerts.
+    for (const c of [this.consumed, this.redelivered, this.failures]) c.add(0, this.attrs);
     if (jsm) {
       const info = () => jsm.consumers.info(c.stream, c.durable);
       metrics.gauge('profiles_consumer_pending', 'messages not yet delivered to the consumer', async () => [

@@ -119,6 +119,7 @@ export class Metrics extends ServiceMetrics {
     super('api', [durations]);
     this.durations = durations;
     this.sseEvents = this.counter('profiles_sse_events_sent', 'catalog events written to SSE clients');
+    this.sseEvents.add(0);
     this.gauge('profiles_sse_clients', 'SSE clients connected', () => this.sseClients);
   }
 

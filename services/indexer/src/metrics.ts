@@ -59,6 +59,7 @@ export class ScanMetrics {
   scanned(url: string, seconds: number, failed: boolean): void {
     const attrs = { repository: redactUrl(url) };
     this.duration.record(seconds, attrs);
-    if (failed) this.failures.add(1, attrs);
+    // Zero on success too: every scanned repository has the series, so failures / scans is defined.
+    this.failures.add(failed ? 1 : 0, attrs);
   }
 }

@@ -1,6 +1,7 @@
 import {
   ConsumerMetrics,
   STREAMS,
+  TERMINAL_STATUSES,
   type Counter,
   type Histogram,
   type JetStreamManager,
@@ -23,6 +24,8 @@ export class InstallMetrics {
       'profiles_install_duration_seconds',
       'time the installer worked on a request (fetch, render, commit, push, status), by final status',
     );
+    // Zero from the start, so that rates and the failing-installs alert see every outcome.
+    for (const outcome of TERMINAL_STATUSES) this.installs.add(0, { outcome });
     metrics.gauge(
       'profiles_install_queue_depth',
       'install requests waiting in the work queue or in progress',

@@ -101,7 +101,7 @@ export function eventRoutes(
           if (catalog && (!of || !catalog(of.namespace, of.name))) continue;
           if (req.query.profile && d.profile !== req.query.profile) continue;
           // Backpressure: wait for a slow client instead of buffering without bound.
-          deps.metrics?.sseEvents.add(1, { type: ev.type });
+          deps.metrics?.sseEvents.add(1);
           if (!res.write(`id: ${m.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`))
             await once(res, 'drain');
         }
