@@ -1,16 +1,19 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type { ServiceMetrics } from './metrics.ts';
+
 export type ReadinessCheck = () => Promise<boolean> | boolean;
 
 /**
- * `/healthz` (the process answers) and `/readyz` (every named check passes) for the services that have no
- * HTTP API of their own. Kubernetes probes and the local runner use them.
+ * `/healthz` (the process answers), `/readyz` (every named check passes) and `/metrics` (Prometheus text) for
+ * the services that have no HTTP API of their own. Kubernetes probes, Prometheus and the local runner use them.
  */
 export async function startHealthServer(opts: {
   host: string;
   port: number;
   checks: Record<string, ReadinessCheck>;
+  metrics?: ServiceMetrics;
 }): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -24,6 +27,13 @@ export async function startHealthServer(opts: {
           .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
           .end(JSON.stringify({ status: ok ? 'ready' : 'not ready', checks }));
       });
+      return;
+    }
+    if (path === '/metrics' && opts.metrics) {
+      opts.metrics.render().then(
+        (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
+        () => res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"metrics failed"}'),
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');

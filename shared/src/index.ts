@@ -13,6 +13,7 @@ export * from './retry.ts';
 export * from './redis.ts';
 export * from './nats.ts';
 export * from './health.ts';
+export * from './metrics.ts';
 export * from './shutdown.ts';
 export * from './installations.ts';
 export * from './install-messages.ts';

@@ -235,6 +235,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   catalogRoutes(app, { reader });
   refreshRoutes(app, { reader, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   eventRoutes(app, {
+    metrics,
     js: deps.nats?.js,
     reader,
     ...(deps.sseHeartbeatMs ? { heartbeatMs: deps.sseHeartbeatMs } : {}),

@@ -1,23 +1,17 @@
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { defaultResource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   DataPointType,
-  MeterProvider,
-  MetricReader,
   type CollectionResult,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import { ServiceMetrics, type Counter } from '@profiles/shared';
 
 /**
- * Request metrics with OpenTelemetry (the project's telemetry library), rendered in the Prometheus text format
- * at `/metrics`: request count and duration by route, method and status.
+ * The API's metrics (see ServiceMetrics), at `/metrics` on its own port: request count and duration by route,
+ * method and status, and the catalog events it streamed to SSE clients.
  */
-class PullReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 /** Upper bounds (ms, inclusive) of the duration buckets; one more bucket holds everything above. */
 export const DURATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
@@ -113,22 +107,23 @@ class RequestDurations implements MetricProducer {
   }
 }
 
-export class Metrics {
-  private readonly durations = new RequestDurations();
-  private readonly reader = new PullReader({
-    aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
-    metricProducers: [this.durations],
-  });
-  private readonly serializer = new PrometheusSerializer();
-  /** For instruments recorded through the SDK itself (none per request); the reader must belong to a provider. */
-  readonly meterProvider = new MeterProvider({ readers: [this.reader] });
+export class Metrics extends ServiceMetrics {
+  private readonly durations: RequestDurations;
+  /** Catalog events written to SSE clients. */
+  readonly sseEvents: Counter;
+  /** SSE clients connected now. */
+  sseClients = 0;
+
+  constructor() {
+    const durations = new RequestDurations();
+    super('api', [durations]);
+    this.durations = durations;
+    this.sseEvents = this.counter('profiles_sse_events_sent', 'catalog events written to SSE clients');
+    this.sseEvents.add(0);
+    this.gauge('profiles_sse_clients', 'SSE clients connected', () => this.sseClients);
+  }
 
   observe(route: string, method: string, status: number, ms: number): void {
     this.durations.observe(route, method, status, ms);
-  }
-
-  async render(): Promise<string> {
-    const { resourceMetrics } = await this.reader.collect();
-    return this.serializer.serialize(resourceMetrics);
   }
 }

@@ -6,9 +6,11 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
 import { folderSecrets, kubernetesSecrets, noSecrets, type SecretProvider } from './git/credentials.ts';
+import { ScanMetrics } from './metrics.ts';
 import { start } from './start.ts';
 
 const log = createLogger('indexer');
@@ -21,6 +23,7 @@ try {
       : config.secretsSource === 'folder'
         ? folderSecrets(resolve(config.secretsDir), log)
         : noSecrets;
+  const metrics = new ServiceMetrics('indexer');
   const redis = connectRedis(config.redisUrl, log, 'indexer', { autoPipelining: false });
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'indexer');
   const indexer = await start({
@@ -30,6 +33,7 @@ try {
     redisPrefix: config.redisPrefix,
     log,
     pollIntervalSeconds: config.repoPollIntervalSeconds,
+    metrics,
     scanner: {
       cacheDir: resolve(config.repoCacheDir),
       timeoutMs: config.repoGitTimeoutSeconds * 1000,
@@ -38,12 +42,14 @@ try {
       urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
       secrets,
       log,
+      metrics: new ScanMetrics(metrics),
     },
   });
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,
     checks: { nats: () => !nc.isClosed(), redis: () => redis.status === 'ready' },
+    metrics,
   });
   log.info({ healthPort: health.port }, 'indexer started');
   onShutdown(log, async () => {

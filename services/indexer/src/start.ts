@@ -11,9 +11,11 @@ import {
   type JsMsg,
   type Logger,
   type Redis,
+  ServiceMetrics,
 } from '@profiles/shared';
 import { applyEvent } from './apply-event.ts';
 import { CatalogWriter } from './catalog-writer.ts';
+import { registerIndexerMetrics } from './metrics.ts';
 import { Outbox } from './outbox.ts';
 import { PollScheduler } from './poll-scheduler.ts';
 import type { ScannerDeps } from './git/repo-scanner.ts';
@@ -31,6 +33,8 @@ export interface IndexerDeps {
   pollIntervalSeconds?: number;
   /** How often the poll scheduler looks for due sources (ms). */
   pollTickMs?: number;
+  /** Where the indexer's series are recorded (served at /metrics by main.ts). */
+  metrics?: ServiceMetrics;
 }
 
 export interface Indexer {
@@ -69,15 +73,24 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     ...(deps.pollTickMs ? { tickMs: deps.pollTickMs } : {}),
   });
   poller.start();
+  const consumed = registerIndexerMetrics(deps.metrics ?? new ServiceMetrics('indexer'), {
+    writer,
+    outbox,
+    redis: deps.redis,
+    keys,
+    jsm: deps.jsm,
+  });
   let handled = 0;
   let stopping = false;
   let messages: Awaited<ReturnType<Awaited<ReturnType<typeof deps.js.consumers.get>>['consume']>> | undefined;
 
   const handle = async (m: JsMsg) => {
+    consumed.received(m);
     let ev;
     try {
       ev = decodeEvent(m.data);
     } catch (err) {
+      consumed.failed();
       deps.log.error(
         { subject: m.subject, seq: m.seq, err: describeError(err) },
         'dropping a malformed event',
@@ -101,6 +114,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
       outbox.kick();
       m.ack();
     } catch (err) {
+      consumed.failed();
       const attempt = m.info.deliveryCount;
       const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
       deps.log.warn(

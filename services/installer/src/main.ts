@@ -5,6 +5,7 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
 import { start } from './start.ts';
@@ -15,6 +16,7 @@ try {
   log.level = config.logLevel;
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'installer');
   const redis = connectRedis(config.redisUrl, log, 'installer', { autoPipelining: false });
+  const metrics = new ServiceMetrics('installer');
   const installer = await start({
     js,
     jsm,
@@ -28,11 +30,13 @@ try {
     fluxSchemasDir: config.fluxSchemasDir,
     gitUrlRewrites: config.gitUrlRewrites,
     urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
+    metrics,
   });
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,
     checks: { nats: () => !nc.isClosed(), redis: () => redis.status === 'ready' },
+    metrics,
   });
   log.info({ healthPort: health.port }, 'installer started');
   onShutdown(log, async () => {

@@ -18,8 +18,10 @@ import {
   scanReply,
   scanRequest,
   type RepositoryScan,
+  ServiceMetrics,
 } from '@profiles/shared';
 import { FluxValidator } from './flux-schemas.ts';
+import { InstallMetrics } from './metrics.ts';
 import { rewriteConfig, type GitEnv } from './git.ts';
 import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
@@ -48,6 +50,8 @@ export interface InstallerDeps {
   urlPolicy?: UrlPolicy;
   /** Lease on one request id; also how long a crashed replica blocks a redelivery. */
   leaseMs?: number;
+  /** Where the installer's series are recorded (served at /metrics by main.ts). */
+  metrics?: ServiceMetrics;
 }
 
 export interface Installer {
@@ -94,12 +98,17 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const messages = await consumer.consume({ max_messages: concurrency });
   let handled = 0;
   const running = new Set<Promise<void>>();
+  const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
+  const docKey = installationKeys(deps.redisPrefix).doc;
 
   const handle = async (m: JsMsg) => {
+    metrics.consumer.received(m);
+    const started = performance.now();
     let id: string;
     try {
       id = installMessage.decode(m.data).id;
     } catch (err) {
+      metrics.consumer.failed();
       deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
       m.term();
       return;
@@ -108,8 +117,13 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     try {
       const outcome = await processor.handle(id);
       if (outcome === 'busy') m.nak(2_000);
-      else m.ack();
+      else {
+        m.ack();
+        const status = (JSON.parse((await deps.redis.get(docKey(id))) ?? '{}') as { status?: string }).status;
+        metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
+      }
     } catch (err) {
+      metrics.consumer.failed();
       const delay = Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6));
       deps.log.warn(
         { id, err: describeError(err), retryInMs: delay },

@@ -4,6 +4,7 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
 import { start } from './start.ts';
@@ -13,11 +14,13 @@ try {
   const config = loadConfig();
   log.level = config.logLevel;
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'watcher');
-  const watcher = await start({ config, js, jsm, log });
+  const metrics = new ServiceMetrics('watcher');
+  const watcher = await start({ config, js, jsm, log, metrics });
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,
     checks: { nats: () => !nc.isClosed(), published: () => watcher.publisher.backlog < 1000 },
+    metrics,
   });
   log.info({ healthPort: health.port }, 'watcher started');
   onShutdown(log, async () => {

@@ -23,6 +23,8 @@ export class Publisher {
   private draining: Promise<void> | undefined;
   private closed = false;
   published = 0;
+  /** When JetStream last acknowledged an event (ms since the epoch; 0: never): the watcher's heartbeat. */
+  lastPublishedAt = 0;
 
   constructor(private readonly deps: PublisherDeps) {}
 
@@ -74,6 +76,7 @@ export class Publisher {
         // Remove only if no newer event replaced it while the publish was in flight.
         if (this.pending.get(subject) === event) this.pending.delete(subject);
         this.published++;
+        this.lastPublishedAt = Date.now();
         failures = 0;
       } catch (err) {
         if (failures % 10 === 0)

@@ -1,7 +1,15 @@
-import type { Config, JetStreamClient, JetStreamManager, Logger } from '@profiles/shared';
+import {
+  ConsumerMetrics,
+  ServiceMetrics,
+  type Config,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+} from '@profiles/shared';
 import { FolderSource } from './folder-source.ts';
 import { loadKubeConfig } from './kube-client.ts';
 import { KubernetesSource } from './kubernetes-source.ts';
+import { registerWatcherMetrics } from './metrics.ts';
 import { Publisher } from './publisher.ts';
 import { StatusWriter } from './status-writer.ts';
 
@@ -16,6 +24,8 @@ export interface WatcherDeps {
   kubeconfigPath?: string;
   /** Kubernetes mode: server-side watch timeout (tests use short ones). */
   watchTimeoutSeconds?: number;
+  /** Where the watcher's series are recorded (served at /metrics by main.ts). */
+  metrics?: ServiceMetrics;
 }
 
 export interface Watcher {
@@ -29,6 +39,7 @@ export interface Watcher {
 /** Starts the watcher in the configured mode; resolves once the first snapshot is queued. */
 export async function start(deps: WatcherDeps): Promise<Watcher> {
   const publisher = new Publisher({ js: deps.js, log: deps.log });
+  const metrics = deps.metrics ?? new ServiceMetrics('watcher');
   if (deps.config.watcherMode === 'kubernetes') {
     if (!deps.jsm) throw new Error('Kubernetes mode needs a JetStream manager');
     const kc = loadKubeConfig(deps.kubeconfigPath ?? deps.config.kubeconfig);
@@ -46,7 +57,9 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
       jsm: deps.jsm,
       log: deps.log,
       origin: kubernetes.origin,
+      consumer: new ConsumerMetrics(metrics, 'statusWriter', deps.jsm),
     });
+    registerWatcherMetrics(metrics, publisher, statusWriter);
     await statusWriter.start();
     await kubernetes.start();
     return {
@@ -61,6 +74,7 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
       },
     };
   }
+  registerWatcherMetrics(metrics, publisher);
   const folder = new FolderSource({
     dir: deps.config.watchDir,
     publisher,

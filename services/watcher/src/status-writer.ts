@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import {
   CONSUMERS,
+  type ConsumerMetrics,
   decodeEvent,
   ensureConsumer,
   describeError,
@@ -28,6 +29,8 @@ export interface StatusWriterDeps {
   log: Logger;
   /** Only results of this origin are written (the watcher's own). */
   origin: string;
+  /** Records the consumer's series (messages consumed, failed, redelivered, pending). */
+  consumer?: ConsumerMetrics;
 }
 
 interface Condition {
@@ -86,6 +89,8 @@ export class StatusWriter {
   private stopped = false;
   private readonly custom: k8s.CustomObjectsApi;
   writes = 0;
+  /** Status writes that failed and were put back for a retry after a backoff. */
+  backoffs = 0;
 
   constructor(private readonly deps: StatusWriterDeps) {
     this.custom = deps.kc.makeApiClient(k8s.CustomObjectsApi);
@@ -119,10 +124,12 @@ export class StatusWriter {
   }
 
   private async handle(m: JsMsg): Promise<void> {
+    this.deps.consumer?.received(m);
     let ev;
     try {
       ev = decodeEvent(m.data);
     } catch {
+      this.deps.consumer?.failed();
       m.term();
       return;
     }
@@ -134,6 +141,8 @@ export class StatusWriter {
       await this.write(r);
       m.ack();
     } catch (err) {
+      this.deps.consumer?.failed();
+      this.backoffs++;
       this.deps.log.warn(
         { source: `${r.ref.namespace}/${r.ref.name}`, err: describeError(err) },
         'status write failed; will retry',

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { AppError, decodeEvent, STREAMS, type JetStreamClient } from '@profiles/shared';
 import type { CatalogReader } from '../catalog-reader.ts';
+import type { Metrics } from '../metrics.ts';
 import { onlyKnownParams } from './search.ts';
 
 /**
@@ -13,7 +14,7 @@ import { onlyKnownParams } from './search.ts';
  */
 export function eventRoutes(
   app: FastifyInstance,
-  deps: { js: JetStreamClient | undefined; reader: CatalogReader; heartbeatMs?: number },
+  deps: { js: JetStreamClient | undefined; reader: CatalogReader; heartbeatMs?: number; metrics?: Metrics },
 ): void {
   app.get<{ Querystring: { catalog?: string; profile?: string; lastEventId?: string } }>(
     '/v1/events',
@@ -82,6 +83,7 @@ export function eventRoutes(
         void messages.close();
       };
       req.raw.on('close', close);
+      if (deps.metrics) deps.metrics.sseClients++;
       try {
         for await (const m of messages) {
           let ev;
@@ -99,10 +101,12 @@ export function eventRoutes(
           if (catalog && (!of || !catalog(of.namespace, of.name))) continue;
           if (req.query.profile && d.profile !== req.query.profile) continue;
           // Backpressure: wait for a slow client instead of buffering without bound.
+          deps.metrics?.sseEvents.add(1);
           if (!res.write(`id: ${m.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`))
             await once(res, 'drain');
         }
       } finally {
+        if (deps.metrics) deps.metrics.sseClients--;
         close();
         res.end();
       }

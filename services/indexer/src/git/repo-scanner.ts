@@ -13,6 +13,7 @@ import {
   type RepositoryRef,
   type SourceRef,
 } from '@profiles/shared';
+import type { ScanMetrics } from '../metrics.ts';
 import { gitAuth, type SecretProvider } from './credentials.ts';
 import { git } from './git-cli.ts';
 import { checkRepoUrl, redactUrl, type UrlPolicy } from './repo-url.ts';
@@ -32,6 +33,8 @@ export interface ScannerDeps {
   urlPolicy: UrlPolicy;
   secrets: SecretProvider;
   log: Logger;
+  /** Records each scan's duration and failure per repository. */
+  metrics?: ScanMetrics;
 }
 
 export interface RepoScanResult {
@@ -48,6 +51,20 @@ export interface RepoScanResult {
 const FETCH_BATCH = 200;
 
 export async function scanRepository(
+  deps: ScannerDeps,
+  ref: SourceRef,
+  repo: RepositoryRef,
+  previous: Map<string, RepoTagState>,
+  now: string,
+): Promise<RepoScanResult> {
+  const started = performance.now();
+  const result = await scanOnce(deps, ref, repo, previous, now);
+  if (typeof repo?.url === 'string')
+    deps.metrics?.scanned(repo.url, (performance.now() - started) / 1000, result.error !== undefined);
+  return result;
+}
+
+async function scanOnce(
   deps: ScannerDeps,
   ref: SourceRef,
   repo: RepositoryRef,
