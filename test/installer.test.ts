@@ -14,6 +14,7 @@ import { startGitHttp, startGitSsh } from './harness/git.ts';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   examplesRepo,
+  gitSecretsDir,
   gitopsRepo,
   gitSync,
   startInstallerStack,
@@ -45,13 +46,7 @@ describe('installer', () => {
     stack = await startStack();
     dir = await stack.tempDir('installer-');
     examples = examplesRepo(dir);
-    secretsDir = join(dir, 'secrets');
-    mkdirSync(secretsDir);
-    writeFileSync(
-      join(secretsDir, 'git.yaml'),
-      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: git-creds\n  namespace: default\n' +
-        `stringData:\n  username: deploy\n  password: ${GIT_PASSWORD}\n`,
-    );
+    secretsDir = gitSecretsDir(dir, GIT_PASSWORD);
     ins = await startInstallerStack(stack, examples, 2, { secretsDir });
     validator = await FluxValidator.load();
   });

@@ -16,6 +16,7 @@ const STAGE: Record<InstallationDoc['status'], string> = {
   'pr-opened': 'pull request opened',
   failed: 'failed',
   rendered: 'rendered (dry run: nothing written)',
+  unchanged: 'unchanged: the repository already holds this version with these values',
 };
 
 export async function follow(ctx: Context, id: string, timeoutSeconds: number): Promise<InstallationDoc> {

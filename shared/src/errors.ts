@@ -29,6 +29,13 @@ export const ERRORS = {
   GIT_FAILED: { status: 502, title: 'Git operation failed' },
   INSTALL_CONFLICT: { status: 409, title: 'Installation conflicts with the repository' },
   PROVIDER_FAILED: { status: 502, title: 'Pull-request provider failed' },
+  REQUEST_FIELD_INVALID: { status: 400, title: 'A request field is invalid' },
+  TARGET_PATH_INVALID: { status: 400, title: 'Invalid target path' },
+  VALUES_TOO_DEEP: { status: 400, title: 'Values are nested too deep' },
+  PROFILE_NO_ARTIFACTS: { status: 422, title: 'Profile has no artifacts' },
+  PROFILE_SOURCE_AMBIGUOUS: { status: 422, title: 'Nested profile source names both tag and branch' },
+  CHART_SOURCE_AMBIGUOUS: { status: 422, title: 'Chart names both a path and a url' },
+  INSTALLATION_NAME_TAKEN: { status: 409, title: 'Installation name and namespace already used' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

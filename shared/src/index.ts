@@ -23,3 +23,4 @@ export * from './repo-url.ts';
 export * from './search-terms.ts';
 export * from './generation.ts';
 export * from './git-errors.ts';
+export * from './install-checks.ts';

@@ -2,10 +2,39 @@
  * The install contract between API and installer: the request as stored in Redis, the status document the
  * API serves. The messages between the two are in `install-messages.ts`.
  */
-export type InstallStatus = 'queued' | 'rendering' | 'committed' | 'pr-opened' | 'failed' | 'rendered';
+export const INSTALL_STATUSES = [
+  'queued',
+  'rendering',
+  'committed',
+  'pr-opened',
+  'failed',
+  'rendered',
+  'unchanged',
+] as const;
+export type InstallStatus = (typeof INSTALL_STATUSES)[number];
 
-/** `rendered` is the terminal status of a dry run: nothing was written. */
-export const TERMINAL_STATUSES: readonly InstallStatus[] = ['committed', 'pr-opened', 'failed', 'rendered'];
+/**
+ * `rendered` is the terminal status of a dry run (nothing was written); `unchanged` ends an upgrade that had
+ * nothing to change (the repository already holds that version with those values: no commit).
+ */
+export const TERMINAL_STATUSES: readonly InstallStatus[] = [
+  'committed',
+  'pr-opened',
+  'failed',
+  'rendered',
+  'unchanged',
+];
+
+/** What each status means, for the API's documentation and the README table. */
+export const INSTALL_STATUS_MEANINGS: Record<InstallStatus, string> = {
+  queued: 'stored and published, not yet picked up',
+  rendering: 'an installer is working on it',
+  committed: 'committed and pushed to the target branch',
+  'pr-opened': 'pushed to a branch with a pull request opened',
+  failed: 'stopped with `code` and `reason`; nothing was written',
+  rendered: 'dry run done: `dryRun.diff` shows what would change, `dryRun.applies` whether it would apply',
+  unchanged: 'upgrade with nothing to change (same version and values): no commit',
+};
 
 export interface SecretRef {
   name: string;
@@ -61,7 +90,14 @@ export interface InstallRequest {
    * it was rendered from. An upgrade by repository path has only `path` (the installation's folder): the
    * installer reads source, values, namespace and id from its profile-installation.yaml.
    */
-  upgrade?: { of: string; version: string; from?: ProfileSource; path?: string };
+  upgrade?: {
+    of: string;
+    version: string;
+    from?: ProfileSource;
+    path?: string;
+    /** Values given with the upgrade replace the recorded ones; absent, the recorded values are kept. */
+    values?: Record<string, Record<string, unknown>>;
+  };
   createdAt: string;
 }
 
@@ -95,7 +131,8 @@ export interface InstallationDoc {
   /** Error code of a failure (the error catalogue). */
   code?: string;
   profile?: { name: string; version: string; url: string; ref: string };
-  dryRun?: { tree: ProfileTreeNode; diff: string; findings: ValidationFinding[] };
+  /** `applies`: false when the change could not be written as shown (conflicts, findings). */
+  dryRun?: { tree: ProfileTreeNode; diff: string; findings: ValidationFinding[]; applies: boolean };
   attempts?: number;
   createdAt: string;
   updatedAt: string;

@@ -9,10 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connectRedis, type Redis } from '@profiles/shared';
+import { connectRedis, TERMINAL_STATUSES, type Redis } from '@profiles/shared';
 import { buildApp } from '../../services/api/src/app.ts';
 import { start as startInstaller, type Installer } from '../../services/installer/src/start.ts';
-import { testLogger, type Stack } from './index.ts';
+import { getJson, testLogger, waitFor, type Stack } from './index.ts';
 import { FIXTURE_BUNDLE } from './git.ts';
 
 /** The URL nested profiles in the fixture point at; tests rewrite it to the local bare clone. */
@@ -230,4 +230,51 @@ export async function startPrStandIn(): Promise<PrStandIn> {
     created,
     close: () => new Promise((r) => server.close(() => r())),
   };
+}
+
+/** The calls a test makes against the installations API, and reads of the committed tree of a bare repo. */
+export function installerClient(api: string) {
+  const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+    getJson(`${api}${url}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const settle = async (id: string, timeoutMs = 30_000) =>
+    waitFor(
+      async () => {
+        const r = await getJson(`${api}/v1/installations/${id}`);
+        return TERMINAL_STATUSES.includes(r.body.status) ? r.body : undefined;
+      },
+      { timeoutMs, what: `installation ${id} to finish` },
+    );
+  /** Posts and waits for the result; asserts the 202. */
+  const run = async (url: string, body: unknown) => {
+    const r = await post(url, body);
+    if (r.status !== 202) throw new Error(`${url} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return settle(r.body.id as string);
+  };
+  return { post, settle, run };
+}
+
+/** Every committed file under `prefix` of a bare repository's `ref`, with its content. */
+export function committedTree(repo: string, prefix: string, ref = 'main'): Map<string, string> {
+  const out = new Map<string, string>();
+  const names = gitSync(['ls-tree', '-r', '--name-only', ref, '--', prefix], repo)
+    .split('\n')
+    .filter(Boolean);
+  for (const f of names) out.set(f, gitSync(['show', `${ref}:${f}`], repo));
+  return out;
+}
+
+/** A folder of Secrets with `git-creds` (username `deploy`, the given password), for `secretsDir`. */
+export function gitSecretsDir(dir: string, password: string): string {
+  const secretsDir = join(dir, 'secrets');
+  mkdirSync(secretsDir);
+  writeFileSync(
+    join(secretsDir, 'git.yaml'),
+    'apiVersion: v1\nkind: Secret\nmetadata:\n  name: git-creds\n  namespace: default\n' +
+      `stringData:\n  username: deploy\n  password: ${password}\n`,
+  );
+  return secretsDir;
 }

@@ -16,6 +16,8 @@ const same = (a: Buffer | undefined, b: Buffer | undefined) =>
  * Three-way merge of an installation folder: `base` is what the old version rendered, `ours` what the
  * repository holds now (the user's edits), `theirs` what the new version renders. A file the new version no
  * longer has is removed unless the user edited it (then it is a conflict). Text merges use `git merge-file`.
+ * A conflicting file keeps the user's version in `files`: a caller that writes despite conflicts (a dry run's
+ * diff) never shows a change or a deletion that would not happen.
  */
 export async function mergeTrees(
   base: Map<string, Buffer>,
@@ -44,10 +46,12 @@ export async function mergeTrees(
         if (r.code === 0) out = await readFile(fo!);
         else {
           conflicts.push(p);
+          files.set(p, o);
           continue;
         }
       } else {
         conflicts.push(p);
+        if (o) files.set(p, o);
         continue;
       }
       if (out) files.set(p, out);

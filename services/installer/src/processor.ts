@@ -1,31 +1,24 @@
-import { posix } from 'node:path';
 import {
   AppError,
-  INSTALLATION_ID_ANNOTATION,
   INSTALLATION_TRAILER,
   TERMINAL_STATUSES,
   describeError,
   isAppError,
-  isGreater,
-  normalizeVersion,
-  parseYaml,
   type InstallRequest,
   type InstallationDoc,
   type InstallationKeys,
   type Logger,
-  type ProfileSource,
   type Redis,
 } from '@profiles/shared';
 import type { FluxValidator } from './flux-schemas.ts';
 import type { GitEnv } from './git.ts';
-import { mergeTrees } from './merge.ts';
+import { planInstall, planUpgrade, RecordMoved, type Plan } from './plan.ts';
 import { providerFor } from './pr-providers.ts';
 import type { ProfileRepos } from './profile-repos.ts';
-import { renderInstallation, type Rendered } from './render.ts';
-import { resolveProfile, splitTag, treeOf, type ResolvedProfile } from './resolve-tree.ts';
+import { treeOf } from './resolve-tree.ts';
 import type { SecretProvider } from './secrets.ts';
 import { checkUrl, type UrlPolicy } from './url-policy.ts';
-import type { Change, TargetRepos, Workspace } from './target-repo.ts';
+import type { TargetRepos } from './target-repo.ts';
 
 export interface ProcessorDeps {
   redis: Redis;
@@ -105,142 +98,34 @@ export class Processor {
     }
   }
 
-  /** The new tag of an upgrade of a profile given by URL: `latest` looks at the repository's tags. */
-  private async upgradeSource(req: InstallRequest): Promise<ProfileSource> {
-    const src = req.profile;
-    if (src.catalog || !req.upgrade || !src.tag) return src;
-    const { folder } = splitTag(src.tag);
-    const prefix = folder === '.' ? '' : `${folder}/`;
-    const want = req.upgrade.version;
-    if (want !== 'latest') {
-      const v = normalizeVersion(want);
-      if (!v) throw new AppError('INVALID_VERSION', `version ${JSON.stringify(want)} is not semver`);
-      const tags = await this.d.repos.remoteTags(src.url, `${prefix}*`, src.secretRef);
-      const tag = tags.find((t) => splitTag(t).folder === folder && splitTag(t).version === v);
-      if (!tag) throw new AppError('VERSION_NOT_FOUND', `no tag for version ${v} of ${folder} in ${src.url}`);
-      return { ...src, tag };
-    }
-    const tags = (await this.d.repos.remoteTags(src.url, `${prefix}*`, src.secretRef)).filter(
-      (t) => splitTag(t).folder === folder && normalizeVersion(splitTag(t).version),
-    );
-    const newest = tags.reduce<string | undefined>(
-      (best, t) => (!best || isGreater(splitTag(t).version, splitTag(best).version) ? t : best),
-      undefined,
-    );
-    if (!newest) throw new AppError('VERSION_NOT_FOUND', `no versions of ${folder} found in ${src.url}`);
-    return { ...src, tag: newest };
-  }
-
-  private render(
-    profile: ResolvedProfile,
-    req: InstallRequest,
-    source: ProfileSource,
-    id = req.id,
-  ): Rendered {
-    return renderInstallation(profile, { ...req, id, profile: source }, this.d.validator);
-  }
-
-  /** An upgrade by path: everything but the wanted version comes from the installation's own file. */
-  private async fromRepository(req: InstallRequest): Promise<InstallRequest> {
-    const path = req.upgrade!.path!.replace(/\/+$/, '');
-    const file = posix.join(path, 'profile-installation.yaml');
-    const hit = (await this.d.targets.find({ ...req.target, path }, 'profile-installation.yaml')).find(
-      (f) => f.path === file,
-    );
-    if (!hit)
-      throw new AppError('INSTALLATION_NOT_FOUND', `no ${file} in ${req.target.url} ${req.target.branch}`);
-    const o = parseYaml(hit.content) as {
-      metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
-      spec?: {
-        source?: { url?: string; tag?: string; branch?: string; path?: string };
-        values?: InstallRequest['values'];
-      };
-    };
-    const src = o?.spec?.source;
-    if (!src?.url || (!src.tag && !src.branch)) {
-      throw new AppError(
-        'PROFILE_INVALID',
-        `${file} names no profile source (spec.source.url and tag or branch)`,
-      );
-    }
-    const from: ProfileSource = {
-      url: src.url,
-      ...(src.tag ? { tag: src.tag } : { branch: src.branch! }),
-      ...(src.path ? { path: src.path } : {}),
-      ...(req.profile.secretRef ? { secretRef: req.profile.secretRef } : {}),
-    };
-    return {
-      ...req,
-      name: posix.basename(path),
-      namespace: o.metadata?.namespace ?? 'default',
-      target: { ...req.target, path: posix.dirname(path) },
-      values: req.values && Object.keys(req.values).length ? req.values : (o.spec?.values ?? {}),
-      profile: from,
-      upgrade: { ...req.upgrade!, from, of: o.metadata?.annotations?.[INSTALLATION_ID_ANNOTATION] ?? '' },
-    };
-  }
-
   async run(request: InstallRequest): Promise<Partial<InstallationDoc>> {
-    const req =
-      request.kind === 'upgrade' && request.upgrade?.path && !request.upgrade.from
-        ? await this.fromRepository(request)
-        : request;
-    const source = req.kind === 'upgrade' ? await this.upgradeSource(req) : req.profile;
-    const profile = await resolveProfile(this.d.repos, source);
-    const rendered = this.render(profile, req, source);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(request);
+      } catch (err) {
+        if (!(err instanceof RecordMoved)) throw err;
+        if (attempt >= 3) {
+          throw new AppError(
+            'INSTALL_CONFLICT',
+            'the installation changed in the repository while upgrading; retry',
+          );
+        }
+      }
+    }
+  }
+
+  private async once(request: InstallRequest): Promise<Partial<InstallationDoc>> {
+    const plan =
+      request.kind === 'upgrade' && request.upgrade
+        ? await planUpgrade(this.d, request)
+        : await planInstall(this.d, request);
+    const { req, source, profile, rendered, prepare, state } = plan;
     const profileInfo = {
       name: profile.name,
       version: profile.version,
       url: source.url,
       ref: source.tag ?? source.branch ?? '',
     };
-
-    let prepare: (ws: Workspace) => Promise<Change>;
-    let conflicts: string[] = [];
-    let removed: string[] = [];
-    if (req.kind === 'upgrade' && req.upgrade) {
-      const from = req.upgrade.from ?? req.profile;
-      const old = await resolveProfile(this.d.repos, from);
-      const base = this.render(old, req, from, req.upgrade.of);
-      // The installation's own file is ours to rewrite: it always takes the new rendering.
-      const own = posix.join(rendered.dir, 'profile-installation.yaml');
-      prepare = async (ws) => {
-        const ours = await ws.readTree(rendered.dir);
-        if (!ours.has(posix.join(rendered.dir, 'profile-installation.yaml'))) {
-          throw new AppError(
-            'INSTALLATION_NOT_FOUND',
-            `no installation at ${rendered.dir} in ${req.target.url}`,
-          );
-        }
-        if (ours.has(own)) base.files.set(own, ours.get(own)!);
-        const m = await mergeTrees(base.files, ours, rendered.files, this.d.gitEnv);
-        conflicts = m.conflicts;
-        removed = m.removed;
-        if (m.conflicts.length && !req.dryRun) {
-          throw new AppError(
-            'INSTALL_CONFLICT',
-            `upgrade conflicts with edits in: ${m.conflicts.join(', ')}`,
-            {
-              details: { conflicts: m.conflicts },
-            },
-          );
-        }
-        return { dir: rendered.dir, files: m.files };
-      };
-    } else {
-      prepare = async (ws) => {
-        const existing = await ws.read(posix.join(rendered.dir, 'profile-installation.yaml'));
-        const owner = existing ? installationIdOf(existing) : undefined;
-        if ((existing && owner !== req.id) || (!existing && (await ws.list(rendered.dir)).length > 0)) {
-          throw new AppError(
-            'INSTALL_CONFLICT',
-            `${rendered.dir} already exists in ${req.target.url} (${owner ? `installation ${owner}` : 'not an installation'})`,
-          );
-        }
-        return { dir: rendered.dir, files: rendered.files };
-      };
-    }
-
     if (req.dryRun) {
       const d = await this.d.targets.diff(req.target, prepare);
       return {
@@ -248,8 +133,13 @@ export class Processor {
         profile: profileInfo,
         files: d.files,
         removed: d.removed,
-        conflicts,
-        dryRun: { tree: treeOf(profile), diff: d.diff, findings: rendered.findings },
+        conflicts: state.conflicts,
+        dryRun: {
+          tree: treeOf(profile),
+          diff: d.diff,
+          findings: rendered.findings,
+          applies: state.conflicts.length === 0 && rendered.findings.length === 0,
+        },
       };
     }
     if (rendered.findings.length) {
@@ -268,57 +158,78 @@ export class Processor {
       `${verb} profile ${profile.name} ${profile.version} as ${req.namespace}/${req.name}\n\n` +
       `Source: ${source.url} ${profileInfo.ref}\nFiles: ${fileList.length} under ${rendered.dir}\n\n` +
       `${INSTALLATION_TRAILER}: ${req.id}\n`;
-
-    if (req.mode === 'pull-request') {
-      const pr = req.target.pullRequest;
-      if (!pr) throw new AppError('BAD_REQUEST', 'pull-request mode needs target.pullRequest');
-      const branch = `profiles/${req.name}-${req.id.slice(0, 8)}`;
-      const pushed = await this.d.targets.pushBranch(req.target, branch, req.id, message, prepare);
-      if (pushed.noChanges)
-        return {
-          status: 'committed',
-          commit: '',
-          files: pushed.files,
-          profile: profileInfo,
-          reason: 'no changes',
-        };
-      checkUrl(pr.apiUrl, this.d.urlPolicy, 'pull-request API', ['http', 'https']);
-      const token = pr.secretRef ? (await this.d.secrets.get(pr.secretRef)).token : undefined;
-      const opened = await providerFor(pr, token).ensure({
-        head: branch,
-        base: req.target.branch,
-        title: `${verb} profile ${profile.name} ${profile.version} as ${req.name}`,
-        body: prBody(req, profileInfo, fileList, removed, rendered.findings.length),
-      });
+    if (req.mode === 'pull-request') return this.pullRequest(plan, verb, message, profileInfo);
+    const c = await this.d.targets.commit(req.target, req.id, message, prepare);
+    if (c.noChanges && state.unchanged) {
       return {
-        status: 'pr-opened',
-        commit: pushed.commit,
-        pullRequest: { url: opened.url, number: opened.number, branch },
-        files: pushed.alreadyDone ? fileList : pushed.files,
-        removed: pushed.removed.length ? pushed.removed : removed,
+        status: 'unchanged',
+        commit: c.commit,
+        files: [],
+        removed: [],
         profile: profileInfo,
+        reason: UNCHANGED,
       };
     }
-    const c = await this.d.targets.commit(req.target, req.id, message, prepare);
     return {
       status: 'committed',
       commit: c.commit,
       files: c.alreadyDone ? fileList : c.files,
-      removed: c.removed.length ? c.removed : removed,
+      removed: c.removed.length ? c.removed : state.removed,
       profile: profileInfo,
       ...(c.noChanges ? { reason: 'no changes: the repository already holds this rendering' } : {}),
     };
   }
-}
 
-export function installationIdOf(profileInstallationYaml: string): string | undefined {
-  try {
-    const o = parseYaml(profileInstallationYaml) as { metadata?: { annotations?: Record<string, string> } };
-    return o?.metadata?.annotations?.[INSTALLATION_ID_ANNOTATION];
-  } catch {
-    return undefined;
+  /** Pull-request mode: push a branch, open (or find) the request; a failed provider call deletes the branch. */
+  private async pullRequest(
+    plan: Plan,
+    verb: string,
+    message: string,
+    profileInfo: NonNullable<InstallationDoc['profile']>,
+  ): Promise<Partial<InstallationDoc>> {
+    const { req, rendered, prepare, state } = plan;
+    const pr = req.target.pullRequest;
+    if (!pr) throw new AppError('BAD_REQUEST', 'pull-request mode needs target.pullRequest');
+    checkUrl(pr.apiUrl, this.d.urlPolicy, 'pull-request API', ['http', 'https']);
+    const fileList = [...rendered.files.keys()];
+    const branch = `profiles/${req.name}-${req.id.slice(0, 8)}`;
+    const pushed = await this.d.targets.pushBranch(req.target, branch, req.id, message, prepare);
+    if (pushed.noChanges) {
+      return state.unchanged
+        ? { status: 'unchanged', commit: '', files: [], removed: [], profile: profileInfo, reason: UNCHANGED }
+        : {
+            status: 'committed',
+            commit: '',
+            files: pushed.files,
+            profile: profileInfo,
+            reason: 'no changes',
+          };
+    }
+    let opened: { url: string; number: number | string };
+    try {
+      const token = pr.secretRef ? (await this.d.secrets.get(pr.secretRef)).token : undefined;
+      opened = await providerFor(pr, token).ensure({
+        head: branch,
+        base: req.target.branch,
+        title: `${verb} profile ${profileInfo.name} ${profileInfo.version} as ${req.name}`,
+        body: prBody(req, profileInfo, fileList, state.removed, rendered.findings.length),
+      });
+    } catch (err) {
+      await this.d.targets.deleteBranch(req.target, branch).catch(() => undefined);
+      throw err;
+    }
+    return {
+      status: 'pr-opened',
+      commit: pushed.commit,
+      pullRequest: { url: opened.url, number: opened.number, branch },
+      files: pushed.alreadyDone ? fileList : pushed.files,
+      removed: pushed.removed.length ? pushed.removed : state.removed,
+      profile: profileInfo,
+    };
   }
 }
+
+const UNCHANGED = 'nothing to change: the repository already holds this version with these values';
 
 function prBody(
   req: InstallRequest,

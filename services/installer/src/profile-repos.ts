@@ -10,12 +10,17 @@ import { checkUrl, type UrlPolicy } from './url-policy.ts';
 
 /**
  * Read access to profile repositories: one bare cache repository per URL, refs fetched on demand. A tag is
- * fetched once per process (tags are treated as immutable); a branch on every resolve. File reads go through
- * one `git cat-file --batch` per folder and are cached by commit, which never changes.
+ * fetched once per process and credential (tags are treated as immutable); a branch on every resolve. File
+ * reads go through one `git cat-file --batch` per folder and are cached by commit, which never changes.
+ *
+ * The tag cache never widens access: a tag is served from it only to a request that brings a credential the
+ * tag was fetched with (by the secret's content, so a rotated secret fetches again), or when it was fetched
+ * anonymously (then anyone may read it anyway). Any other request fetches, and the remote decides.
  */
 export class ProfileRepos {
   private readonly mutex = new KeyedMutex();
-  private readonly resolved = new Map<string, string>();
+  /** url|tag -> commit and the credentials (fingerprints, '' = anonymous) it was fetched with. */
+  private readonly resolved = new Map<string, { commit: string; by: Set<string> }>();
   private readonly trees = new Map<string, Map<string, Buffer>>();
 
   constructor(
@@ -33,11 +38,16 @@ export class ProfileRepos {
   async resolve(url: string, ref: { tag?: string; branch?: string }, secretRef?: SecretRef): Promise<string> {
     checkUrl(url, this.policy, 'profile repository');
     const key = `${url}|${ref.tag ? `t:${ref.tag}` : `b:${ref.branch}`}`;
-    const hit = ref.tag ? this.resolved.get(key) : undefined;
+    const who = secretRef ? await this.fingerprint(secretRef) : '';
+    const cached = () => {
+      const e = ref.tag ? this.resolved.get(key) : undefined;
+      return e && (e.by.has('') || e.by.has(who)) ? e.commit : undefined;
+    };
+    const hit = cached();
     if (hit) return hit;
     const dir = this.repoDir(url);
     return this.mutex.run(dir, async () => {
-      const again = ref.tag ? this.resolved.get(key) : undefined;
+      const again = cached();
       if (again) return again;
       if (!(await stat(dir).catch(() => undefined))) {
         await mkdir(dir, { recursive: true });
@@ -69,9 +79,22 @@ export class ProfileRepos {
       const commit = (
         await git(['rev-parse', `${local}^{commit}`], { cwd: dir, env: this.env })
       ).stdout.trim();
-      if (ref.tag) this.resolved.set(key, commit);
+      if (ref.tag) {
+        const e = this.resolved.get(key);
+        if (e?.commit === commit) e.by.add(who);
+        else this.resolved.set(key, { commit, by: new Set([who]) });
+      }
       return commit;
     });
+  }
+
+  /** Who a secret makes the caller: a hash of its content (never the content itself). */
+  private async fingerprint(ref: SecretRef): Promise<string> {
+    const s = await this.secrets.get(ref);
+    const sorted = Object.keys(s)
+      .sort()
+      .map((k) => [k, s[k]]);
+    return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
   }
 
   /** Tags of a remote repository (for `latest` and available updates). */

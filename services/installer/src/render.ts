@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import {
   AppError,
   INSTALLATION_ID_ANNOTATION,
+  checkTargetPath,
   toYaml,
   type InstallRequest,
   type ValidationFinding,
@@ -44,13 +45,8 @@ export function renderInstallation(
   req: Pick<InstallRequest, 'id' | 'name' | 'namespace' | 'target' | 'values' | 'profile'>,
   validator: FluxValidator,
 ): Rendered {
-  const dir = posix.normalize(posix.join(req.target.path || '.', req.name));
-  if (dir.startsWith('..') || dir.startsWith('/')) {
-    throw new AppError(
-      'BAD_REQUEST',
-      `target path ${JSON.stringify(req.target.path)} escapes the repository`,
-    );
-  }
+  checkTargetPath(req.target.path || '.');
+  const dir = checkTargetPath(posix.join(req.target.path || '.', req.name), 'installation folder');
   const flux = req.target.fluxSource ?? { name: 'flux-system', namespace: 'flux-system' };
   const names = new NameAllocator();
   const files = new Map<string, Buffer>();
@@ -236,7 +232,13 @@ export function renderInstallation(
 
   put(
     posix.join(dir, 'kustomization.yaml'),
-    toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: artifactDirs }),
+    // The installation record is applied too: with the ProfileInstallation CRD (deploy/crds) it is visible in
+    // the cluster, as pctl's was.
+    toYaml({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: [...artifactDirs, 'profile-installation.yaml'],
+    }),
   );
   const src = req.profile;
   put(

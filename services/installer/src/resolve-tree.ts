@@ -114,6 +114,11 @@ export async function resolveProfile(
       `${file} in ${source.url} is not a ProfileDefinition with artifacts`,
     );
   }
+  if (def.spec.artifacts.length === 0) {
+    throw new AppError('PROFILE_NO_ARTIFACTS', `${file} in ${source.url}: spec.artifacts is empty`, {
+      details: { url: source.url, path: file, field: 'spec.artifacts' },
+    });
+  }
   const name = def.metadata?.name ?? posix.basename(path);
   const version = source.tag ? splitTag(source.tag).version : (source.branch ?? 'main');
   const names = new Set<string>();
@@ -140,6 +145,13 @@ export async function resolveProfile(
       const s = a.profile.source;
       if (!s?.url)
         throw new AppError('PROFILE_INVALID', `profile ${name}: artifact ${a.name} has no source url`);
+      if (s.tag && s.branch) {
+        throw new AppError(
+          'PROFILE_SOURCE_AMBIGUOUS',
+          `profile ${name}: artifact ${a.name}: profile.source has both tag and branch; give one`,
+          { details: { artifact: where, field: 'profile.source' } },
+        );
+      }
       const nested = await resolveProfile(
         repos,
         {
@@ -159,6 +171,13 @@ export async function resolveProfile(
     } else {
       const c = a.chart!;
       const defaultValues = parseDefaultValues(c.defaultValues, `artifact ${where}`);
+      if (c.path !== undefined && c.url !== undefined) {
+        throw new AppError(
+          'CHART_SOURCE_AMBIGUOUS',
+          `profile ${name}: artifact ${a.name}: chart has both path and url; a local chart takes path, a remote one url and name`,
+          { details: { artifact: where, field: 'chart' } },
+        );
+      }
       if (c.path !== undefined) {
         const local = safeSubPath(c.path, `artifact ${where}`);
         const files = await repos.readTree(source.url, commit, posix.join(path, local));

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   AppError,
   INSTALLATION_TRAILER,
@@ -13,24 +13,9 @@ import { git, type GitEnv } from './git.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { gitCredentials, type SecretProvider } from './secrets.ts';
 import { checkUrl, type UrlPolicy } from './url-policy.ts';
+import { openWorkspace, writeChange, type Change, type Prepare, type Workspace } from './workspace.ts';
 
-/** What an install puts into the working tree, decided after the tree was synced to the branch head. */
-export interface Change {
-  /** The folder the change owns: it is replaced by `files` (repository-relative paths). */
-  dir: string;
-  files: Map<string, Buffer>;
-}
-
-/** Work done on a freshly synced checkout; `read` reads a file of the current head. */
-export type Prepare = (ws: Workspace) => Promise<Change>;
-
-export interface Workspace {
-  dir: string;
-  read: (path: string) => Promise<string | undefined>;
-  list: (path: string) => Promise<string[]>;
-  /** Every committed file under `path` (repository-relative keys), read from the synced checkout. */
-  readTree: (path: string) => Promise<Map<string, Buffer>>;
-}
+export type { Change, Prepare, Workspace } from './workspace.ts';
 
 export interface CommitResult {
   commit: string;
@@ -122,39 +107,6 @@ export class TargetRepos {
     return true;
   }
 
-  private workspace(dir: string): Workspace {
-    // After a sync the checkout equals HEAD (reset + clean) and every job commits all it writes, so the
-    // working tree answers reads without spawning git.
-    const list = async (path: string) => {
-      const out: string[] = [];
-      const walk = async (rel: string) => {
-        const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch(() => []);
-        for (const e of entries) {
-          if (rel === '' && e.name === '.git') continue;
-          const p = rel ? `${rel}/${e.name}` : e.name;
-          if (e.isDirectory()) await walk(p);
-          else out.push(p);
-        }
-      };
-      const start = path === '.' ? '' : path.replace(/\/+$/, '');
-      if (start && !(await stat(join(dir, start)).catch(() => undefined))?.isDirectory()) {
-        return (await stat(join(dir, start)).catch(() => undefined)) ? [start] : [];
-      }
-      await walk(start);
-      return out.sort();
-    };
-    return {
-      dir,
-      list,
-      readTree: async (path) => {
-        const out = new Map<string, Buffer>();
-        for (const f of await list(path)) out.set(f, await readFile(join(dir, f)));
-        return out;
-      },
-      read: async (path) => readFile(join(dir, path), 'utf8').catch(() => undefined),
-    };
-  }
-
   private async findTrailer(dir: string, env: GitEnv, ref: string, id: string): Promise<string | undefined> {
     const r = await git(
       ['log', '-n', '1', '--format=%H', '-F', `--grep=${INSTALLATION_TRAILER}: ${id}`, ref, '--'],
@@ -175,11 +127,7 @@ export class TargetRepos {
     message: string,
   ): Promise<{ commit?: string; files: string[]; removed: string[] }> {
     const before = new Set(await ws.list(change.dir));
-    await rm(join(ws.dir, change.dir), { recursive: true, force: true });
-    for (const [path, data] of change.files) {
-      await mkdir(dirname(join(ws.dir, path)), { recursive: true });
-      await writeFile(join(ws.dir, path), data);
-    }
+    await writeChange(ws, change);
     await git(['add', '-A', '--', change.dir], { cwd: ws.dir, env });
     const files = [...change.files.keys()];
     const removed = [...before].filter((f) => !change.files.has(f));
@@ -221,7 +169,7 @@ export class TargetRepos {
 
   private async commitBatch(target: InstallTarget, batch: Job[]): Promise<void> {
     const { dir, env, cleanup } = await this.open(target);
-    const ws = this.workspace(dir);
+    const ws = openWorkspace(dir, env);
     try {
       for (let attempt = 1; ; attempt++) {
         const optimistic = attempt === 1 && this.inSync.has(dir);
@@ -360,7 +308,7 @@ export class TargetRepos {
   ): Promise<CommitResult> {
     return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
       const { dir, env, cleanup } = await this.open(target);
-      const ws = this.workspace(dir);
+      const ws = openWorkspace(dir, env);
       try {
         const r = await git(
           ['fetch', '-q', '--no-tags', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
@@ -399,16 +347,12 @@ export class TargetRepos {
   ): Promise<{ diff: string; files: string[]; removed: string[] }> {
     return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
       const { dir, env, cleanup } = await this.open(target);
-      const ws = this.workspace(dir);
+      const ws = openWorkspace(dir, env);
       try {
         await this.sync(dir, env, target);
         const before = new Set(await ws.list('.'));
         const change = await prepare(ws);
-        await rm(join(dir, change.dir), { recursive: true, force: true });
-        for (const [path, data] of change.files) {
-          await mkdir(dirname(join(dir, path)), { recursive: true });
-          await writeFile(join(dir, path), data);
-        }
+        await writeChange(ws, change);
         await git(['add', '-A', '--', change.dir], { cwd: dir, env });
         const d = await git(['diff', '--cached', '--no-color', '--', change.dir], { cwd: dir, env });
         const removed = [...before].filter((f) => f.startsWith(`${change.dir}/`) && !change.files.has(f));
@@ -421,13 +365,46 @@ export class TargetRepos {
     });
   }
 
+  /** Deletes a branch this service pushed (a pull request that could not be opened leaves nothing behind). */
+  async deleteBranch(target: InstallTarget, branch: string): Promise<void> {
+    await this.mutex.run(`${target.url}\n${target.branch}`, async () => {
+      const { dir, env, cleanup } = await this.open(target);
+      try {
+        const r = await git(['push', '-q', 'origin', '--delete', `refs/heads/${branch}`], {
+          cwd: dir,
+          env,
+          timeoutMs: 120_000,
+          allowFail: true,
+        });
+        if (r.code !== 0 && !/remote ref does not exist/i.test(r.stderr)) {
+          this.log.warn({ branch, err: gitErrorSummary(r.stderr) }, 'deleting a pull-request branch failed');
+        }
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
+  /** One file of the branch head, or undefined (also when the branch does not exist). */
+  async readFile(target: InstallTarget, path: string): Promise<string | undefined> {
+    return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
+      const { dir, env, cleanup } = await this.open(target);
+      try {
+        if (!(await this.sync(dir, env, target))) return undefined;
+        return await openWorkspace(dir, env).read(path);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
   /** The files under `path` on the branch head whose name is `file` (path and content). */
   async find(target: InstallTarget, file: string): Promise<{ path: string; content: string }[]> {
     return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
       const { dir, env, cleanup } = await this.open(target);
       try {
         if (!(await this.sync(dir, env, target))) return [];
-        const ws = this.workspace(dir);
+        const ws = openWorkspace(dir, env);
         const hits = (await ws.list(target.path || '.')).filter((f) => f === file || f.endsWith(`/${file}`));
         return Promise.all(
           hits.map(async (p) => ({ path: p, content: (await readFile(join(dir, p))).toString('utf8') })),

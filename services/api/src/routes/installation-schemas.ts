@@ -1,4 +1,10 @@
-/** JSON schemas of the install endpoints' bodies (Fastify validates them before a handler runs). */
+import { INSTALL_STATUSES, INSTALL_STATUS_MEANINGS } from '@profiles/shared';
+
+/**
+ * JSON schemas of the install endpoints' bodies (Fastify validates them before a handler runs; bodies through
+ * `strictBody`, without type coercion). Values' depth and target paths are checked by the handlers with
+ * `checkValues` and `checkTargetPath` (shared), which the installer runs on what it reads back too.
+ */
 export const secretRef = {
   type: 'object',
   additionalProperties: false,
@@ -137,6 +143,7 @@ export const upgradeByPathSchema = {
       version: { type: 'string', minLength: 1, maxLength: 256 },
       mode: { enum: ['commit', 'pull-request'] },
       dryRun: { type: 'boolean' },
+      values: valuesSchema,
       secretRef,
       profileSecretRef: secretRef,
       fluxSource: installBody.properties.target.properties.fluxSource,
@@ -159,4 +166,7 @@ export const repositoryScanSchema = {
   },
 } as const;
 
-export const installationSchema = { params: idParams } as const;
+export const installationSchema = {
+  description: `The status document. status: ${INSTALL_STATUSES.map((s) => `${s} (${INSTALL_STATUS_MEANINGS[s]})`).join('; ')}.`,
+  params: idParams,
+} as const;

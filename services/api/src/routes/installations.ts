@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { AppError, type InstallRequest, type ProfileSource, type SecretRef } from '@profiles/shared';
+import {
+  AppError,
+  checkTargetPath,
+  checkValues,
+  type InstallRequest,
+  type ProfileSource,
+  type SecretRef,
+} from '@profiles/shared';
 import type { CatalogReader } from '../catalog-reader.ts';
 import type { Idempotency, InstallRequests } from '../install-requests.ts';
 import type { InstallerRelay } from '../installer-relay.ts';
+import { strictBody } from '../strict-body.ts';
 import {
   idempotencyHeaders,
   installBody,
@@ -39,6 +47,7 @@ interface UpgradeByPathBody {
   version?: string;
   mode?: InstallRequest['mode'];
   dryRun?: boolean;
+  values?: InstallRequest['values'];
   secretRef?: SecretRef;
   profileSecretRef?: SecretRef;
   fluxSource?: { name: string; namespace: string };
@@ -77,9 +86,11 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
 
   app.post<{ Body: InstallBody; Headers: IdemHeaders }>(
     '/v1/installations',
-    { schema: { body: installBody, headers: idempotencyHeaders } },
+    strictBody({ body: installBody, headers: idempotencyHeaders }),
     async (req, reply) => {
       const b = req.body;
+      const path = checkTargetPath(b.target.path ?? '.');
+      checkValues(b.values);
       if (b.mode === 'pull-request' && !b.target.pullRequest) {
         throw new AppError(
           'BAD_REQUEST',
@@ -92,7 +103,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         name: b.name,
         namespace: b.namespace,
         profile: await resolveProfile(b.profile),
-        target: { ...b.target, branch: b.target.branch || 'main', path: b.target.path ?? '.' },
+        target: { ...b.target, branch: b.target.branch || 'main', path },
         values: b.values ?? {},
         mode: b.mode,
         dryRun: b.dryRun,
@@ -109,12 +120,13 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
 
   app.post<{ Params: { id: string }; Body: UpgradeBody; Headers: IdemHeaders }>(
     '/v1/installations/:id/upgrade',
-    { schema: upgradeSchema },
+    strictBody(upgradeSchema),
     async (req, reply) => {
+      checkValues(req.body?.values);
       const of = req.params.id;
       const doc = await d.requests.doc(of);
       const orig = await d.requests.request(of);
-      if (!['committed', 'pr-opened'].includes(doc.status) || orig.dryRun) {
+      if (!['committed', 'pr-opened', 'unchanged'].includes(doc.status) || orig.dryRun) {
         throw new AppError(
           'BAD_REQUEST',
           `installation ${of} is ${orig.dryRun ? 'a dry run' : doc.status}: nothing to upgrade`,
@@ -136,10 +148,11 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         id: randomUUID(),
         kind: 'upgrade',
         profile,
-        values: req.body?.values ?? orig.values,
+        // Without values the installer keeps what the repository records (whatever this id's request said).
+        values: req.body?.values ?? {},
         mode: req.body?.mode ?? orig.mode,
         dryRun: req.body?.dryRun ?? false,
-        upgrade: { of, version, from },
+        upgrade: { of, version, from, ...(req.body?.values ? { values: req.body.values } : {}) },
         createdAt: new Date().toISOString(),
       };
       const idem = idempotency(req.headers, { route: 'upgrade', of, body: req.body ?? {} });
@@ -153,9 +166,11 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
    */
   app.post<{ Body: UpgradeByPathBody; Headers: IdemHeaders }>(
     '/v1/repositories/installations/upgrade',
-    { schema: upgradeByPathSchema },
+    strictBody(upgradeByPathSchema),
     async (req, reply) => {
       const b = req.body;
+      const path = checkTargetPath(b.path, 'path');
+      checkValues(b.values);
       const request: InstallRequest = {
         id: randomUUID(),
         kind: 'upgrade',
@@ -165,15 +180,20 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         target: {
           url: b.url,
           branch: b.branch ?? 'main',
-          path: b.path,
+          path,
           ...(b.secretRef ? { secretRef: b.secretRef } : {}),
           ...(b.fluxSource ? { fluxSource: b.fluxSource } : {}),
           ...(b.pullRequest ? { pullRequest: b.pullRequest } : {}),
         },
-        values: {},
+        values: b.values ?? {},
         mode: b.mode ?? 'commit',
         dryRun: b.dryRun ?? false,
-        upgrade: { of: '', version: b.version ?? 'latest', path: b.path },
+        upgrade: {
+          of: '',
+          version: b.version ?? 'latest',
+          path,
+          ...(b.values ? { values: b.values } : {}),
+        },
         createdAt: new Date().toISOString(),
       };
       const idem = idempotency(req.headers, { route: 'upgrade-by-path', body: b });

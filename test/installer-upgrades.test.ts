@@ -1,0 +1,351 @@
+/**
+ * Upgrades and strict input on real parts (API -> Redis + JetStream -> one installer -> bare git repositories):
+ * every upgrade starts from what the target repository records, whatever id or path the request names, and
+ * input the installer cannot honour exactly is refused with its own code, nothing written.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseYaml } from '@profiles/shared';
+import { startGitHttp } from './harness/git.ts';
+import { startStack, type Stack } from './harness/index.ts';
+import {
+  committedTree,
+  examplesRepo,
+  gitSecretsDir,
+  gitopsRepo,
+  gitSync,
+  installerClient,
+  profileRepo,
+  startInstallerStack,
+  startPrStandIn,
+  type InstallerStack,
+} from './harness/installer.ts';
+
+const PASSWORD = 'upgr4de-Pa55-2291';
+const DEPLOYMENT = 'artifacts/nginx-deployment/nginx/deployment/deployment.yaml';
+
+describe('installer upgrades', () => {
+  let stack: Stack;
+  let dir: string;
+  let examples: string;
+  let ins: InstallerStack;
+  let c: ReturnType<typeof installerClient>;
+  let repoCount = 0;
+
+  before(async () => {
+    stack = await startStack();
+    dir = await stack.tempDir('installer-upgrades-');
+    examples = examplesRepo(dir);
+    const secretsDir = gitSecretsDir(dir, PASSWORD);
+    // One installer: its profile cache is the one every request meets.
+    ins = await startInstallerStack(stack, examples, 1, { secretsDir });
+    c = installerClient(ins.api);
+  });
+  after(async () => {
+    await ins?.close();
+    await stack?.stop();
+  });
+
+  const repo = () => gitopsRepo(dir, `gitops-${++repoCount}`);
+  const head = (target: string) => gitSync(['rev-parse', 'main'], target).trim();
+  const nginx = (version: string) => ({ url: `file://${examples}`, tag: `weaveworks-nginx/v${version}` });
+  const body = (target: string, name: string, version: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    namespace: 'default',
+    profile: nginx(version),
+    target: { url: `file://${target}`, branch: 'main', path: 'clusters' },
+    ...extra,
+  });
+  const upgrade = (id: string, b: Record<string, unknown>) => c.run(`/v1/installations/${id}/upgrade`, b);
+  const withoutIds = (text: string) => text.replace(/(installation-id: ).*/g, '$1-');
+
+  /** The installation folder equals a fresh install of `version` with `values` (ids aside). */
+  const assertFresh = async (
+    target: string,
+    name: string,
+    version: string,
+    values: Record<string, unknown> = {},
+  ) => {
+    const fresh = repo();
+    const doc = await c.run('/v1/installations', body(fresh, name, version, { values }));
+    assert.equal(doc.status, 'committed', doc.reason);
+    const want = committedTree(fresh, `clusters/${name}`);
+    const got = committedTree(target, `clusters/${name}`);
+    assert.deepEqual([...got.keys()], [...want.keys()], 'the same files as a fresh install');
+    for (const [f, text] of want) assert.equal(withoutIds(got.get(f)!), withoutIds(text), f);
+  };
+
+  test('an upgrade through an older id starts from what the repository records', async () => {
+    const target = repo();
+    const a = await c.run('/v1/installations', body(target, 'web', '0.1.0'));
+    assert.equal(a.status, 'committed', a.reason);
+    const b = await upgrade(a.id, { version: '0.1.1' });
+    assert.equal(b.status, 'committed', b.reason);
+    // Back to 0.1.0 through A, whose own request was 0.1.0: the base is 0.1.1, as the repository records.
+    const back = await upgrade(a.id, { version: '0.1.0' });
+    assert.equal(back.status, 'committed', back.reason);
+    assert.equal(back.profile.version, '0.1.0');
+    assert.ok(
+      back.removed.includes('clusters/web/artifacts/dependon-chart/kustomize-flux.yaml'),
+      JSON.stringify(back.removed),
+    );
+    assert.match(
+      committedTree(target, 'clusters/web/' + DEPLOYMENT)
+        .values()
+        .next().value!,
+      /replicas: 2/,
+    );
+    await assertFresh(target, 'web', '0.1.0');
+  });
+
+  test('values given with an upgrade are applied, and kept by later upgrades that give none', async () => {
+    const target = repo();
+    const a = await c.run('/v1/installations', body(target, 'vals', '0.1.0'));
+    assert.equal(a.status, 'committed', a.reason);
+    const values = { 'nginx-chart': { replicaCount: 5 } };
+    const up = await upgrade(a.id, { version: '0.1.1', values });
+    assert.equal(up.status, 'committed', up.reason);
+    const hr = parseYaml(
+      committedTree(target, 'clusters/vals/artifacts/nginx-chart/helm-chart/HelmRelease.yaml').values().next()
+        .value!,
+    ) as { spec: { values?: unknown } };
+    assert.deepEqual(hr.spec.values, { replicaCount: 5 });
+    await assertFresh(target, 'vals', '0.1.1', values);
+    // Through the first id again, no values: the recorded ones stay.
+    const down = await upgrade(a.id, { version: '0.1.0' });
+    assert.equal(down.status, 'committed', down.reason);
+    await assertFresh(target, 'vals', '0.1.0', values);
+    // By path, with other values: those replace the recorded ones.
+    const other = { 'nginx-chart': { replicaCount: 7 } };
+    const byPath = await c.run('/v1/repositories/installations/upgrade', {
+      url: `file://${target}`,
+      path: 'clusters/vals',
+      version: '0.1.1',
+      values: other,
+    });
+    assert.equal(byPath.status, 'committed', byPath.reason);
+    await assertFresh(target, 'vals', '0.1.1', other);
+  });
+
+  test('an upgrade to the installed version with nothing to change ends unchanged, without a commit', async () => {
+    const target = repo();
+    const a = await c.run('/v1/installations', body(target, 'same', '0.1.1'));
+    assert.equal(a.status, 'committed', a.reason);
+    const before = head(target);
+    for (const version of ['0.1.1', 'latest']) {
+      const up = await upgrade(a.id, { version });
+      assert.equal(up.status, 'unchanged', JSON.stringify(up));
+      assert.equal(up.profile.version, '0.1.1');
+      assert.equal(head(target), before, 'no commit');
+    }
+    // An unchanged installation can still be upgraded later (here: down).
+    const down = await upgrade(a.id, { version: '0.1.0' });
+    assert.equal(down.status, 'committed', down.reason);
+  });
+
+  test('a dry-run upgrade with conflicts lists them, says it would not apply and shows no deletion', async () => {
+    const target = repo();
+    const a = await c.run('/v1/installations', body(target, 'dry', '0.1.0'));
+    assert.equal(a.status, 'committed', a.reason);
+    const work = join(dir, 'dry-user');
+    gitSync(['clone', '-q', target, work]);
+    const file = join(work, 'clusters/dry', DEPLOYMENT);
+    const text = committedTree(target, `clusters/dry/${DEPLOYMENT}`).values().next().value!;
+    writeFileSync(file, text.replace('replicas: 2', 'replicas: 5'));
+    gitSync(['commit', '-qam', 'user edit'], work);
+    gitSync(['push', '-q', 'origin', 'HEAD:main'], work);
+    const before = head(target);
+    const dry = await upgrade(a.id, { version: '0.1.1', dryRun: true });
+    assert.equal(dry.status, 'rendered', dry.reason);
+    assert.deepEqual(dry.conflicts, [`clusters/dry/${DEPLOYMENT}`]);
+    assert.equal(dry.dryRun.applies, false);
+    assert.ok(!dry.removed.includes(`clusters/dry/${DEPLOYMENT}`));
+    assert.doesNotMatch(dry.dryRun.diff, /deployment\.yaml\n(deleted file|.*\n\+\+\+ \/dev\/null)/);
+    assert.equal(head(target), before, 'nothing written');
+  });
+
+  test('target paths into .git, absolute or through a symlink are refused; nothing is written outside', async () => {
+    const target = repo();
+    for (const path of ['.git', '.git/hooks', 'a/../.git/x', '/etc', 'x/.GIT/y']) {
+      const r = await c.post('/v1/installations', {
+        ...body(target, 'evil', '0.1.0'),
+        target: { url: `file://${target}`, path },
+      });
+      assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, 'TARGET_PATH_INVALID', path);
+      assert.equal(r.body.parameter, 'target.path');
+    }
+    const byPath = await c.post('/v1/repositories/installations/upgrade', {
+      url: `file://${target}`,
+      path: '.git/hooks',
+    });
+    assert.equal(byPath.status, 400);
+    assert.equal(byPath.body.code, 'TARGET_PATH_INVALID');
+    // A symlink committed in the target repository, pointing outside its clone.
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    const work = join(dir, 'symlink-user');
+    gitSync(['clone', '-q', target, work]);
+    symlinkSync(outside, join(work, 'linked'));
+    gitSync(['add', 'linked'], work);
+    gitSync(['commit', '-qm', 'a link'], work);
+    gitSync(['push', '-q', 'origin', 'HEAD:main'], work);
+    const before = head(target);
+    for (const path of ['linked', 'linked/sub']) {
+      for (const dryRun of [false, true]) {
+        const doc = await c.run('/v1/installations', {
+          ...body(target, 'web', '0.1.0'),
+          target: { url: `file://${target}`, path },
+          dryRun,
+        });
+        assert.equal(doc.status, 'failed', `${path}: ${JSON.stringify(doc)}`);
+        assert.equal(doc.code, 'TARGET_PATH_INVALID');
+        assert.match(doc.reason, /symlink/);
+      }
+    }
+    assert.deepEqual(readdirSync(outside), [], 'nothing written outside the clone');
+    assert.equal(head(target), before);
+  });
+
+  describe('strict validation: its own code, the field named, nothing written', () => {
+    let bad: string;
+    before(() => {
+      bad = join(dir, 'strict-profiles.git');
+      const def = (name: string, artifacts: string) =>
+        `apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata:\n  name: ${name}\nspec:\n  artifacts:${artifacts}`;
+      profileRepo(
+        dir,
+        'strict-profiles',
+        {
+          'empty/profile.yaml': def('empty', ' []\n'),
+          'both/profile.yaml': def(
+            'both',
+            `\n    - name: n\n      profile:\n        source:\n          url: file://${bad}\n          tag: empty/v0.0.1\n          branch: main\n`,
+          ),
+          'pathurl/profile.yaml': def(
+            'pathurl',
+            '\n    - name: c\n      chart:\n        path: chart\n        url: https://charts.example\n        name: c\n',
+          ),
+          'pathurl/chart/Chart.yaml': 'apiVersion: v2\nname: c\nversion: 0.1.0\n',
+        },
+        ['empty/v0.0.1', 'both/v0.0.1', 'pathurl/v0.0.1'],
+      );
+    });
+    const cases: [string, string, RegExp][] = [
+      ['empty/v0.0.1', 'PROFILE_NO_ARTIFACTS', /spec\.artifacts/],
+      ['both/v0.0.1', 'PROFILE_SOURCE_AMBIGUOUS', /artifact n: profile\.source has both tag and branch/],
+      ['pathurl/v0.0.1', 'CHART_SOURCE_AMBIGUOUS', /artifact c: chart has both path and url/],
+    ];
+    for (const [tag, code, reason] of cases) {
+      test(`${tag}: ${code}`, async () => {
+        const target = repo();
+        const before = head(target);
+        const doc = await c.run('/v1/installations', {
+          ...body(target, 'strict', '0.1.0'),
+          profile: { url: `file://${bad}`, tag },
+        });
+        assert.equal(doc.status, 'failed');
+        assert.equal(doc.code, code, doc.reason);
+        assert.match(doc.reason, reason);
+        assert.equal(head(target), before);
+      });
+    }
+    test('values nested 3,000 levels deep: a clear 400, not an internal error', async () => {
+      let deep: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < 3000; i++) deep = { d: deep };
+      const r = await c.post('/v1/installations', {
+        ...body(repo(), 'deep', '0.1.0'),
+        values: { 'nginx-chart': deep },
+      });
+      assert.equal(r.status, 400, JSON.stringify(r.body).slice(0, 300));
+      assert.equal(r.body.code, 'VALUES_TOO_DEEP');
+      assert.equal(r.body.parameter, 'values.nginx-chart');
+    });
+    test('"name": 5 is refused, not coerced to "5"', async () => {
+      const r = await c.post('/v1/installations', { ...body(repo(), 'x', '0.1.0'), name: 5 });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.code, 'REQUEST_FIELD_INVALID');
+      assert.equal(r.body.parameter, 'name');
+      assert.match(r.body.detail, /name must be string/);
+      const up = await c.post('/v1/installations/x/upgrade', { dryRun: 'yes' });
+      assert.equal(up.status, 400);
+      assert.equal(up.body.parameter, 'dryRun');
+    });
+  });
+
+  test('a pull request whose provider call fails deletes its pushed branch', async () => {
+    const standIn = await startPrStandIn();
+    try {
+      const target = repo();
+      const doc = await c.run('/v1/installations', {
+        ...body(target, 'pr', '0.1.0'),
+        target: {
+          url: `file://${target}`,
+          path: 'clusters',
+          pullRequest: { provider: 'github', apiUrl: `${standIn.url}/nowhere`, repository: 'acme/gitops' },
+        },
+        mode: 'pull-request',
+      });
+      assert.equal(doc.status, 'failed');
+      assert.equal(doc.code, 'PROVIDER_FAILED', doc.reason);
+      assert.equal(gitSync(['branch', '--list', 'profiles/*'], target).trim(), '', 'no branch left behind');
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  test('a second installation with the same name and namespace at another path is refused', async () => {
+    const target = repo();
+    const a = await c.run('/v1/installations', body(target, 'twin', '0.1.0'));
+    assert.equal(a.status, 'committed', a.reason);
+    const before = head(target);
+    const b = await c.run('/v1/installations', {
+      ...body(target, 'twin', '0.1.0'),
+      target: { url: `file://${target}`, path: 'elsewhere' },
+    });
+    assert.equal(b.status, 'failed');
+    assert.equal(b.code, 'INSTALLATION_NAME_TAKEN');
+    assert.match(b.reason, /default\/twin is already installed at clusters\/twin/);
+    assert.equal(head(target), before);
+    const other = await c.run('/v1/installations', {
+      ...body(target, 'twin', '0.1.0'),
+      namespace: 'other',
+      target: { url: `file://${target}`, path: 'elsewhere' },
+    });
+    assert.equal(other.status, 'committed', 'another namespace is another set of objects');
+  });
+
+  test('the root kustomization includes profile-installation.yaml', async () => {
+    const target = repo();
+    const a = await c.run('/v1/installations', body(target, 'rec', '0.1.0'));
+    assert.equal(a.status, 'committed', a.reason);
+    const k = parseYaml(committedTree(target, 'clusters/rec/kustomization.yaml').values().next().value!) as {
+      resources: string[];
+    };
+    assert.ok(k.resources.includes('profile-installation.yaml'), k.resources.join(' '));
+  });
+
+  test('a profile tag fetched with credentials is not served to a request without them', async () => {
+    const root = join(dir, 'private');
+    mkdirSync(root);
+    gitSync(['clone', '-q', '--bare', examples, join(root, 'examples.git')]);
+    const http = await startGitHttp(root, { username: 'deploy', password: PASSWORD });
+    try {
+      const target = repo();
+      const profile = { url: `${http.url}/examples.git`, tag: 'bitnami-nginx/v0.0.2' };
+      const ok = await c.run('/v1/installations', {
+        ...body(target, 'priv', '0.1.0'),
+        profile: { ...profile, secretRef: { name: 'git-creds' } },
+      });
+      assert.equal(ok.status, 'committed', ok.reason);
+      const denied = await c.run('/v1/installations', { ...body(target, 'anon', '0.1.0'), profile });
+      assert.equal(denied.status, 'failed', 'the cached tag is not served without the credential');
+      assert.match(denied.reason, /Authentication failed|unreachable/);
+      assert.ok(![...committedTree(target, 'clusters').keys()].some((f) => f.startsWith('clusters/anon/')));
+    } finally {
+      await http.close();
+    }
+  });
+});
