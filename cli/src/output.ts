@@ -27,8 +27,21 @@ export async function printDocument(format: Exclude<Format, 'table'>, doc: unkno
   else process.stdout.write((await yaml()).stringify(doc));
 }
 
-/** Colours, off with NO_COLOR (any value), when stdout is not a terminal, or with FORCE_COLOR=0. */
-export const color = pc;
+/**
+ * Colours, off with NO_COLOR (any value), when stdout is not a terminal, or with FORCE_COLOR=0; on with
+ * FORCE_COLOR. Decided here rather than by picocolors, which also colours for any `CI` variable: a script
+ * piping our output must never get escape codes.
+ */
+export function colorWanted(
+  env: NodeJS.ProcessEnv = process.env,
+  isTTY = Boolean(process.stdout.isTTY),
+): boolean {
+  if ('NO_COLOR' in env) return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0';
+  return isTTY;
+}
+
+export const color = pc.createColors(colorWanted());
 
 /** Columns of the terminal; COLUMNS when not a terminal; undefined (no cutting) when neither is known. */
 export function terminalWidth(): number | undefined {
