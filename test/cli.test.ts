@@ -399,7 +399,7 @@ describe('profiles CLI', () => {
       [
         ['install', 'examples/base', '--repo', 'file:///x.git', '--name', 'Bad_Name'],
         2,
-        /^error: .*\(parameter: name\) \[BAD_REQUEST\]$/,
+        /^error: .*\(parameter: name\) \[REQUEST_FIELD_INVALID\]$/,
       ],
       [
         ['show', 'weaveworks-nginx'],
