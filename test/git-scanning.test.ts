@@ -201,7 +201,7 @@ describe('git repository scanning', () => {
     );
 
     // No change: one ls-remote, no other git call, zero Redis writes. First let the last change settle: its
-    // catalog events leave the Redis outbox (LPOP) once NATS has them, which is a write of that change.
+    // catalog events leave the Redis outbox (LTRIM) once NATS has them, which is a write of that change.
     await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox`)) === 0, {
       what: 'outbox drained',
     });

@@ -10,6 +10,7 @@ const WRITES = new Set([
   'zrem',
   'rpush',
   'lpop',
+  'ltrim',
   'incr',
   'expire',
   'persist',

@@ -1,4 +1,4 @@
-import { indexProfile, unindexProfile } from './search-index.ts';
+import { indexProfile, TermIndex, unindexProfile } from './search-index.ts';
 import { fieldArgs, type RedisCommand } from './redis-commands.ts';
 import {
   bumpGenerationCommand,
@@ -87,6 +87,9 @@ export interface OutboxItem {
 }
 
 export interface CatalogPlan {
+  /** Additions to the shared term index (`TermIndex`), sent ahead of the transaction. */
+  ahead: RedisCommand[];
+  /** The transaction. */
   commands: RedisCommand[];
   events: OutboxItem[];
   /** The catalog changed (the generation moves). */
@@ -117,6 +120,7 @@ export function retiredList(json: string | null | undefined): string[] {
 class Builder {
   readonly commands: RedisCommand[] = [];
   readonly events: OutboxItem[] = [];
+  readonly terms = new TermIndex();
   constructor(readonly ctx: PlanContext) {}
 
   event<T extends Parameters<typeof makeEvent>[0]>(
@@ -132,7 +136,7 @@ class Builder {
     if (changed) this.commands.push(bumpGenerationCommand(this.ctx.keys, id));
     for (const item of this.events)
       this.commands.push(['rpush', this.ctx.keys.outbox(), JSON.stringify(item)]);
-    return { commands: this.commands, events: this.events, changed };
+    return { ahead: this.terms.commands, commands: this.commands, events: this.events, changed };
   }
 }
 
@@ -185,15 +189,15 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
     changed = true;
     const member = profileNameMember(profile, id);
     const order = Object.keys(fields.values).sort(compareVersionsDesc);
-    b.commands.push(['del', keys.profile(id, profile)]);
+    if (old && Object.keys(old.versions).length > 0) b.commands.push(['del', keys.profile(id, profile)]);
     b.commands.push(['hset', keys.profile(id, profile), ...fieldArgs(fields.values)]);
     b.commands.push(['set', keys.profileOrder(id, profile), JSON.stringify(order)]);
     b.commands.push(['zadd', keys.profileNames(), 0, member]);
-    const all = Object.values(fields.values).map((j) => JSON.parse(j) as CatalogEntry);
-    indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], now);
+    const all = [...fields.entries.values()];
+    indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], now, b.terms);
   }
   if (changed || !stored.live) {
-    b.commands.push(['del', keys.sourceProfiles(id)]);
+    if (stored.profileNames.length > 0) b.commands.push(['del', keys.sourceProfiles(id)]);
     if (byProfile.size > 0) b.commands.push(['sadd', keys.sourceProfiles(id), ...byProfile.keys()]);
   }
   return changed;
@@ -209,8 +213,9 @@ function versionFields(
   profile: string,
   list: CatalogEntry[],
   old: Record<string, string>,
-): { values: Record<string, string>; changed: boolean } {
+): { values: Record<string, string>; entries: Map<string, CatalogEntry>; changed: boolean } {
   const values: Record<string, string> = {};
+  const entries = new Map<string, CatalogEntry>();
   const subject = SUBJECTS.catalogProfile(ref, profile);
   let changed = false;
   for (const e of list) {
@@ -218,9 +223,11 @@ function versionFields(
     const before = old[e.version];
     if (before !== undefined && stripVolatile(before) === stripVolatile(json)) {
       values[e.version] = before;
+      entries.set(e.version, JSON.parse(before) as CatalogEntry);
       continue;
     }
     values[e.version] = json;
+    entries.set(e.version, e);
     changed = true;
     const data = {
       catalog: ref,
@@ -237,7 +244,7 @@ function versionFields(
     const e = JSON.parse(json) as CatalogEntry;
     b.event(EVENT_TYPES.versionRemoved, { catalog: ref, profile, version, tag: e.tag }, subject);
   }
-  return { values, changed };
+  return { values, entries, changed };
 }
 
 /** Takes one profile out of the catalog and its search indexes, with an event per version removed. */

@@ -9,6 +9,7 @@ import {
   type StoredCatalog,
   type StoredProfile,
 } from './catalog-plan.ts';
+import { coalesce, type RedisCommand } from './redis-commands.ts';
 import {
   profileNameMember,
   readSourceState,
@@ -42,6 +43,13 @@ export interface CatalogWriterDeps {
   log: Logger;
   /** CloudEvents `source` attribute of the events it emits. */
   eventSource?: string;
+  /**
+   * false: send each planned command as planned, one per call (the reference the batched form is tested
+   * against). Default: coalesce the plan (`coalesce` in redis-commands.ts) into far fewer commands.
+   */
+  batched?: boolean;
+  /** The clock (ms since epoch) of indexedAt and last-change scores; tests set it to compare writers. */
+  now?: () => number;
 }
 
 export interface StoredSource {
@@ -161,7 +169,11 @@ export class CatalogWriter {
   }
 
   private context() {
-    return { keys: this.deps.keys, eventSource: this.deps.eventSource ?? 'indexer', now: Date.now() };
+    return {
+      keys: this.deps.keys,
+      eventSource: this.deps.eventSource ?? 'indexer',
+      now: (this.deps.now ?? Date.now)(),
+    };
   }
 
   private async withWatch(
@@ -228,7 +240,10 @@ export class CatalogWriter {
   }
 
   private async commit(plan: CatalogPlan): Promise<WriteOutcome | null> {
-    const res = await this.deps.redis.multi(plan.commands).exec();
+    const batch = this.deps.batched === false ? (c: RedisCommand[]) => c : coalesce;
+    // Under WATCH still: these touch only the term index, never the watched source key.
+    if (plan.ahead.length > 0) results(await this.deps.redis.pipeline(batch(plan.ahead)).exec());
+    const res = await this.deps.redis.multi(batch(plan.commands)).exec();
     if (res === null) return null;
     for (const [err] of res) if (err) throw err;
     if (plan.changed) this.writes++;

@@ -9,8 +9,8 @@ import {
 } from '@profiles/shared';
 
 /**
- * Publishes the catalog events that the writer left in the Redis outbox, oldest first, and removes each one
- * only after JetStream has stored it. One replica drains at a time (a short lease); the event id is the
+ * Publishes the catalog events that the writer left in the Redis outbox, oldest first, in batches of up to 500
+ * publishes in flight, and removes each one only after JetStream has stored it. One replica drains at a time (a short lease); the event id is the
  * JetStream de-duplication id, so an event published twice (lease lost mid-batch) is stored once.
  */
 export interface OutboxDeps {
@@ -22,7 +22,7 @@ export interface OutboxDeps {
 }
 
 const LEASE_MS = 10_000;
-const BATCH = 100;
+const BATCH = 500;
 
 export class Outbox {
   private running: Promise<void> | undefined;
@@ -72,13 +72,22 @@ export class Outbox {
       for (;;) {
         const items = await redis.lrange(keys.outbox(), 0, BATCH - 1);
         if (items.length === 0) return;
-        for (const raw of items) {
-          const { subject, event } = JSON.parse(raw) as { subject: string; event: CloudEvent };
-          await js.publish(subject, encodeEvent(event), { msgID: event.id, timeout: 5_000 });
-          // LPOP only the item we published: it is the head, since only the lease holder pops.
-          await redis.lpop(keys.outbox());
-          this.published++;
-        }
+        // The batch's publishes go out together (one connection keeps their order) and their acks are awaited
+        // together: a round trip per batch instead of per event. Only the head of the list that JetStream
+        // stored is trimmed; after a failure the rest is published again (stored once: the event id is the
+        // de-duplication id).
+        const acks = await Promise.allSettled(
+          items.map((raw) => {
+            const { subject, event } = JSON.parse(raw) as { subject: string; event: CloudEvent };
+            return js.publish(subject, encodeEvent(event), { msgID: event.id, timeout: 5_000 });
+          }),
+        );
+        const failed = acks.findIndex((a) => a.status === 'rejected');
+        const done = failed < 0 ? items.length : failed;
+        // Trim only what was published: it is the head, since only the lease holder pops.
+        if (done > 0) await redis.ltrim(keys.outbox(), done, -1);
+        this.published += done;
+        if (failed >= 0) throw (acks[failed] as PromiseRejectedResult).reason;
         await redis.pexpire(keys.outboxLock(), LEASE_MS);
       }
     } finally {

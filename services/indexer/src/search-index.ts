@@ -20,6 +20,7 @@ export function indexProfile(
   entries: CatalogEntry[],
   oldKeys: string[],
   now: number,
+  terms: TermIndex,
 ): void {
   unindexProfile(out, keys, member, oldKeys);
   const doc = searchDocument(entries);
@@ -28,11 +29,7 @@ export function indexProfile(
   for (const [t, w] of doc.weights) {
     out.push(['zadd', keys.searchTerm(t), w, member]);
     added.push(keys.searchTerm(t));
-    // Term lists and typo variants are shared by all profiles and never removed: a stale one only costs a
-    // look-up that finds nothing.
-    out.push(['zadd', keys.searchTerms(), 0, t]);
-    if (t.length >= TYPO_MIN_LENGTH)
-      for (const v of [t, ...deletions(t)]) out.push(['sadd', keys.searchDeletion(v), t]);
+    terms.add(keys, t);
   }
   out.push(['sadd', keys.searchName(doc.name), member]);
   added.push(keys.searchName(doc.name));
@@ -57,5 +54,25 @@ export function unindexProfile(
     if (k.includes(':idx:term:') || k.endsWith(':idx:updated')) out.push(['zrem', k, member]);
     else out.push(['srem', k, member]);
   }
-  out.push(['del', keys.searchMemberKeys(member)]);
+  // A member never indexed has no key list to delete (a rebuild from scratch then sends no DEL per profile).
+  if (oldKeys.length > 0) out.push(['del', keys.searchMemberKeys(member)]);
+}
+
+/**
+ * The term list (prefixes) and the typo index (one-deletion variants): shared by all profiles and only ever
+ * added to, never removed, since a stale entry only costs a look-up that finds nothing. So they need not be in
+ * the catalog's transaction: the writer sends them ahead of it, each term once per plan. They are most of a
+ * large catalog's commands (a term of n letters has n + 1 variants).
+ */
+export class TermIndex {
+  readonly commands: RedisCommand[] = [];
+  private readonly listed = new Set<string>();
+
+  add(keys: CatalogKeys, term: string): void {
+    if (this.listed.has(term)) return;
+    this.listed.add(term);
+    this.commands.push(['zadd', keys.searchTerms(), 0, term]);
+    if (term.length >= TYPO_MIN_LENGTH)
+      for (const v of [term, ...deletions(term)]) this.commands.push(['sadd', keys.searchDeletion(v), term]);
+  }
 }
