@@ -43,7 +43,7 @@ export function quickStartText(q: QuickStart): string {
   const { rel } = paths(q);
   const c = installCommands(q);
   return [
-    `Example profiles: ${rel(q.profilesDir)} (catalog "examples": hello-web, redis-cache, team-namespace, web-stack)`,
+    `Example profiles: ${rel(q.profilesDir)} (catalog "examples": hello-web, podinfo, redis-cache, team-namespace, web-stack)`,
     `GitOps repository: ${rel(q.gitopsDir)} (branch main)`,
     '',
     'Install hello-web 0.1.0 into the GitOps repository:',

@@ -19,6 +19,7 @@ export * from './installations.ts';
 export * from './install-messages.ts';
 export * from './api-documents.ts';
 export * from './profile-definition.ts';
+export * from './profile-check.ts';
 export * from './repo-url.ts';
 export * from './search-terms.ts';
 export * from './generation.ts';

@@ -1,4 +1,10 @@
-import { API_VERSION, isValidProfileName, PROFILE_DEFINITION_KIND } from './catalog-source.ts';
+import {
+  API_VERSION,
+  isValidNamespace,
+  isValidProfileName,
+  PROFILE_DEFINITION_KIND,
+} from './catalog-source.ts';
+import { parseYaml } from './yaml.ts';
 
 /**
  * The `weave.works/v1alpha1` ProfileDefinition (a profile's `profile.yaml`), checked and normalised into the
@@ -77,6 +83,18 @@ function fromLegacy(doc: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** Why `defaultValues` (YAML text) is not a map of values, or undefined when it is one (or empty). */
+function checkDefaultValues(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  let v: unknown;
+  try {
+    v = parseYaml(text, { maxAliasCount: 50 });
+  } catch (err) {
+    return `is not YAML: ${(err as Error).message}`;
+  }
+  return v === null || isRecord(v) ? undefined : 'is not a YAML map';
+}
+
 type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** One entry of `spec.artifacts` (index `i`); `names` holds the names of the entries before it. */
@@ -85,8 +103,12 @@ function checkArtifact(a: unknown, i: number, names: Set<string>): Checked<Artif
   if (!isRecord(a)) return { ok: false, reason: `${where} is not a mapping` };
   const aname = str(a.name);
   if (!aname) return { ok: false, reason: `${where}.name is required` };
-  if (!isValidProfileName(aname))
-    return { ok: false, reason: `${where}.name ${JSON.stringify(aname)} is not a valid name` };
+  // Artifact names become parts of Flux object names and folders: a DNS label, as the installer needs.
+  if (!isValidNamespace(aname))
+    return {
+      ok: false,
+      reason: `${where}.name ${JSON.stringify(aname)} must be lower-case letters, digits and '-' (a DNS label)`,
+    };
   if (names.has(aname)) return { ok: false, reason: `${where}.name ${JSON.stringify(aname)} is used twice` };
   names.add(aname);
   const kinds = (['chart', 'kustomize', 'profile'] as const).filter(
@@ -118,15 +140,28 @@ function checkArtifact(a: unknown, i: number, names: Set<string>): Checked<Artif
       if (typeof v === 'string') chart[f] = v;
     }
     if (chart.path !== undefined && !isSafeRelativePath(chart.path))
-      return { ok: false, reason: `${where} (${aname}).chart.path escapes the profile` };
+      return {
+        ok: false,
+        reason: `${where} (${aname}).chart.path ${JSON.stringify(chart.path)} escapes the profile`,
+      };
     if (chart.path === undefined && (!chart.url || !chart.name))
       return { ok: false, reason: `${where} (${aname}).chart needs path, or url and name` };
+    if (chart.url !== undefined && !/^(https?|oci):\/\/[^/\s]+/.test(chart.url))
+      return {
+        ok: false,
+        reason: `${where} (${aname}).chart.url must be an https://, http:// or oci:// URL of a chart repository`,
+      };
+    const values = checkDefaultValues(chart.defaultValues);
+    if (values) return { ok: false, reason: `${where} (${aname}).chart.defaultValues ${values}` };
     artifact.chart = chart;
   } else if (kind === 'kustomize') {
     const path = str(body.path);
     if (!path) return { ok: false, reason: `${where} (${aname}).kustomize.path is required` };
     if (!isSafeRelativePath(path))
-      return { ok: false, reason: `${where} (${aname}).kustomize.path escapes the profile` };
+      return {
+        ok: false,
+        reason: `${where} (${aname}).kustomize.path ${JSON.stringify(path)} escapes the profile`,
+      };
     artifact.kustomize = { path };
   } else {
     const src = isRecord(body.source) ? body.source : undefined;
@@ -161,6 +196,9 @@ export function checkProfileDefinition(
   }
   const rawArtifacts = spec.artifacts ?? [];
   if (!Array.isArray(rawArtifacts)) return { ok: false, reason: 'spec.artifacts must be a list' };
+  // The installer refuses a profile with nothing to install (PROFILE_NO_ARTIFACTS): it is not listed either.
+  if (rawArtifacts.length === 0)
+    return { ok: false, reason: 'spec.artifacts is empty: a profile installs at least one artifact' };
   const artifacts: Artifact[] = [];
   const names = new Set<string>();
   for (const [i, a] of rawArtifacts.entries()) {
@@ -173,7 +211,7 @@ export function checkProfileDefinition(
       if (!names.has(d))
         return {
           ok: false,
-          reason: `artifact ${a.name} depends on ${JSON.stringify(d)}, which is not an artifact of this profile`,
+          reason: `artifact ${a.name} depends on unknown artifact ${JSON.stringify(d)} (not an artifact of this profile)`,
         };
     }
   }

@@ -90,9 +90,12 @@ spec:
   description: ${description}
   maintainer: tests
   artifacts:
+    # A chart from a Helm repository: the profile needs no files beside profile.yaml to pass the checks.
     - name: app
-      kustomize:
-        path: ${name}/app
+      chart:
+        url: https://charts.example.com/stable
+        name: app
+        version: 1.0.0
 ${artifacts}`;
 }
 

@@ -38,6 +38,7 @@ import { Search } from './search.ts';
 import { SearchMirror } from './search-mirror.ts';
 import { MirrorLoader } from './mirror-loader.ts';
 import { RedisSearch } from './search-redis.ts';
+import { completeOpenApi } from './openapi.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -122,7 +123,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       tags: [{ name: 'original' }, { name: 'catalog' }, { name: 'sources' }, { name: 'events' }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The document the routes give, completed once (operation ids, every answer, examples: openapi.ts).
+  let openapi: Record<string, unknown> | undefined;
+  const openApiDocument = () => (openapi ??= completeOpenApi(app.swagger() as Record<string, unknown>));
+  await app.register(swaggerUi, { routePrefix: '/docs', transformSpecification: () => openApiDocument() });
   await app.register(compress, { global: true, threshold: COMPRESS_MIN_BYTES });
   if (deps.corsOrigins?.length) {
     await app.register(cors, {
@@ -221,7 +225,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     reply.type('text/plain; version=0.0.4');
     return metrics.render();
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true } }, async () => openApiDocument());
 
   profilesRoutes(app, reader);
   searchRoutes(app, {

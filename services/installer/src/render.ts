@@ -152,7 +152,12 @@ export function renderInstallation(
               apiVersion: 'source.toolkit.fluxcd.io/v1',
               kind: 'HelmRepository',
               metadata: { name: repoName, namespace: req.namespace },
-              spec: { interval: INTERVAL, url: a.def.chart!.url },
+              // An OCI registry (`oci://…`, where most public charts live now) is a HelmRepository of type oci.
+              spec: {
+                interval: INTERVAL,
+                url: a.def.chart!.url,
+                ...(a.def.chart!.url!.startsWith('oci://') ? { type: 'oci' } : {}),
+              },
             },
           ]);
           helmFiles.push('HelmRepository.yaml');

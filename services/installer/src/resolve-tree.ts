@@ -1,10 +1,14 @@
 import { posix } from 'node:path';
 import {
   AppError,
+  checkProfileDefinition,
+  checkProfileFiles,
   normalizeVersion,
   parseYaml,
   type ProfileSource,
   type ProfileTreeNode,
+  type Artifact,
+  type ObjectType,
   type SecretRef,
 } from '@profiles/shared';
 import type { ProfileRepos } from './profile-repos.ts';
@@ -73,6 +77,17 @@ function parseDefaultValues(text: string | undefined, where: string): Record<str
   return v as Record<string, unknown>;
 }
 
+/** The checked artifact in the shape of profile.yaml, which rendering reads. */
+function toArtifactDef(a: Artifact): ArtifactDef {
+  return {
+    name: a.name,
+    ...(a.chart ? { chart: a.chart } : {}),
+    ...(a.kustomize ? { kustomize: a.kustomize } : {}),
+    ...(a.profile ? { profile: a.profile } : {}),
+    dependsOn: a.dependsOn.map((d) => ({ name: d })),
+  };
+}
+
 /**
  * Reads a profile and, recursively, every profile it nests. A profile that (indirectly) nests itself is an
  * error naming the cycle; the same profile nested twice side by side is fine.
@@ -103,25 +118,23 @@ export async function resolveProfile(
       details: { url: source.url, path: file },
     });
   }
-  const def = parseYaml(raw.toString('utf8')) as {
-    kind?: string;
-    metadata?: { name?: string };
-    spec?: { artifacts?: ArtifactDef[] };
-  };
-  if (def?.kind !== 'ProfileDefinition' || !Array.isArray(def.spec?.artifacts)) {
-    throw new AppError(
-      'PROFILE_INVALID',
-      `${file} in ${source.url} is not a ProfileDefinition with artifacts`,
-    );
-  }
-  if (def.spec.artifacts.length === 0) {
+  const doc = parseYaml(raw.toString('utf8'), { maxAliasCount: 50 }) as {
+    spec?: { artifacts?: unknown };
+  } | null;
+  if (Array.isArray(doc?.spec?.artifacts) && doc.spec.artifacts.length === 0) {
     throw new AppError('PROFILE_NO_ARTIFACTS', `${file} in ${source.url}: spec.artifacts is empty`, {
       details: { url: source.url, path: file, field: 'spec.artifacts' },
     });
   }
-  const name = def.metadata?.name ?? posix.basename(path);
+  // The checks the indexer ran on this version (shared/src/profile-check.ts); an unlisted source gets them here.
+  const checked = checkProfileDefinition(doc);
+  if (!checked.ok) throw new AppError('PROFILE_INVALID', `${file} in ${source.url}: ${checked.reason}`);
+  const def = { spec: { artifacts: checked.profile.artifacts.map(toArtifactDef) } };
+  const name = checked.profile.name;
   const version = source.tag ? splitTag(source.tag).version : (source.branch ?? 'main');
   const names = new Set<string>();
+  // What the local artifacts found, for the shared file checks after the loop.
+  const present = new Map<string, ObjectType>();
   const artifacts: ResolvedArtifact[] = [];
   for (const a of def.spec.artifacts) {
     if (!a || typeof a.name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(a.name)) {
@@ -165,8 +178,7 @@ export async function resolveProfile(
     } else if (a.kustomize) {
       const local = safeSubPath(a.kustomize.path, `artifact ${where}`);
       const files = await repos.readTree(source.url, commit, posix.join(path, local));
-      if (files.size === 0)
-        throw new AppError('PROFILE_INVALID', `artifact ${where}: ${local} holds no files`);
+      if (files.size > 0) present.set(local, 'tree');
       artifacts.push({ name: a.name, kind: 'kustomize', def: a, dependsOn, localPath: local, files });
     } else {
       const c = a.chart!;
@@ -181,9 +193,7 @@ export async function resolveProfile(
       if (c.path !== undefined) {
         const local = safeSubPath(c.path, `artifact ${where}`);
         const files = await repos.readTree(source.url, commit, posix.join(path, local));
-        if (!files.has('Chart.yaml')) {
-          throw new AppError('PROFILE_INVALID', `artifact ${where}: ${local} holds no Chart.yaml`);
-        }
+        if (files.has('Chart.yaml')) present.set(posix.join(local, 'Chart.yaml'), 'blob');
         artifacts.push({
           name: a.name,
           kind: 'chart',
@@ -210,6 +220,8 @@ export async function resolveProfile(
       }
     }
   }
+  const missing = checkProfileFiles(checked.profile, (p) => present.get(p));
+  if (missing.length) throw new AppError('PROFILE_INVALID', `profile ${name}: ${missing.join('; ')}`);
   for (const a of artifacts) {
     for (const d of a.dependsOn) {
       if (!names.has(d)) {

@@ -3,6 +3,9 @@ import { access, mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   checkProfileDefinition,
+  checkProfileFiles,
+  fileRequirements,
+  type ObjectType,
   compareVersionsDesc,
   describeError,
   parseTag,
@@ -147,9 +150,11 @@ async function scanOnce(
         toRead.map(([tag, commit]) => `${commit}:${profilePath(tag)}`),
         deps,
       );
-      toRead.forEach(([tag, commit], i) =>
-        tags.set(tag, toState(ref, repo.url, tag, commit, files[i]!, deps, now)),
+      const states = toRead.map(([tag, commit], i) =>
+        toState(ref, repo.url, tag, commit, files[i]!, deps, now),
       );
+      await checkFiles(cache, states, deps);
+      toRead.forEach(([tag], i) => tags.set(tag, states[i]!));
     }
     return { tags, changed: true, ...(skippedTags ? { skippedTags } : {}) };
   } catch (err) {
@@ -190,6 +195,37 @@ async function ensureCache(root: string, url: string, timeoutMs: number): Promis
     await git(['init', '--bare', '--quiet', dir], { timeoutMs });
   }
   return dir;
+}
+
+/**
+ * The shared file checks (profile-check.ts) of every newly read version, with one `git cat-file
+ * --batch-check` for all the paths they name: a version whose artifacts name a missing folder or chart becomes
+ * the tag's error, as the installer would refuse it.
+ */
+async function checkFiles(cache: string, states: RepoTagState[], deps: ScannerDeps): Promise<void> {
+  const specs: string[] = [];
+  const dirOf = (s: RepoTagState) => parseTag(s.entry!.tag)?.dir ?? '';
+  for (const s of states) {
+    if (!s.entry) continue;
+    for (const r of fileRequirements({ artifacts: s.entry.artifacts ?? [] }))
+      specs.push(`${s.commit}:${posix.join(dirOf(s), r.path)}`);
+  }
+  if (specs.length === 0) return;
+  const { stdout } = await git(['cat-file', '--batch-check=%(objecttype)'], {
+    cwd: cache,
+    timeoutMs: deps.timeoutMs,
+    input: specs.join('\n') + '\n',
+  });
+  const lines = stdout.toString('utf8').split('\n');
+  const types = new Map(specs.map((spec, i) => [spec, lines[i]?.trim()]));
+  states.forEach((s, i) => {
+    if (!s.entry) return;
+    const findings = checkProfileFiles({ artifacts: s.entry.artifacts ?? [] }, (p) => {
+      const t = types.get(`${s.commit}:${posix.join(dirOf(s), p)}`);
+      return t === 'tree' || t === 'blob' ? (t as ObjectType) : undefined;
+    });
+    if (findings.length) states[i] = { commit: s.commit, error: `profile.yaml: ${findings.join('; ')}` };
+  });
 }
 
 type FileRead = { ok: true; text: string } | { ok: false; reason: string };
