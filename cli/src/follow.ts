@@ -24,7 +24,9 @@ export async function follow(ctx: Context, id: string, timeoutSeconds: number): 
   const deadline = Date.now() + timeoutSeconds * 1000;
   const tty = Boolean(process.stderr.isTTY);
   const spinner = tty
-    ? (await import('ora')).default({ stream: process.stderr }).start(`${id} queued`)
+    ? (await import('ora'))
+        .default({ stream: process.stderr })
+        .start(`${STAGE.queued}  ${color.dim(id.slice(0, 8))}`)
     : undefined;
   let last = '';
   try {
@@ -32,14 +34,12 @@ export async function follow(ctx: Context, id: string, timeoutSeconds: number): 
       const doc = await ctx.api.get<InstallationDoc>(path);
       if (doc.status !== last) {
         last = doc.status;
-        if (spinner) spinner.text = `${STAGE[doc.status]}`;
+        if (spinner) spinner.text = `${STAGE[doc.status]}  ${color.dim(id.slice(0, 8))}`;
         else if (!TERMINAL_STATUSES.includes(doc.status)) console.error(`${id} ${STAGE[doc.status]}`);
       }
       if (TERMINAL_STATUSES.includes(doc.status)) {
-        if (spinner) {
-          if (doc.status === 'failed') spinner.fail(`failed: ${doc.reason ?? ''}`);
-          else spinner.succeed(STAGE[doc.status]);
-        }
+        // The result is printed next (report), once: the spinner only goes away.
+        spinner?.stop();
         return doc;
       }
       if (Date.now() > deadline) {
@@ -96,7 +96,9 @@ export async function report(
     );
     console.log(`\n${color.dim('dry run: nothing was written')}`);
   } else if (doc.status === 'failed') {
-    console.error(`${color.red('✗')} ${p}: ${doc.reason ?? 'failed'}${doc.code ? ` [${doc.code}]` : ''}`);
+    console.error(
+      `${color.red('✗')} ${doc.profile ? `${p}: ` : ''}failed: ${doc.reason ?? 'no reason given'}${doc.code ? ` [${doc.code}]` : ''}`,
+    );
     for (const f of doc.findings ?? []) console.error(`  ${f.file}: ${f.object} ${f.message}`);
   }
   if (doc.conflicts?.length) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ago, colorWanted, table } from './output.ts';
+import { ago, colorsWanted, table } from './output.ts';
 
 test('a table cuts only the flexible column, with …, to fit the width', async () => {
   const rows = [['nginx', 'a long description that will not fit in the terminal', 'me']];
@@ -22,10 +22,11 @@ test('ages read as people say them', () => {
   assert.equal(ago(null, now), '');
 });
 
-test('colours only on a terminal, never with NO_COLOR, forced with FORCE_COLOR, whatever CI says', () => {
-  assert.equal(colorWanted({ CI: 'true' }, false), false);
-  assert.equal(colorWanted({}, true), true);
-  assert.equal(colorWanted({ NO_COLOR: '' }, true), false);
-  assert.equal(colorWanted({ FORCE_COLOR: '1' }, false), true);
-  assert.equal(colorWanted({ FORCE_COLOR: '0' }, true), false);
+test('colours only on a terminal, never with NO_COLOR, FORCE_COLOR forcing them', () => {
+  assert.equal(colorsWanted({}, true), true);
+  assert.equal(colorsWanted({ CI: 'true' }, false), false, 'piped output in CI stays plain');
+  assert.equal(colorsWanted({ NO_COLOR: '' }, true), false);
+  assert.equal(colorsWanted({ TERM: 'dumb' }, true), false);
+  assert.equal(colorsWanted({ FORCE_COLOR: '1' }, false), true);
+  assert.equal(colorsWanted({ FORCE_COLOR: '0' }, true), false);
 });

@@ -28,20 +28,19 @@ export async function printDocument(format: Exclude<Format, 'table'>, doc: unkno
 }
 
 /**
- * Colours, off with NO_COLOR (any value), when stdout is not a terminal, or with FORCE_COLOR=0; on with
- * FORCE_COLOR. Decided here rather than by picocolors, which also colours for any `CI` variable: a script
- * piping our output must never get escape codes.
+ * Colours: on a terminal only (or with FORCE_COLOR), never with NO_COLOR (any value). Unlike picocolors' own
+ * default, CI=true alone does not colour piped output, which scripts read.
  */
-export function colorWanted(
+export function colorsWanted(
   env: NodeJS.ProcessEnv = process.env,
-  isTTY = Boolean(process.stdout.isTTY),
+  tty = Boolean(process.stdout.isTTY),
 ): boolean {
   if ('NO_COLOR' in env) return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0';
-  return isTTY;
+  return tty && env.TERM !== 'dumb';
 }
 
-export const color = pc.createColors(colorWanted());
+export const color = pc.createColors(colorsWanted());
 
 /** Columns of the terminal; COLUMNS when not a terminal; undefined (no cutting) when neither is known. */
 export function terminalWidth(): number | undefined {
