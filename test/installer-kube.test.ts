@@ -59,7 +59,7 @@ describe('rendered installations on a real kube-apiserver', () => {
     return kinds;
   };
 
-  test('weaveworks-nginx 0.1.1 with values: every object, the ProfileInstallation too, is accepted', async () => {
+  test('weaveworks-nginx 0.1.1 with values, patches and valuesFrom: every object, the ProfileInstallation too, is accepted', async () => {
     const source = { url: `file://${examples}`, tag: 'weaveworks-nginx/v0.1.1' };
     const profile = await resolveProfile(repos, source);
     const r = renderInstallation(
@@ -70,6 +70,24 @@ describe('rendered installations on a real kube-apiserver', () => {
         namespace: 'default',
         target: { url: 'file:///gitops.git', branch: 'main', path: 'clusters/dev' },
         values: { 'nginx-chart': { replicaCount: 2, service: { type: 'NodePort' } } },
+        patches: {
+          'nginx-deployment': [
+            {
+              patch:
+                'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: nginx-deployment\nspec:\n  revisionHistoryLimit: 2\n',
+            },
+            {
+              patch: '- op: add\n  path: /metadata/labels/team\n  value: web\n',
+              target: { kind: 'Deployment', labelSelector: 'app=nginx' },
+            },
+          ],
+        },
+        valuesFrom: {
+          'nginx-chart': [
+            { kind: 'ConfigMap', name: 'web-values', valuesKey: 'nginx-chart' },
+            { kind: 'Secret', name: 'web-secret', targetPath: 'auth.password', optional: true },
+          ],
+        },
         profile: source,
       },
       validator,
@@ -77,6 +95,10 @@ describe('rendered installations on a real kube-apiserver', () => {
     assert.deepEqual(r.findings, []);
     const kinds = await dryRunApply(r.files);
     assert.ok(kinds.includes('ProfileInstallation'), kinds.join(' '));
+    const wrapper = parseYamlDocuments(
+      r.files.get('clusters/dev/web/artifacts/nginx-deployment/kustomize-flux.yaml')!.toString('utf8'),
+    )[0] as { spec: { patches?: unknown[] } };
+    assert.equal(wrapper.spec.patches?.length, 2, 'the patches went to the server on the Kustomization');
     assert.equal(kinds.filter((k) => k === 'HelmRelease').length, 3);
     assert.equal(kinds.filter((k) => k === 'Kustomization').length, 4);
     // The dry run is strict: a field the CRD does not know is refused (so the acceptance above means something).

@@ -327,6 +327,98 @@ describe('installer upgrades', () => {
     assert.ok(k.resources.includes('profile-installation.yaml'), k.resources.join(' '));
   });
 
+  describe('kustomize patches and values outside git', () => {
+    const patches = {
+      'nginx-deployment': [
+        {
+          patch:
+            'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: nginx-deployment\nspec:\n  revisionHistoryLimit: 2\n',
+        },
+        {
+          patch: '- op: add\n  path: /metadata/labels/team\n  value: web\n',
+          target: { kind: 'Deployment', name: 'nginx-deployment' },
+        },
+      ],
+    };
+    const valuesFrom = {
+      'nginx-chart': [
+        { kind: 'ConfigMap', name: 'web-values', valuesKey: 'nginx-chart' },
+        { kind: 'Secret', name: 'web-secret-values', optional: true },
+      ],
+    };
+    const objectOf = (target: string, file: string) =>
+      parseYaml(committedTree(target, `clusters/opt/${file}`).values().next().value!) as any;
+
+    test('recorded in the installation, rendered on the artifacts, kept by upgrades that give none', async () => {
+      const target = repo();
+      const a = await c.run('/v1/installations', body(target, 'opt', '0.1.0', { patches, valuesFrom }));
+      assert.equal(a.status, 'committed', a.reason);
+      for (const version of ['0.1.1', '0.1.0']) {
+        const wrapper = objectOf(target, 'artifacts/nginx-deployment/kustomize-flux.yaml');
+        assert.deepEqual(wrapper.spec.patches, patches['nginx-deployment']);
+        const hr = objectOf(target, 'artifacts/nginx-chart/helm-chart/HelmRelease.yaml');
+        assert.deepEqual(hr.spec.valuesFrom.slice(1), valuesFrom['nginx-chart'], 'after the defaults');
+        const record = objectOf(target, 'profile-installation.yaml');
+        assert.deepEqual(record.spec.patches, patches);
+        assert.deepEqual(record.spec.valuesFrom, valuesFrom);
+        const up = await upgrade(a.id, { version });
+        assert.equal(up.status, 'committed', up.reason);
+      }
+      // Given with an upgrade, they replace the recorded ones.
+      const up = await upgrade(a.id, { version: '0.1.1', patches: {}, valuesFrom: {} });
+      assert.equal(up.status, 'committed', up.reason);
+      assert.equal(
+        objectOf(target, 'artifacts/nginx-deployment/kustomize-flux.yaml').spec.patches,
+        undefined,
+      );
+      assert.equal(objectOf(target, 'profile-installation.yaml').spec.valuesFrom, undefined);
+    });
+
+    const refused: [string, Record<string, unknown>, string, RegExp][] = [
+      [
+        'a JSON 6902 patch without a target',
+        { patches: { 'nginx-deployment': [{ patch: '- op: remove\n  path: /spec/replicas\n' }] } },
+        'PATCH_INVALID',
+        /patches\.nginx-deployment\[0\]: a JSON 6902 patch needs a target/,
+      ],
+      [
+        'a strategic merge patch naming no object',
+        { patches: { 'nginx-deployment': [{ patch: 'spec:\n  replicas: 1\n' }] } },
+        'PATCH_INVALID',
+        /names its kind and metadata\.name/,
+      ],
+      [
+        'valuesFrom on a kustomize artifact',
+        { valuesFrom: { 'nginx-deployment': [{ kind: 'ConfigMap', name: 'x' }] } },
+        'VALUES_INVALID',
+        /not a chart and takes no valuesFrom/,
+      ],
+      [
+        "values the chart's values.schema.json refuses",
+        { values: { 'nested-profile/nginx-server': { replicaCount: 'three' } } },
+        'VALUES_INVALID',
+        /nested-profile\/nginx-server.*values\.schema\.json: replicaCount must be integer/,
+      ],
+    ];
+    for (const [what, extra, code, reason] of refused) {
+      test(`refused before commit: ${what}`, async () => {
+        const target = repo();
+        const before = head(target);
+        const doc = await c.run('/v1/installations', body(target, 'opt', '0.1.0', extra));
+        assert.equal(doc.status, 'failed');
+        assert.equal(doc.code, code, doc.reason);
+        assert.match(doc.reason, reason);
+        assert.equal(head(target), before);
+        if (what.includes('values.schema.json')) {
+          assert.deepEqual(
+            doc.findings.map((f: { artifact: string; path: string }) => [f.artifact, f.path]),
+            [['nested-profile/nginx-server', 'replicaCount']],
+          );
+        }
+      });
+    }
+  });
+
   test('a profile tag fetched with credentials is not served to a request without them', async () => {
     const root = join(dir, 'private');
     mkdirSync(root);

@@ -35,6 +35,7 @@ export const ERRORS = {
   PROFILE_NO_ARTIFACTS: { status: 422, title: 'Profile has no artifacts' },
   PROFILE_SOURCE_AMBIGUOUS: { status: 422, title: 'Nested profile source names both tag and branch' },
   CHART_SOURCE_AMBIGUOUS: { status: 422, title: 'Chart names both a path and a url' },
+  PATCH_INVALID: { status: 422, title: 'Invalid kustomize patch' },
   INSTALLATION_NAME_TAKEN: { status: 409, title: 'Installation name and namespace already used' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -75,6 +75,33 @@ export interface InstallTarget {
   pullRequest?: PullRequestTarget;
 }
 
+/** A kustomize patch as Flux's Kustomization `spec.patches` takes it: strategic merge or JSON 6902 text. */
+export interface KustomizePatch {
+  patch: string;
+  target?: {
+    group?: string;
+    version?: string;
+    kind?: string;
+    name?: string;
+    namespace?: string;
+    labelSelector?: string;
+    annotationSelector?: string;
+  };
+}
+
+/** Helm values kept outside git, as a HelmRelease's `spec.valuesFrom` item (pctl's --config-map). */
+export interface ValuesReference {
+  kind: 'ConfigMap' | 'Secret';
+  name: string;
+  valuesKey?: string;
+  targetPath?: string;
+  optional?: boolean;
+}
+
+/** Per-artifact options, keyed like values by the artifact chain (`nested-profile/artifact`). */
+export type ArtifactPatches = Record<string, KustomizePatch[]>;
+export type ArtifactValuesFrom = Record<string, ValuesReference[]>;
+
 export interface InstallRequest {
   id: string;
   kind: 'install' | 'upgrade';
@@ -83,6 +110,10 @@ export interface InstallRequest {
   profile: ProfileSource;
   target: InstallTarget;
   values: Record<string, Record<string, unknown>>;
+  /** Kustomize patches per artifact, applied by the artifact's Flux Kustomization. */
+  patches?: ArtifactPatches;
+  /** Values from ConfigMaps or Secrets the user owns, per chart artifact, read before the inline values. */
+  valuesFrom?: ArtifactValuesFrom;
   mode: 'commit' | 'pull-request';
   dryRun: boolean;
   /**
@@ -97,6 +128,9 @@ export interface InstallRequest {
     path?: string;
     /** Values given with the upgrade replace the recorded ones; absent, the recorded values are kept. */
     values?: Record<string, Record<string, unknown>>;
+    /** The same for patches and valuesFrom: given, they replace the recorded ones. */
+    patches?: ArtifactPatches;
+    valuesFrom?: ArtifactValuesFrom;
   };
   createdAt: string;
 }
@@ -105,6 +139,9 @@ export interface ValidationFinding {
   file: string;
   object: string;
   message: string;
+  /** Values findings: the artifact and the JSON path (dotted) the message is about. */
+  artifact?: string;
+  path?: string;
 }
 
 export interface ProfileTreeNode {

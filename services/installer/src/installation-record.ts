@@ -4,6 +4,8 @@ import {
   INSTALLATION_ID_ANNOTATION,
   checkValues,
   parseYaml,
+  type ArtifactPatches,
+  type ArtifactValuesFrom,
   type InstallRequest,
   type ProfileSource,
 } from '@profiles/shared';
@@ -26,6 +28,8 @@ export interface InstallationRecord {
   id: string;
   source: ProfileSource;
   values: InstallRequest['values'];
+  patches: ArtifactPatches;
+  valuesFrom: ArtifactValuesFrom;
   fluxSource?: { name: string; namespace: string };
 }
 
@@ -37,7 +41,18 @@ interface RecordYaml {
     catalog?: { catalog?: string; profile?: string; version?: string };
     gitRepository?: { name?: string; namespace?: string };
     values?: unknown;
+    patches?: unknown;
+    valuesFrom?: unknown;
   };
+}
+
+/** A map of artifact -> list, as the installer writes `spec.patches` and `spec.valuesFrom`. */
+function listsOf<T>(v: unknown, file: string, field: string): Record<string, T[]> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => !Array.isArray(x))) {
+    throw new AppError('PROFILE_INVALID', `${file}: spec.${field} is not a map of artifact lists`);
+  }
+  return v as Record<string, T[]>;
 }
 
 export function parseRecord(dir: string, content: string): InstallationRecord {
@@ -77,6 +92,8 @@ export function parseRecord(dir: string, content: string): InstallationRecord {
         : {}),
     },
     values: values as InstallRequest['values'],
+    patches: listsOf(o.spec?.patches, file, 'patches'),
+    valuesFrom: listsOf(o.spec?.valuesFrom, file, 'valuesFrom'),
     ...(repo?.name && repo.namespace ? { fluxSource: { name: repo.name, namespace: repo.namespace } } : {}),
   };
 }

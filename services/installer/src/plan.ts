@@ -123,6 +123,8 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
     namespace: rec.namespace,
     target,
     values: up.values ?? rec.values,
+    patches: up.patches ?? rec.patches,
+    valuesFrom: up.valuesFrom ?? rec.valuesFrom,
     upgrade: { ...up, of: rec.id, from },
   };
   const source = await upgradeSource(d, req, from);
@@ -130,7 +132,15 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
   const baseTarget = { ...target, ...(rec.fluxSource ? { fluxSource: rec.fluxSource } : {}) };
   const base = renderInstallation(
     old,
-    { ...req, id: rec.id, target: baseTarget, values: rec.values, profile: from },
+    {
+      ...req,
+      id: rec.id,
+      target: baseTarget,
+      values: rec.values,
+      patches: rec.patches,
+      valuesFrom: rec.valuesFrom,
+      profile: from,
+    },
     d.validator,
   );
   const rendered = renderInstallation(profile, { ...req, profile: source }, d.validator);

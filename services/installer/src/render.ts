@@ -8,6 +8,7 @@ import {
   type ValidationFinding,
 } from '@profiles/shared';
 import { DEFAULT_NAME_LIMIT, NAME_LIMITS, type FluxValidator } from './flux-schemas.ts';
+import { checkArtifactOptions, checkValuesSchema } from './artifact-options.ts';
 import { NameAllocator } from './names.ts';
 import type { ResolvedArtifact, ResolvedProfile } from './resolve-tree.ts';
 
@@ -42,7 +43,10 @@ const VALUES_KEY = 'default.yaml';
  */
 export function renderInstallation(
   profile: ResolvedProfile,
-  req: Pick<InstallRequest, 'id' | 'name' | 'namespace' | 'target' | 'values' | 'profile'>,
+  req: Pick<
+    InstallRequest,
+    'id' | 'name' | 'namespace' | 'target' | 'values' | 'profile' | 'patches' | 'valuesFrom'
+  >,
   validator: FluxValidator,
 ): Rendered {
   checkTargetPath(req.target.path || '.');
@@ -103,6 +107,9 @@ export function renderInstallation(
       );
     }
   }
+  const byKey = new Map(leaves.map((l) => [l.chain.join('/'), l.artifact]));
+  checkArtifactOptions(byKey, req.patches, req.valuesFrom);
+  for (const [k, a] of byKey) checkValuesSchema(k, a, req.values?.[k]);
 
   const siblingsOf = (p: ResolvedProfile, a: ResolvedArtifact) =>
     p.artifacts.find((x) => x.name === a.name) === a;
@@ -167,7 +174,7 @@ export function renderInstallation(
             sourceRef: { kind: 'HelmRepository', name: repoName, namespace: req.namespace },
           });
         }
-        let valuesFrom: Record<string, unknown>[] | undefined;
+        let valuesFrom: object[] | undefined;
         if (a.defaultValues) {
           const cm = names.name('ConfigMap', [...base, 'defaults'], DEFAULT_NAME_LIMIT);
           putObjects(posix.join(contentDir, 'ConfigMap.yaml'), [
@@ -182,6 +189,9 @@ export function renderInstallation(
           valuesFrom = [{ kind: 'ConfigMap', name: cm, valuesKey: VALUES_KEY }];
         }
         const userValues = req.values?.[chain.join('/')];
+        // pctl's --config-map and any other values the user keeps outside git: after the profile's defaults.
+        const userFrom = req.valuesFrom?.[chain.join('/')] ?? [];
+        if (userFrom.length) valuesFrom = [...(valuesFrom ?? []), ...userFrom];
         putObjects(posix.join(contentDir, 'HelmRelease.yaml'), [
           {
             apiVersion: 'helm.toolkit.fluxcd.io/v2',
@@ -207,6 +217,7 @@ export function renderInstallation(
         );
       }
       const deps = dependsOnFor(p, a);
+      const patches = req.patches?.[chain.join('/')] ?? [];
       putObjects(posix.join(artDir, 'kustomize-flux.yaml'), [
         {
           apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
@@ -220,6 +231,7 @@ export function renderInstallation(
             targetNamespace: req.namespace,
             sourceRef: { kind: 'GitRepository', name: flux.name, namespace: flux.namespace },
             ...(deps.length ? { dependsOn: deps } : {}),
+            ...(patches.length ? { patches } : {}),
           },
         },
       ]);
@@ -273,6 +285,8 @@ export function renderInstallation(
           : {}),
         gitRepository: { name: flux.name, namespace: flux.namespace },
         ...(Object.keys(req.values ?? {}).length ? { values: req.values } : {}),
+        ...(Object.keys(req.patches ?? {}).length ? { patches: req.patches } : {}),
+        ...(Object.keys(req.valuesFrom ?? {}).length ? { valuesFrom: req.valuesFrom } : {}),
       },
     }),
   );

@@ -40,6 +40,56 @@ export const valuesSchema = {
   additionalProperties: { type: 'object' },
 } as const;
 
+const patchesSchema = {
+  type: 'object',
+  maxProperties: 200,
+  additionalProperties: {
+    type: 'array',
+    maxItems: 100,
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['patch'],
+      properties: {
+        patch: { type: 'string', minLength: 1, maxLength: 65536 },
+        target: {
+          type: 'object',
+          additionalProperties: false,
+          properties: Object.fromEntries(
+            ['group', 'version', 'kind', 'name', 'namespace', 'labelSelector', 'annotationSelector'].map(
+              (k) => [k, { type: 'string', maxLength: 1024 }],
+            ),
+          ),
+        },
+      },
+    },
+  },
+} as const;
+
+const valuesFromSchema = {
+  type: 'object',
+  maxProperties: 200,
+  additionalProperties: {
+    type: 'array',
+    maxItems: 50,
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'name'],
+      properties: {
+        kind: { enum: ['ConfigMap', 'Secret'] },
+        name: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+        valuesKey: { type: 'string', maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
+        targetPath: { type: 'string', maxLength: 250 },
+        optional: { type: 'boolean' },
+      },
+    },
+  },
+} as const;
+
+/** Per-artifact patches and valuesFrom: an install takes them, an upgrade may replace them. */
+const artifactOptions = { patches: patchesSchema, valuesFrom: valuesFromSchema } as const;
+
 export const installBody = {
   type: 'object',
   additionalProperties: false,
@@ -103,6 +153,7 @@ export const installBody = {
       },
     },
     values: valuesSchema,
+    ...artifactOptions,
     mode: { enum: ['commit', 'pull-request'], default: 'commit' },
     dryRun: { type: 'boolean', default: false },
   },
@@ -126,6 +177,7 @@ export const upgradeSchema = {
       dryRun: { type: 'boolean', default: false },
       mode: { enum: ['commit', 'pull-request'] },
       values: valuesSchema,
+      ...artifactOptions,
     },
   },
 } as const;
@@ -144,6 +196,7 @@ export const upgradeByPathSchema = {
       mode: { enum: ['commit', 'pull-request'] },
       dryRun: { type: 'boolean' },
       values: valuesSchema,
+      ...artifactOptions,
       secretRef,
       profileSecretRef: secretRef,
       fluxSource: installBody.properties.target.properties.fluxSource,

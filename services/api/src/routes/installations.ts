@@ -4,6 +4,8 @@ import {
   AppError,
   checkTargetPath,
   checkValues,
+  type ArtifactPatches,
+  type ArtifactValuesFrom,
   type InstallRequest,
   type ProfileSource,
   type SecretRef,
@@ -29,15 +31,25 @@ interface InstallBody {
     | { catalog: string; name: string; version: string };
   target: InstallRequest['target'];
   values?: InstallRequest['values'];
+  patches?: ArtifactPatches;
+  valuesFrom?: ArtifactValuesFrom;
   mode: InstallRequest['mode'];
   dryRun: boolean;
 }
+
+/** Patches and valuesFrom given with an upgrade replace the recorded ones; absent, the installer keeps those. */
+const artifactOptions = (b: { patches?: ArtifactPatches; valuesFrom?: ArtifactValuesFrom }) => ({
+  ...(b.patches ? { patches: b.patches } : {}),
+  ...(b.valuesFrom ? { valuesFrom: b.valuesFrom } : {}),
+});
 
 interface UpgradeBody {
   version?: string;
   dryRun?: boolean;
   mode?: InstallRequest['mode'];
   values?: InstallRequest['values'];
+  patches?: ArtifactPatches;
+  valuesFrom?: ArtifactValuesFrom;
 }
 
 interface UpgradeByPathBody {
@@ -48,6 +60,8 @@ interface UpgradeByPathBody {
   mode?: InstallRequest['mode'];
   dryRun?: boolean;
   values?: InstallRequest['values'];
+  patches?: ArtifactPatches;
+  valuesFrom?: ArtifactValuesFrom;
   secretRef?: SecretRef;
   profileSecretRef?: SecretRef;
   fluxSource?: { name: string; namespace: string };
@@ -105,6 +119,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         profile: await resolveProfile(b.profile),
         target: { ...b.target, branch: b.target.branch || 'main', path },
         values: b.values ?? {},
+        ...artifactOptions(b),
         mode: b.mode,
         dryRun: b.dryRun,
         createdAt: new Date().toISOString(),
@@ -152,7 +167,13 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         values: req.body?.values ?? {},
         mode: req.body?.mode ?? orig.mode,
         dryRun: req.body?.dryRun ?? false,
-        upgrade: { of, version, from, ...(req.body?.values ? { values: req.body.values } : {}) },
+        upgrade: {
+          of,
+          version,
+          from,
+          ...(req.body?.values ? { values: req.body.values } : {}),
+          ...artifactOptions(req.body ?? {}),
+        },
         createdAt: new Date().toISOString(),
       };
       const idem = idempotency(req.headers, { route: 'upgrade', of, body: req.body ?? {} });
@@ -193,6 +214,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
           version: b.version ?? 'latest',
           path,
           ...(b.values ? { values: b.values } : {}),
+          ...artifactOptions(b),
         },
         createdAt: new Date().toISOString(),
       };

@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { Ajv, type ValidateFunction } from 'ajv';
+import {
+  AppError,
+  parseYaml,
+  type ArtifactPatches,
+  type ArtifactValuesFrom,
+  type KustomizePatch,
+  type ValidationFinding,
+} from '@profiles/shared';
+import type { ResolvedArtifact } from './resolve-tree.ts';
+
+const JSON6902_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
+
+/**
+ * Checks a kustomize patch before anything is committed, as kustomize will read it: a JSON 6902 patch is a
+ * list of operations and needs a target; a strategic merge patch is one object that names its kind and name
+ * unless a target selects the objects.
+ */
+function checkPatch(field: string, p: KustomizePatch): void {
+  const fail = (why: string) =>
+    new AppError('PATCH_INVALID', `${field}: ${why}`, { details: { parameter: field } });
+  let doc: unknown;
+  try {
+    doc = parseYaml(p.patch);
+  } catch (err) {
+    throw fail(`the patch is not YAML (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (Array.isArray(doc)) {
+    if (!p.target) throw fail('a JSON 6902 patch needs a target');
+    doc.forEach((op: unknown, i) => {
+      const o = op as { op?: unknown; path?: unknown };
+      if (!o || typeof o.op !== 'string' || !JSON6902_OPS.has(o.op) || typeof o.path !== 'string') {
+        throw fail(`operation ${i} needs op (add, remove, replace, move, copy, test) and path`);
+      }
+    });
+    return;
+  }
+  if (!doc || typeof doc !== 'object') throw fail('a patch is a JSON 6902 list or a strategic merge object');
+  const o = doc as { kind?: unknown; metadata?: { name?: unknown } };
+  if (!p.target && (typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string')) {
+    throw fail('a strategic merge patch without a target names its kind and metadata.name');
+  }
+}
+
+/** Patches go to any artifact, valuesFrom only to charts; every key names an artifact of the profile. */
+export function checkArtifactOptions(
+  leaves: Map<string, ResolvedArtifact>,
+  patches: ArtifactPatches | undefined,
+  valuesFrom: ArtifactValuesFrom | undefined,
+): void {
+  const unknown = (what: string, k: string) =>
+    new AppError('VALUES_INVALID', `${what} given for unknown artifact ${JSON.stringify(k)}`, {
+      details: { parameter: `${what}.${k}`, known: [...leaves.keys()] },
+    });
+  for (const [k, list] of Object.entries(patches ?? {})) {
+    if (!leaves.has(k)) throw unknown('patches', k);
+    list.forEach((p, i) => checkPatch(`patches.${k}[${i}]`, p));
+  }
+  for (const k of Object.keys(valuesFrom ?? {})) {
+    if (!leaves.has(k)) throw unknown('valuesFrom', k);
+    if (leaves.get(k)!.kind !== 'chart') {
+      throw new AppError(
+        'VALUES_INVALID',
+        `artifact ${JSON.stringify(k)} is not a chart and takes no valuesFrom`,
+        {
+          details: { parameter: `valuesFrom.${k}` },
+        },
+      );
+    }
+  }
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+const compiled = new Map<string, ValidateFunction>();
+
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Helm's merge of values: maps merge key by key, anything else replaces. */
+function merge(base: unknown, over: unknown): unknown {
+  if (!isMap(base) || !isMap(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+  return out;
+}
+
+/**
+ * A local chart with a values.schema.json: the values Helm would see (the chart's values.yaml, the profile's
+ * defaults, the user's values; valuesFrom references live outside git and are not known here) must validate,
+ * as `helm install` would check them. Findings name the artifact and the JSON path.
+ */
+export function checkValuesSchema(key: string, a: ResolvedArtifact, userValues: unknown): void {
+  const schemaText = a.files?.get('values.schema.json');
+  if (a.kind !== 'chart' || !schemaText) return;
+  const hash = createHash('sha256').update(schemaText).digest('hex');
+  let validate = compiled.get(hash);
+  if (!validate) {
+    try {
+      // Helm ignores `$schema` (charts name drafts and URLs Ajv does not ship).
+      const { $schema: _, ...schema } = JSON.parse(schemaText.toString('utf8')) as Record<string, unknown>;
+      validate = ajv.compile(schema);
+    } catch {
+      return; // A schema Helm could not use either: nothing to check against.
+    }
+    if (compiled.size > 100) compiled.clear();
+    compiled.set(hash, validate);
+  }
+  const chartValues = a.files?.get('values.yaml');
+  const values = merge(
+    merge(chartValues ? parseYaml(chartValues.toString('utf8')) : {}, a.defaultValues),
+    userValues,
+  );
+  if (validate(values ?? {})) return;
+  const findings: ValidationFinding[] = (validate.errors ?? []).slice(0, 20).map((e) => {
+    const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '.';
+    return {
+      file: 'values.schema.json',
+      object: `artifact ${key}`,
+      message: `${path} ${e.message ?? 'is invalid'}`,
+      artifact: key,
+      path,
+    };
+  });
+  throw new AppError(
+    'VALUES_INVALID',
+    `values of artifact ${JSON.stringify(key)} fail the chart's values.schema.json: ${findings
+      .slice(0, 3)
+      .map((f) => f.message)
+      .join('; ')}`,
+    { details: { parameter: `values.${key}`, findings } },
+  );
+}
