@@ -166,6 +166,76 @@ describe('installer upgrades', () => {
     assert.equal(head(target), before, 'nothing written');
   });
 
+  test('conflicts resolved as the request chooses: theirs, ours per file, markers only in a pull request', async () => {
+    const standIn = await startPrStandIn();
+    try {
+      const target = repo();
+      const dep = `clusters/res/${DEPLOYMENT}`;
+      const a = await c.run('/v1/installations', body(target, 'res', '0.1.0'));
+      assert.equal(a.status, 'committed', a.reason);
+      const work = join(dir, 'res-user');
+      gitSync(['clone', '-q', target, work]);
+      const userEdit = () => {
+        gitSync(['pull', '-q', 'origin', 'main'], work);
+        const text = committedTree(target, dep).values().next().value!;
+        writeFileSync(join(work, dep), text.replace(/replicas: \d+/, 'replicas: 5'));
+        gitSync(['commit', '-qam', 'user edit'], work);
+        gitSync(['push', '-q', 'origin', 'HEAD:main'], work);
+      };
+      userEdit();
+      const markers = await c.post(`/v1/installations/${a.id}/upgrade`, {
+        version: '0.1.1',
+        conflicts: { mode: 'markers' },
+      });
+      assert.equal(markers.status, 400, 'markers never go onto the target branch');
+      assert.equal(markers.body.parameter, 'conflicts.mode');
+      // ours for the file: the user's replicas stay, everything else upgrades.
+      const ours = await upgrade(a.id, {
+        version: '0.1.1',
+        conflicts: { mode: 'fail', files: { [dep]: 'ours' } },
+      });
+      assert.equal(ours.status, 'committed', ours.reason);
+      assert.deepEqual(ours.resolved, [{ file: dep, by: 'ours' }]);
+      assert.match(committedTree(target, dep).values().next().value!, /replicas: 5/);
+      assert.ok(committedTree(target, 'clusters/res/artifacts/dependon-chart').size > 0, 'upgraded');
+      // Back down, the edit again, theirs: the new version's file replaces it.
+      assert.equal(
+        (await upgrade(a.id, { version: '0.1.0', conflicts: { mode: 'theirs' } })).status,
+        'committed',
+      );
+      userEdit();
+      const theirs = await upgrade(a.id, { version: '0.1.1', conflicts: { mode: 'theirs' } });
+      assert.equal(theirs.status, 'committed', theirs.reason);
+      assert.match(committedTree(target, dep).values().next().value!, /replicas: 3/);
+      await assertFresh(target, 'res', '0.1.1');
+      // Down again with the edit, then markers in a pull request: the branch holds them, main does not.
+      assert.equal((await upgrade(a.id, { version: '0.1.0' })).status, 'committed');
+      userEdit();
+      const pr = await upgrade(a.id, {
+        version: '0.1.1',
+        mode: 'pull-request',
+        conflicts: { mode: 'markers' },
+      });
+      assert.equal(pr.status, 'failed', 'the original request has no pullRequest target');
+      const byPath = await c.run('/v1/repositories/installations/upgrade', {
+        url: `file://${target}`,
+        path: 'clusters/res',
+        version: '0.1.1',
+        mode: 'pull-request',
+        conflicts: { mode: 'markers' },
+        pullRequest: { provider: 'github', apiUrl: standIn.url, repository: 'acme/gitops' },
+      });
+      assert.equal(byPath.status, 'pr-opened', byPath.reason);
+      assert.deepEqual(byPath.resolved, [{ file: dep, by: 'markers' }]);
+      const onBranch = committedTree(target, dep, byPath.pullRequest.branch).values().next().value!;
+      assert.match(onBranch, /<<<<<<<[\s\S]*replicas: 5[\s\S]*=======[\s\S]*replicas: 3[\s\S]*>>>>>>>/);
+      assert.doesNotMatch(committedTree(target, dep).values().next().value!, /<<<<<<</);
+      assert.match(standIn.created.at(-1)!.body, /Resolve the conflict markers/);
+    } finally {
+      await standIn.close();
+    }
+  });
+
   test('target paths into .git, absolute or through a symlink are refused; nothing is written outside', async () => {
     const target = repo();
     for (const path of ['.git', '.git/hooks', 'a/../.git/x', '/etc', 'x/.GIT/y']) {

@@ -98,6 +98,17 @@ export interface ValuesReference {
   optional?: boolean;
 }
 
+/**
+ * How an upgrade treats files the user edited where the new version changed them too: `fail` (the default:
+ * nothing is written, the files are listed), `ours` (keep the user's file), `theirs` (take the new version's),
+ * or `markers` (write git's conflict markers for the user to resolve: pull-request mode only, never onto the
+ * target branch directly). `files` chooses per file (repository-relative paths) and wins over `mode`.
+ */
+export interface ConflictResolution {
+  mode?: 'fail' | 'ours' | 'theirs' | 'markers';
+  files?: Record<string, 'ours' | 'theirs'>;
+}
+
 /** Per-artifact options, keyed like values by the artifact chain (`nested-profile/artifact`). */
 export type ArtifactPatches = Record<string, KustomizePatch[]>;
 export type ArtifactValuesFrom = Record<string, ValuesReference[]>;
@@ -131,6 +142,7 @@ export interface InstallRequest {
     /** The same for patches and valuesFrom: given, they replace the recorded ones. */
     patches?: ArtifactPatches;
     valuesFrom?: ArtifactValuesFrom;
+    conflicts?: ConflictResolution;
   };
   createdAt: string;
 }
@@ -163,6 +175,8 @@ export interface InstallationDoc {
   /** Files removed by an upgrade. */
   removed?: string[];
   conflicts?: string[];
+  /** Conflicting files an upgrade resolved as the request chose. */
+  resolved?: { file: string; by: 'ours' | 'theirs' | 'markers' }[];
   /** Schema findings that stopped an install (nothing was written). */
   findings?: ValidationFinding[];
   /** Error code of a failure (the error catalogue). */

@@ -1,12 +1,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConflictResolution } from '@profiles/shared';
 import { git, type GitEnv } from './git.ts';
 
 export interface MergeResult {
   files: Map<string, Buffer>;
   conflicts: string[];
   removed: string[];
+  /** Per conflicting file: the new version's file (absent: it removes the file) and git's marked merge. */
+  theirs: Map<string, Buffer | undefined>;
+  marked: Map<string, Buffer>;
 }
 
 const same = (a: Buffer | undefined, b: Buffer | undefined) =>
@@ -28,6 +32,8 @@ export async function mergeTrees(
   const files = new Map<string, Buffer>();
   const conflicts: string[] = [];
   const removed: string[] = [];
+  const theirsOf = new Map<string, Buffer | undefined>();
+  const marked = new Map<string, Buffer>();
   const paths = [...new Set([...base.keys(), ...ours.keys(), ...theirs.keys()])].sort();
   let tmp: string | undefined;
   try {
@@ -46,11 +52,14 @@ export async function mergeTrees(
         if (r.code === 0) out = await readFile(fo!);
         else {
           conflicts.push(p);
+          theirsOf.set(p, t);
+          marked.set(p, await readFile(fo!));
           files.set(p, o);
           continue;
         }
       } else {
         conflicts.push(p);
+        theirsOf.set(p, t);
         if (o) files.set(p, o);
         continue;
       }
@@ -60,5 +69,32 @@ export async function mergeTrees(
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
-  return { files, conflicts, removed };
+  return { files, conflicts, removed, theirs: theirsOf, marked };
+}
+
+/**
+ * Applies the request's choices to a merge's conflicts; returns what stays unresolved (an upgrade fails on
+ * those) and how each other one was resolved. A conflict git cannot mark (one side removed the file) keeps
+ * the user's file under `markers`.
+ */
+export function resolveConflicts(
+  m: MergeResult,
+  choice: ConflictResolution | undefined,
+): { unresolved: string[]; resolved: { file: string; by: 'ours' | 'theirs' | 'markers' }[] } {
+  const unresolved: string[] = [];
+  const resolved: { file: string; by: 'ours' | 'theirs' | 'markers' }[] = [];
+  for (const p of m.conflicts) {
+    const by = choice?.files?.[p] ?? choice?.mode ?? 'fail';
+    if (by === 'fail') {
+      unresolved.push(p);
+      continue;
+    }
+    if (by === 'theirs') {
+      const t = m.theirs.get(p);
+      if (t) m.files.set(p, t);
+      else if (m.files.delete(p)) m.removed.push(p);
+    } else if (by === 'markers' && m.marked.has(p)) m.files.set(p, m.marked.get(p)!);
+    resolved.push({ file: p, by: by === 'markers' && !m.marked.has(p) ? 'ours' : by });
+  }
+  return { unresolved, resolved };
 }

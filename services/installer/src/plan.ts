@@ -5,6 +5,7 @@ import {
   isGreater,
   normalizeVersion,
   type InstallRequest,
+  type InstallationDoc,
   type ProfileSource,
 } from '@profiles/shared';
 import type { FluxValidator } from './flux-schemas.ts';
@@ -16,7 +17,7 @@ import {
   parseRecord,
   withoutId,
 } from './installation-record.ts';
-import { mergeTrees } from './merge.ts';
+import { mergeTrees, resolveConflicts } from './merge.ts';
 import type { ProfileRepos } from './profile-repos.ts';
 import { renderInstallation, type Rendered } from './render.ts';
 import { resolveProfile, splitTag, type ResolvedProfile } from './resolve-tree.ts';
@@ -95,6 +96,13 @@ export async function planInstall(d: PlanDeps, req: InstallRequest): Promise<Pla
  */
 export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise<Plan> {
   const up = request.upgrade!;
+  if (up.conflicts?.mode === 'markers' && request.mode !== 'pull-request') {
+    throw new AppError(
+      'REQUEST_FIELD_INVALID',
+      'conflicts.mode markers needs mode pull-request: conflict markers are never written onto the target branch',
+      { details: { parameter: 'conflicts.mode' } },
+    );
+  }
   const dir = checkTargetPath(
     up.path ?? posix.join(request.target.path || '.', request.name),
     up.path ? 'path' : 'target.path',
@@ -157,11 +165,13 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
       rendered.files,
       d.gitEnv,
     );
-    state.conflicts = m.conflicts;
+    const { unresolved, resolved } = resolveConflicts(m, up.conflicts);
+    state.conflicts = unresolved;
+    state.resolved = resolved;
     state.removed = m.removed;
-    if (m.conflicts.length && !req.dryRun) {
-      throw new AppError('INSTALL_CONFLICT', `upgrade conflicts with edits in: ${m.conflicts.join(', ')}`, {
-        details: { conflicts: m.conflicts },
+    if (unresolved.length && !req.dryRun) {
+      throw new AppError('INSTALL_CONFLICT', `upgrade conflicts with edits in: ${unresolved.join(', ')}`, {
+        details: { conflicts: unresolved },
       });
     }
     state.unchanged =
@@ -175,7 +185,9 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
 export class RecordMoved extends Error {}
 
 export interface PlanState {
+  /** Conflicts left unresolved (a dry run lists them; a real upgrade fails on them). */
   conflicts: string[];
+  resolved?: NonNullable<InstallationDoc['resolved']>;
   removed: string[];
   /** The merge changes nothing but the id annotation of the record: the folder is left as it is. */
   unchanged: boolean;

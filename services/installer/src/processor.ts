@@ -134,6 +134,7 @@ export class Processor {
         files: d.files,
         removed: d.removed,
         conflicts: state.conflicts,
+        ...resolvedOf(plan),
         dryRun: {
           tree: treeOf(profile),
           diff: d.diff,
@@ -176,6 +177,7 @@ export class Processor {
       files: c.alreadyDone ? fileList : c.files,
       removed: c.removed.length ? c.removed : state.removed,
       profile: profileInfo,
+      ...resolvedOf(plan),
       ...(c.noChanges ? { reason: 'no changes: the repository already holds this rendering' } : {}),
     };
   }
@@ -212,7 +214,7 @@ export class Processor {
         head: branch,
         base: req.target.branch,
         title: `${verb} profile ${profileInfo.name} ${profileInfo.version} as ${req.name}`,
-        body: prBody(req, profileInfo, fileList, state.removed, rendered.findings.length),
+        body: prBody(req, profileInfo, fileList, state, rendered.findings.length),
       });
     } catch (err) {
       await this.d.targets.deleteBranch(req.target, branch).catch(() => undefined);
@@ -225,19 +227,24 @@ export class Processor {
       files: pushed.alreadyDone ? fileList : pushed.files,
       removed: pushed.removed.length ? pushed.removed : state.removed,
       profile: profileInfo,
+      ...resolvedOf(plan),
     };
   }
 }
 
 const UNCHANGED = 'nothing to change: the repository already holds this version with these values';
 
+const resolvedOf = (plan: Plan) => (plan.state.resolved?.length ? { resolved: plan.state.resolved } : {});
+
 function prBody(
   req: InstallRequest,
   p: { name: string; version: string; url: string; ref: string },
   files: string[],
-  removed: string[],
+  state: Plan['state'],
   findings: number,
 ): string {
+  const removed = state.removed;
+  const marked = (state.resolved ?? []).filter((r) => r.by === 'markers').map((r) => r.file);
   return [
     `Profile **${p.name}** version **${p.version}** (${p.url} \`${p.ref}\`) as \`${req.namespace}/${req.name}\`.`,
     '',
@@ -246,6 +253,9 @@ function prBody(
     `Files (${files.length}):`,
     ...files.map((f) => `- \`${f}\``),
     ...(removed.length ? ['', `Removed (${removed.length}):`, ...removed.map((f) => `- \`${f}\``)] : []),
+    ...(marked.length
+      ? ['', `**Resolve the conflict markers before merging** in:`, ...marked.map((f) => `- \`${f}\``)]
+      : []),
     '',
     `${INSTALLATION_TRAILER}: ${req.id}`,
   ].join('\n');

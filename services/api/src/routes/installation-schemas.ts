@@ -87,6 +87,20 @@ const valuesFromSchema = {
   },
 } as const;
 
+/** How an upgrade resolves conflicts (ConflictResolution in shared). */
+export const conflictsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    mode: { enum: ['fail', 'ours', 'theirs', 'markers'] },
+    files: {
+      type: 'object',
+      maxProperties: 1000,
+      additionalProperties: { enum: ['ours', 'theirs'] },
+    },
+  },
+} as const;
+
 /** Per-artifact patches and valuesFrom: an install takes them, an upgrade may replace them. */
 const artifactOptions = { patches: patchesSchema, valuesFrom: valuesFromSchema } as const;
 
@@ -178,6 +192,7 @@ export const upgradeSchema = {
       mode: { enum: ['commit', 'pull-request'] },
       values: valuesSchema,
       ...artifactOptions,
+      conflicts: conflictsSchema,
     },
   },
 } as const;
@@ -197,6 +212,7 @@ export const upgradeByPathSchema = {
       dryRun: { type: 'boolean' },
       values: valuesSchema,
       ...artifactOptions,
+      conflicts: conflictsSchema,
       secretRef,
       profileSecretRef: secretRef,
       fluxSource: installBody.properties.target.properties.fluxSource,

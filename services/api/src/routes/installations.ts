@@ -6,6 +6,7 @@ import {
   checkValues,
   type ArtifactPatches,
   type ArtifactValuesFrom,
+  type ConflictResolution,
   type InstallRequest,
   type ProfileSource,
   type SecretRef,
@@ -37,6 +38,16 @@ interface InstallBody {
   dryRun: boolean;
 }
 
+/** Conflict markers go to a pull request for the user to resolve, never onto the target branch. */
+const checkConflicts = (c: ConflictResolution | undefined, mode: InstallRequest['mode']) => {
+  if (c?.mode === 'markers' && mode !== 'pull-request') {
+    throw new AppError('REQUEST_FIELD_INVALID', 'conflicts.mode markers needs mode pull-request', {
+      details: { parameter: 'conflicts.mode' },
+    });
+  }
+  return c ? { conflicts: c } : {};
+};
+
 /** Patches and valuesFrom given with an upgrade replace the recorded ones; absent, the installer keeps those. */
 const artifactOptions = (b: { patches?: ArtifactPatches; valuesFrom?: ArtifactValuesFrom }) => ({
   ...(b.patches ? { patches: b.patches } : {}),
@@ -50,6 +61,7 @@ interface UpgradeBody {
   values?: InstallRequest['values'];
   patches?: ArtifactPatches;
   valuesFrom?: ArtifactValuesFrom;
+  conflicts?: ConflictResolution;
 }
 
 interface UpgradeByPathBody {
@@ -62,6 +74,7 @@ interface UpgradeByPathBody {
   values?: InstallRequest['values'];
   patches?: ArtifactPatches;
   valuesFrom?: ArtifactValuesFrom;
+  conflicts?: ConflictResolution;
   secretRef?: SecretRef;
   profileSecretRef?: SecretRef;
   fluxSource?: { name: string; namespace: string };
@@ -173,6 +186,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
           from,
           ...(req.body?.values ? { values: req.body.values } : {}),
           ...artifactOptions(req.body ?? {}),
+          ...checkConflicts(req.body?.conflicts, req.body?.mode ?? orig.mode),
         },
         createdAt: new Date().toISOString(),
       };
@@ -215,6 +229,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
           path,
           ...(b.values ? { values: b.values } : {}),
           ...artifactOptions(b),
+          ...checkConflicts(b.conflicts, b.mode ?? 'commit'),
         },
         createdAt: new Date().toISOString(),
       };
