@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseYaml } from '@profiles/shared';
 import { startGitHttp } from './harness/git.ts';
 import { startStack, type Stack } from './harness/index.ts';
@@ -487,6 +487,90 @@ describe('installer upgrades', () => {
         }
       });
     }
+  });
+
+  test('a repository pctl wrote: refused without adopt; adopted, it becomes exactly this layout, its config map kept', async () => {
+    const target = repo();
+    const work = join(dir, 'pctl-user');
+    gitSync(['clone', '-q', target, work]);
+    const pctlFiles: Record<string, string> = {
+      'profile-installation.yaml':
+        'apiVersion: weave.works/v1alpha1\nkind: ProfileInstallation\nmetadata:\n  creationTimestamp: null\n' +
+        '  name: pctl-profile\n  namespace: default\nspec:\n  catalog:\n    catalog: nginx-catalog\n' +
+        '    profile: weaveworks-nginx\n    version: 0.1.0\n  configMap: pctl-profile-values\n' +
+        '  gitRepository:\n    name: my-git-repo\n    namespace: flux-system\n  source:\n' +
+        `    path: weaveworks-nginx\n    tag: weaveworks-nginx/v0.1.0\n    url: file://${examples}\nstatus: {}\n`,
+      'artifacts/nginx-deployment/kustomization.yaml':
+        'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- kustomize-flux.yaml\n',
+      'artifacts/nginx-deployment/kustomize-flux.yaml':
+        'apiVersion: kustomize.toolkit.fluxcd.io/v1beta1\nkind: Kustomization\nmetadata:\n' +
+        '  name: pctl-profile-nginx-deployment\n  namespace: default\nspec:\n  interval: 5m0s\n' +
+        '  path: pctl-profile/artifacts/nginx-deployment/nginx/deployment\n  prune: true\n',
+      'artifacts/nginx-chart/helm-chart/HelmRelease.yaml':
+        'apiVersion: helm.toolkit.fluxcd.io/v2beta1\nkind: HelmRelease\nmetadata:\n  name: pctl-profile-nginx-chart\n' +
+        '  namespace: default\nspec:\n  releaseName: nginx-chart\n',
+      'artifacts/nginx-chart/helm-chart/ConfigMap.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pctl-profile-nginx-chart-defaultvalues\n',
+      'artifacts/nested-profile/nginx-server/helm-chart/nginx/chart/Chart.yaml': 'name: nginx\n',
+    };
+    for (const [f, text] of Object.entries(pctlFiles)) {
+      mkdirSync(dirname(join(work, 'pctl-profile', f)), { recursive: true });
+      writeFileSync(join(work, 'pctl-profile', f), text);
+    }
+    gitSync(['add', '-A'], work);
+    gitSync(['commit', '-qm', 'pctl add'], work);
+    gitSync(['push', '-q', 'origin', 'HEAD:main'], work);
+    const before = head(target);
+    const byPath = (extra: Record<string, unknown>) =>
+      c.run('/v1/repositories/installations/upgrade', {
+        url: `file://${target}`,
+        path: 'pctl-profile',
+        version: '0.1.1',
+        ...extra,
+      });
+    const refused = await byPath({});
+    assert.equal(refused.status, 'failed');
+    assert.equal(refused.code, 'INSTALL_CONFLICT');
+    assert.match(refused.reason, /not written by this installer.*adopt: true/);
+    assert.equal(head(target), before);
+
+    const adopted = await byPath({ adopt: true });
+    assert.equal(adopted.status, 'committed', adopted.reason);
+    const valuesFrom = {
+      'nested-profile/nginx-server': [
+        { kind: 'ConfigMap', name: 'pctl-profile-values', valuesKey: 'nginx-server' },
+      ],
+      'nginx-chart': [{ kind: 'ConfigMap', name: 'pctl-profile-values', valuesKey: 'nginx-chart' }],
+      'dependon-chart': [{ kind: 'ConfigMap', name: 'pctl-profile-values', valuesKey: 'dependon-chart' }],
+    };
+    const fresh = repo();
+    const want = await c.run('/v1/installations', {
+      ...body(fresh, 'pctl-profile', '0.1.1'),
+      target: {
+        url: `file://${fresh}`,
+        path: '.',
+        fluxSource: { name: 'my-git-repo', namespace: 'flux-system' },
+      },
+      valuesFrom,
+    });
+    assert.equal(want.status, 'committed', want.reason);
+    const got = committedTree(target, 'pctl-profile');
+    const wanted = committedTree(fresh, 'pctl-profile');
+    assert.deepEqual([...got.keys()], [...wanted.keys()], "pctl's own files are gone, ours are all there");
+    for (const [f, text] of wanted) {
+      if (f.endsWith('profile-installation.yaml')) continue; // ours records the catalog it came from
+      assert.equal(got.get(f), text, f);
+    }
+    const record = parseYaml(got.get('pctl-profile/profile-installation.yaml')!) as any;
+    assert.deepEqual(record.spec.catalog, {
+      catalog: 'nginx-catalog',
+      profile: 'weaveworks-nginx',
+      version: '0.1.1',
+    });
+    assert.deepEqual(record.spec.valuesFrom, valuesFrom);
+    // Now it is ours: a plain upgrade works.
+    const down = await byPath({ version: '0.1.0' });
+    assert.equal(down.status, 'committed', down.reason);
   });
 
   test('a profile tag fetched with credentials is not served to a request without them', async () => {

@@ -143,6 +143,12 @@ export interface InstallRequest {
     patches?: ArtifactPatches;
     valuesFrom?: ArtifactValuesFrom;
     conflicts?: ConflictResolution;
+    /**
+     * Take over an installation this service did not write (pctl's, or one written by hand: its record has no
+     * installation id): the folder is rewritten to exactly the new rendering, files only the old layout had
+     * are removed. Without it such an upgrade is refused, since its files cannot be told from user edits.
+     */
+    adopt?: boolean;
   };
   createdAt: string;
 }

@@ -30,6 +30,8 @@ export interface InstallationRecord {
   values: InstallRequest['values'];
   patches: ArtifactPatches;
   valuesFrom: ArtifactValuesFrom;
+  /** pctl's `--config-map`: one ConfigMap holding every chart artifact's values under the artifact's name. */
+  configMap?: string;
   fluxSource?: { name: string; namespace: string };
 }
 
@@ -43,6 +45,7 @@ interface RecordYaml {
     values?: unknown;
     patches?: unknown;
     valuesFrom?: unknown;
+    configMap?: unknown;
   };
 }
 
@@ -94,6 +97,7 @@ export function parseRecord(dir: string, content: string): InstallationRecord {
     values: values as InstallRequest['values'],
     patches: listsOf(o.spec?.patches, file, 'patches'),
     valuesFrom: listsOf(o.spec?.valuesFrom, file, 'valuesFrom'),
+    ...(typeof o.spec?.configMap === 'string' && o.spec.configMap ? { configMap: o.spec.configMap } : {}),
     ...(repo?.name && repo.namespace ? { fluxSource: { name: repo.name, namespace: repo.namespace } } : {}),
   };
 }

@@ -4,6 +4,7 @@ import {
   checkTargetPath,
   isGreater,
   normalizeVersion,
+  type ArtifactValuesFrom,
   type InstallRequest,
   type InstallationDoc,
   type ProfileSource,
@@ -15,12 +16,13 @@ import {
   checkNameFree,
   installationIdOf,
   parseRecord,
+  type InstallationRecord,
   withoutId,
 } from './installation-record.ts';
 import { mergeTrees, resolveConflicts } from './merge.ts';
 import type { ProfileRepos } from './profile-repos.ts';
 import { renderInstallation, type Rendered } from './render.ts';
-import { resolveProfile, splitTag, type ResolvedProfile } from './resolve-tree.ts';
+import { resolveProfile, splitTag, type ResolvedArtifact, type ResolvedProfile } from './resolve-tree.ts';
 import type { TargetRepos } from './target-repo.ts';
 import type { Change, Workspace } from './workspace.ts';
 
@@ -103,19 +105,9 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
       { details: { parameter: 'conflicts.mode' } },
     );
   }
-  const dir = checkTargetPath(
-    up.path ?? posix.join(request.target.path || '.', request.name),
-    up.path ? 'path' : 'target.path',
-  );
+  const rec = await readRecord(d, request);
+  const { dir } = rec;
   const file = posix.join(dir, RECORD_FILE);
-  const content = await d.targets.readFile(request.target, file);
-  if (content === undefined) {
-    throw new AppError(
-      'INSTALLATION_NOT_FOUND',
-      `no ${file} in ${request.target.url} ${request.target.branch}`,
-    );
-  }
-  const rec = parseRecord(dir, content);
   const secretRef = request.profile.secretRef;
   const from: ProfileSource = { ...rec.source, ...(secretRef ? { secretRef } : {}) };
   const target = {
@@ -137,6 +129,14 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
   };
   const source = await upgradeSource(d, req, from);
   const [old, profile] = await Promise.all([resolveProfile(d.repos, from), resolveProfile(d.repos, source)]);
+  if (!rec.id && !up.adopt) {
+    throw new AppError(
+      'INSTALL_CONFLICT',
+      `${file} was not written by this installer (pctl, or by hand: it has no installation id); upgrade with adopt: true to rewrite ${dir} in this layout (edits in it are replaced)`,
+      { details: { parameter: 'adopt' } },
+    );
+  }
+  fitOptions(req, rec, profile);
   const baseTarget = { ...target, ...(rec.fluxSource ? { fluxSource: rec.fluxSource } : {}) };
   const base = renderInstallation(
     old,
@@ -153,19 +153,74 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
   );
   const rendered = renderInstallation(profile, { ...req, profile: source }, d.validator);
   const state: PlanState = { conflicts: [], removed: [], unchanged: false };
-  const prepare = async (ws: Workspace): Promise<Change> => {
+  const prepare = mergeStep(d, req, rec, base, rendered, state);
+  return { req, source, profile, rendered, prepare, state };
+}
+
+/** The installation record at the branch head of the folder an upgrade names (by id: path and name). */
+async function readRecord(d: PlanDeps, request: InstallRequest): Promise<InstallationRecord> {
+  const up = request.upgrade!;
+  const dir = checkTargetPath(
+    up.path ?? posix.join(request.target.path || '.', request.name),
+    up.path ? 'path' : 'target.path',
+  );
+  const file = posix.join(dir, RECORD_FILE);
+  const content = await d.targets.readFile(request.target, file);
+  if (content === undefined) {
+    throw new AppError(
+      'INSTALLATION_NOT_FOUND',
+      `no ${file} in ${request.target.url} ${request.target.branch}`,
+    );
+  }
+  return parseRecord(dir, content);
+}
+
+/**
+ * The per-artifact options of the wanted version: pctl's --config-map becomes explicit valuesFrom (once, when
+ * nothing else was recorded or given), and recorded options of artifacts the version no longer has go with
+ * those artifacts (options given with the request must fit).
+ */
+function fitOptions(req: InstallRequest, rec: InstallationRecord, profile: ResolvedProfile): void {
+  const up = req.upgrade!;
+  if (rec.configMap && !up.valuesFrom && !Object.keys(rec.valuesFrom).length) {
+    req.valuesFrom = configMapValues(profile, rec.configMap);
+  }
+  const keys = new Set(leaves(profile).keys());
+  const keep = <T>(m: Record<string, T> | undefined) =>
+    Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => keys.has(k)));
+  if (!up.values) req.values = keep(req.values);
+  if (!up.patches) req.patches = keep(req.patches);
+  if (!up.valuesFrom) req.valuesFrom = keep(req.valuesFrom);
+}
+
+/**
+ * The upgrade's change, decided on the synced checkout: a three-way merge of the base, the folder and the
+ * new rendering, conflicts resolved as the request chose. The record is checked unchanged since planning.
+ */
+function mergeStep(
+  d: PlanDeps,
+  req: InstallRequest,
+  rec: InstallationRecord,
+  base: Rendered,
+  rendered: Rendered,
+  state: PlanState,
+): (ws: Workspace) => Promise<Change> {
+  const { dir } = rec;
+  const file = posix.join(dir, RECORD_FILE);
+  return async (ws: Workspace): Promise<Change> => {
     const now = await ws.read(file);
     if (now === undefined) throw new AppError('INSTALLATION_NOT_FOUND', `no ${file} in ${req.target.url}`);
     if (now !== rec.content) throw new RecordMoved();
     const ours = await ws.readTree(dir);
-    // The record itself is ours to rewrite: it always takes the new rendering.
+    // The record itself is ours to rewrite: it always takes the new rendering. Adopting, the base is the
+    // folder itself: the result is exactly the new rendering.
     const m = await mergeTrees(
-      new Map([...base.files, [file, ours.get(file)!]]),
+      req.upgrade?.adopt && !rec.id ? ours : new Map([...base.files, [file, ours.get(file)!]]),
       ours,
       rendered.files,
       d.gitEnv,
     );
-    const { unresolved, resolved } = resolveConflicts(m, up.conflicts);
+    const { unresolved, resolved } = resolveConflicts(m, req.upgrade?.conflicts);
     state.conflicts = unresolved;
     state.resolved = resolved;
     state.removed = m.removed;
@@ -178,7 +233,28 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
       sameFiles(m.files, ours, file) && withoutId(m.files.get(file)) === withoutId(ours.get(file));
     return { dir, files: state.unchanged ? ours : m.files };
   };
-  return { req, source, profile, rendered, prepare, state };
+}
+
+/** Every leaf artifact of a profile tree by its key (the chain joined by `/`, as values are keyed). */
+function leaves(profile: ResolvedProfile): Map<string, ResolvedArtifact> {
+  const out = new Map<string, ResolvedArtifact>();
+  const walk = (p: ResolvedProfile, prefix: string[]) => {
+    for (const a of p.artifacts) {
+      if (a.profile) walk(a.profile, [...prefix, a.name]);
+      else out.set([...prefix, a.name].join('/'), a);
+    }
+  };
+  walk(profile, []);
+  return out;
+}
+
+/** pctl's --config-map: `{kind: ConfigMap, name, valuesKey: <artifact name>}` on every chart artifact. */
+function configMapValues(profile: ResolvedProfile, name: string): ArtifactValuesFrom {
+  const out: ArtifactValuesFrom = {};
+  for (const [k, a] of leaves(profile)) {
+    if (a.kind === 'chart') out[k] = [{ kind: 'ConfigMap', name, valuesKey: a.name }];
+  }
+  return out;
 }
 
 /** Thrown when the installation record moved between planning and writing: the upgrade is planned again. */

@@ -213,6 +213,7 @@ export const upgradeByPathSchema = {
       values: valuesSchema,
       ...artifactOptions,
       conflicts: conflictsSchema,
+      adopt: { type: 'boolean' },
       secretRef,
       profileSecretRef: secretRef,
       fluxSource: installBody.properties.target.properties.fluxSource,

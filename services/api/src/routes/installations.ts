@@ -75,6 +75,7 @@ interface UpgradeByPathBody {
   patches?: ArtifactPatches;
   valuesFrom?: ArtifactValuesFrom;
   conflicts?: ConflictResolution;
+  adopt?: boolean;
   secretRef?: SecretRef;
   profileSecretRef?: SecretRef;
   fluxSource?: { name: string; namespace: string };
@@ -230,6 +231,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
           ...(b.values ? { values: b.values } : {}),
           ...artifactOptions(b),
           ...checkConflicts(b.conflicts, b.mode ?? 'commit'),
+          ...(b.adopt ? { adopt: true } : {}),
         },
         createdAt: new Date().toISOString(),
       };
