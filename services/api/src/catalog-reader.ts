@@ -56,9 +56,13 @@ export class CatalogReader {
     readonly audience: Audience = EVERYTHING,
   ) {}
 
-  /** The same catalog, as `audience` may see it. */
+  private readonly scoped = new WeakMap<Audience, CatalogReader>();
+
+  /** The same catalog, as `audience` may see it (one reader per audience, made once). */
   forAudience(audience: Audience): CatalogReader {
-    return new CatalogReader(this.redis, this.keys, audience);
+    let r = this.scoped.get(audience);
+    if (!r) this.scoped.set(audience, (r = new CatalogReader(this.redis, this.keys, audience)));
+    return r;
   }
 
   /** Whether this reader's audience sees the source. */

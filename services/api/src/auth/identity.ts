@@ -11,9 +11,19 @@ export interface Identity {
 export const ANONYMOUS_USER = 'system:anonymous';
 export const ANONYMOUS_GROUP = 'system:unauthenticated';
 
-/** Identities with the same user and groups see the same: the key of caches per identity. */
+const keys = new WeakMap<Identity, string>();
+
+/**
+ * Identities with the same user and groups see the same: the key of caches per identity. Remembered per
+ * identity object (the authenticator hands out the same object for a token it verified before).
+ */
 export function identityKey(id: Identity): string {
-  return `${id.open ? 'open' : id.via === 'anonymous' ? 'anon' : 'user'}\u0000${id.user}\u0000${id.groups.join('\u0000')}`;
+  let key = keys.get(id);
+  if (key === undefined) {
+    key = `${id.open ? 'open' : id.via === 'anonymous' ? 'anon' : 'user'}\u0000${id.user}\u0000${id.groups.join('\u0000')}`;
+    keys.set(id, key);
+  }
+  return key;
 }
 
 /** Whether a subject list (users and groups, `*` for any authenticated caller) names the identity. */
