@@ -3,11 +3,19 @@
  * event loop): the real API app (one per catalog prefix), and a bare Fastify app as the baseline: `/bare` answers a tiny constant body,
  * `/bare-sized` answers verbatim the body last stored with `PUT /bare-sized` (a real search answer, so the
  * baseline serves the same bytes without doing the search).
- * argv: <redis url> <prefix>...; prints `{"apis": [port per prefix], "bare": port}` once listening.
+ * An API closed to anonymous callers serves the last prefix again, for the authenticated variant.
+ * argv: <redis url> <prefix>...; prints `{"apis": [port per prefix], "bare": port, "authed": port}` once
+ * listening.
  */
 import Fastify from 'fastify';
 import { connectRedis, silentLogger } from '@profiles/shared';
 import { buildApp } from '../services/api/src/app.ts';
+import { Authenticator } from '../services/api/src/auth/authenticate.ts';
+import { WritePolicy } from '../services/api/src/auth/policy.ts';
+import { StaticTokens } from '../services/api/src/auth/static-tokens.ts';
+
+/** The bearer token of the authenticated variant, from the bench (a static token, checked like any other). */
+const BENCH_TOKEN = process.env.BENCH_TOKEN ?? 'bench-token-0123456789abcdef';
 
 const [redisUrl, ...prefixes] = process.argv.slice(2) as [string, ...string[]];
 const log = silentLogger();
@@ -18,6 +26,24 @@ for (const prefix of prefixes) {
   await api.listen({ host: '127.0.0.1', port: 0 });
   apis.push(api);
 }
+// The authenticated variant: the last (largest) catalog again, closed to anonymous callers; the token's user
+// sees every source (they have no spec.access), through the same audience machinery as any tenant.
+const authedRedis = connectRedis(redisUrl, log, 'bench-api-auth', { failFast: true });
+const authed = await buildApp({
+  redis: authedRedis,
+  redisPrefix: prefixes.at(-1)!,
+  log,
+  rateLimitPerMinute: 0,
+  auth: {
+    authenticator: new Authenticator({
+      anonymous: 'off',
+      tokens: new StaticTokens([{ token: BENCH_TOKEN, user: 'bench', groups: ['bench'] }]),
+    }),
+    defaultAccess: 'authenticated',
+    policy: new WritePolicy(),
+  },
+});
+await authed.listen({ host: '127.0.0.1', port: 0 });
 const bare = Fastify();
 bare.get('/bare', async () => ({ items: [], total: 0 }));
 // Heap after a full GC (the process runs with --expose-gc): what the API's in-memory search mirror costs.
@@ -33,4 +59,4 @@ bare.put('/bare-sized', async (req) => {
 bare.get('/bare-sized', async (_req, reply) => reply.type('application/json; charset=utf-8').send(stored));
 await bare.listen({ host: '127.0.0.1', port: 0 });
 const port = (a: { server: { address: () => unknown } }) => (a.server.address() as { port: number }).port;
-console.log(JSON.stringify({ apis: apis.map(port), bare: port(bare) }));
+console.log(JSON.stringify({ apis: apis.map(port), bare: port(bare), authed: port(authed) }));

@@ -8,7 +8,9 @@
  *     bare Fastify route in the same process (the baseline), once with a tiny body and once serving a real
  *     search answer verbatim; after a one-second warm-up of each, the three take turns, ROUNDS rounds of
  *     DURATION seconds each; each round's ratio is printed, the goal is read on the median of the rounds' ratios
- *     (the ratio of mean req/s is printed beside it), and the server's CPU time per request (Linux).
+ *     (the ratio of mean req/s is printed beside it), and the server's CPU time per request (Linux);
+ *  3. the same searches with a bearer token against an API closed to anonymous callers (authenticated
+ *     variant), its ratio to the unauthenticated search of the same rounds (goal >= 90%).
  * The load generator and the servers run on a CPU each where the machine allows (see `pinned`).
  * The catalogs are loaded through the indexer's own CatalogWriter, so the indexes are exactly the real ones.
  *
@@ -26,6 +28,9 @@ import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { generateCatalog } from '../test/fixtures/catalog-generator.ts';
 
 const DURATION = Number(process.env.DURATION ?? 2);
+/** The authenticated variant's token, handed to the server process in its environment. */
+const BENCH_TOKEN = 'bench-token-0123456789abcdef';
+process.env.BENCH_TOKEN = BENCH_TOKEN;
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const QUERIES = [
   'nginx',
@@ -135,7 +140,7 @@ console.log(
     : 'not pinned (PIN=0, one CPU, or no taskset)',
 );
 try {
-  const ports = await new Promise<{ apis: number[]; bare: number }>((resolve) =>
+  const ports = await new Promise<{ apis: number[]; bare: number; authed: number }>((resolve) =>
     createInterface({ input: server.stdout! }).once('line', (l) => resolve(JSON.parse(l))),
   );
   const apis = ports.apis.map((p) => `http://127.0.0.1:${p}`);
@@ -149,6 +154,15 @@ try {
     // Wait until the API's mirror holds the catalog, so the heap figure includes it.
     for (;;) {
       const r = await fetch(`${apis[i]}/v1/search?q=&limit=1`);
+      const body = (await r.json()) as { total: number };
+      if (r.headers.get('x-search-engine') === 'memory' && body.total === expected) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    // The authenticated instance serves the largest catalog: wait for its mirror too.
+    for (; i === SIZES.length - 1;) {
+      const r = await fetch(`http://127.0.0.1:${ports.authed}/v1/search?q=&limit=1`, {
+        headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+      });
       const body = (await r.json()) as { total: number };
       if (r.headers.get('x-search-engine') === 'memory' && body.total === expected) break;
       await new Promise((res) => setTimeout(res, 100));
@@ -218,12 +232,15 @@ try {
     body: JSON.stringify(sample),
   });
   type Run = Awaited<ReturnType<typeof run>>;
-  const results: Record<'bare' | 'sized' | 'search' | 'gzip', Run[]> = {
+  const results: Record<'bare' | 'sized' | 'search' | 'gzip' | 'authed', Run[]> = {
     bare: [],
     sized: [],
     search: [],
     gzip: [],
+    authed: [],
   };
+  const authedBase = `http://127.0.0.1:${ports.authed}`;
+  const token = { authorization: `Bearer ${BENCH_TOKEN}` };
   // Browsers, curl --compressed and most HTTP libraries ask for compressed answers: measured apart.
   const gzip = { 'accept-encoding': 'gzip' };
   // Warm-up: connections, JIT and (for search) the ten pages, before anything is counted.
@@ -231,12 +248,15 @@ try {
   await run(bareBase, '/bare-sized', 1);
   await run(api, '/v1/search', 1);
   await run(api, '/v1/search', 1, gzip);
+  await run(authedBase, '/v1/search', 1, token);
   for (let round = 0; round < ROUNDS; round++) {
     results.bare.push(await run(bareBase, '/bare'));
     results.sized.push(await run(bareBase, '/bare-sized'));
     // Ten different searches in turn (each answered from the per-generation page cache once computed).
     results.search.push(await run(api, '/v1/search'));
     results.gzip.push(await run(api, '/v1/search', DURATION, gzip));
+    // The same searches with a bearer token, by a caller whose audience is every source.
+    results.authed.push(await run(authedBase, '/v1/search', DURATION, token));
     const [b, z, s] = [results.bare, results.sized, results.search].map((r) => r[round]!.requests.average);
     console.log(
       `round ${round + 1}: search ${s!.toFixed(0)} req/s = ${((100 * s!) / b!).toFixed(0)}% of the tiny-body route, ${((100 * s!) / z!).toFixed(0)}% of the same-bytes route`,
@@ -269,6 +289,7 @@ try {
   console.log(line(`baseline: bare Fastify route, ${bytes}-byte body`, sized));
   console.log(line('GET /v1/search, 10 queries', search));
   console.log(line('GET /v1/search, 10 queries, gzip accepted', summary(results.gzip)));
+  console.log(line('GET /v1/search, 10 queries, bearer token', summary(results.authed)));
   /**
    * A ratio two ways: the median of the rounds' ratios (each round measures the two back to back, so a moment
    * when the shared machine stalls spoils that round only, as one outlier) and the ratio of the mean req/s
@@ -289,6 +310,9 @@ try {
   console.log(
     `search, gzip accepted / bare route with a tiny body: ${ratio(results.gzip, results.bare).text}`,
   );
+  const authedRatio = ratio(results.authed, results.search);
+  console.log(`authenticated search / unauthenticated search: ${authedRatio.text}`);
+  console.log(`   goal >= 90%: ${authedRatio.median >= 0.9 ? 'met' : 'NOT met'}`);
   console.log(`uncached requests answered from an older generation (not really uncached): ${stale}`);
   const p50 = (s: string) => Number(/uncached p50 ([\d.]+)/.exec(s)![1]);
   const scale = p50(rows[2]!) / p50(rows[0]!);

@@ -121,6 +121,9 @@ async function main(): Promise<void> {
   env.API_HOST ??= '127.0.0.1';
   // A local run may scan and install from repositories on this machine (file://); a cluster deployment may not.
   env.REPO_ALLOW_FILE ??= 'true';
+  // The local experience stays open: anonymous callers see every catalog and may install (docs/security.md).
+  // Every other deployment starts closed (AUTH_ANONYMOUS defaults to off).
+  env.AUTH_ANONYMOUS ??= 'open';
   const dataRoot = join(root, '.local');
   await mkdir(dataRoot, { recursive: true });
   const repos = await ensureLocalRepos(root, dataRoot);

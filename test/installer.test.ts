@@ -102,6 +102,11 @@ describe('installer', () => {
     const msg = gitSync(['log', '-1', '--format=%B', 'main'], target);
     assert.match(msg, /weaveworks-nginx 0\.1\.1/);
     assert.match(msg, new RegExp(`Profiles-Installation-Id: ${id}`));
+    assert.match(
+      msg,
+      /\nRequested-by: system:anonymous\n/,
+      'the commit names who asked (an open API: anonymous)',
+    );
 
     const base = 'clusters/dev/pprof';
     const files = tree(target);

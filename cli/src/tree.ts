@@ -5,6 +5,7 @@ import { color } from './output.ts';
 const NOTES: Record<NonNullable<NestedProfileNode['note']>, string> = {
   cycle: '⟲ cycle: nests a profile above it',
   'outside-catalog': '? not in the catalog (unresolved)',
+  'not-visible': '⊘ in a catalog you may not see',
   'depth-limit': '… nested too deep to follow',
 };
 

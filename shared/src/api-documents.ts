@@ -31,7 +31,7 @@ export interface NestedProfileNode {
   source: { url: string; tag?: string; branch?: string; path?: string };
   /** where the reference resolved in the catalog, or why it did not */
   resolved: { catalog: string; profile: string; version: string } | null;
-  note?: 'outside-catalog' | 'cycle' | 'depth-limit';
+  note?: 'outside-catalog' | 'not-visible' | 'cycle' | 'depth-limit';
   children: NestedProfileNode[];
 }
 

@@ -32,9 +32,44 @@ export interface RepositoryRef {
   interval?: string;
 }
 
+/**
+ * Extension: who may see the catalog of this source. Absent: the API's default (AUTH_DEFAULT_ACCESS). Present:
+ * the listed users, members of the listed groups, and everyone when `public` is true.
+ */
+export interface SourceAccess {
+  users?: string[];
+  groups?: string[];
+  public?: boolean;
+}
+
 export interface CatalogSourceSpec {
   profiles?: InlineProfileEntry[];
   repositories?: RepositoryRef[];
+  access?: SourceAccess;
+}
+
+/** Checks `spec.access`; a reason naming the field, or the access as stored (undefined when absent). */
+export function checkSourceAccess(
+  access: unknown,
+): { ok: true; access: SourceAccess | undefined } | { ok: false; reason: string } {
+  if (access === undefined || access === null) return { ok: true, access: undefined };
+  if (!isRecord(access)) return { ok: false, reason: 'spec.access must be a mapping' };
+  const out: SourceAccess = {};
+  for (const f of ['users', 'groups'] as const) {
+    const v = access[f];
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 253))
+      return { ok: false, reason: `spec.access.${f} must be a list of names` };
+    out[f] = v as string[];
+  }
+  if (access.public !== undefined && access.public !== null) {
+    if (typeof access.public !== 'boolean')
+      return { ok: false, reason: 'spec.access.public must be true or false' };
+    out.public = access.public;
+  }
+  const unknown = Object.keys(access).find((k) => !['users', 'groups', 'public'].includes(k));
+  if (unknown) return { ok: false, reason: `spec.access.${unknown} is not a field (users, groups, public)` };
+  return { ok: true, access: out };
 }
 
 export interface CatalogSourceDocument {
@@ -121,6 +156,8 @@ export function checkCatalogSourceDocument(doc: unknown): DocumentCheck {
   if (spec.repositories !== undefined && spec.repositories !== null && !Array.isArray(spec.repositories)) {
     return { ok: false, ref, reason: 'spec.repositories must be a list' };
   }
+  const access = checkSourceAccess(spec.access);
+  if (!access.ok) return { ok: false, ref, reason: access.reason };
   const document: CatalogSourceDocument = {
     apiVersion: API_VERSION,
     kind: CATALOG_SOURCE_KIND,
@@ -128,6 +165,7 @@ export function checkCatalogSourceDocument(doc: unknown): DocumentCheck {
     spec: {
       profiles: (spec.profiles ?? []) as InlineProfileEntry[],
       repositories: (spec.repositories ?? []) as RepositoryRef[],
+      ...(access.access ? { access: access.access } : {}),
     },
   };
   return { ok: true, document, ref };

@@ -158,6 +158,53 @@ export const CONFIG_VARS = {
     kind: 'string',
     description: 'Shared secret of git host webhooks (HMAC key or token); webhooks are refused without it',
   },
+  AUTH_ANONYMOUS: {
+    kind: 'enum',
+    values: ['off', 'read', 'open'],
+    default: 'off',
+    description:
+      'Requests without a token: off (401), read (anonymous sees public catalogs only, never writes), open (npm start: anonymous sees and may do everything)',
+  },
+  AUTH_DEFAULT_ACCESS: {
+    kind: 'enum',
+    values: ['authenticated', 'public', 'none'],
+    default: 'authenticated',
+    description:
+      'Who sees a catalog source without spec.access: every authenticated caller, everyone, or nobody',
+  },
+  AUTH_ACCESS_MODE: {
+    kind: 'enum',
+    values: ['spec', 'rbac'],
+    default: 'spec',
+    description:
+      'How catalog visibility is decided: spec.access of each source, or Kubernetes RBAC (get on the ProfileCatalogSource, SubjectAccessReview)',
+  },
+  AUTH_TOKENS_FILE: {
+    kind: 'string',
+    description: 'YAML list of static bearer tokens ({token, user, groups}); read at start',
+  },
+  AUTH_POLICY_FILE: {
+    kind: 'string',
+    description: 'YAML write policy: who may install where, with which secretRefs, and refresh which sources',
+  },
+  AUTH_KUBERNETES: {
+    kind: 'bool',
+    default: 'false',
+    description: 'Accept Kubernetes tokens (service accounts, cluster users), checked with TokenReview',
+  },
+  OIDC_ISSUER_URL: { kind: 'url', description: 'OIDC issuer whose bearer JWTs are accepted (exact `iss`)' },
+  OIDC_AUDIENCE: { kind: 'string', description: 'Required `aud` of OIDC tokens (the API client id)' },
+  OIDC_JWKS_URL: {
+    kind: 'url',
+    description: "The issuer's JWKS; unset: jwks_uri of its /.well-known/openid-configuration",
+  },
+  OIDC_USER_CLAIM: { kind: 'string', default: 'sub', description: 'Claim naming the user' },
+  OIDC_GROUPS_CLAIM: { kind: 'string', default: 'groups', description: 'Claim listing the groups' },
+  OIDC_CLOCK_SKEW_SECONDS: {
+    kind: 'int',
+    default: '30',
+    description: 'Clock skew tolerated on exp/nbf/iat',
+  },
 } as const satisfies Record<string, VarSpec>;
 
 export type ConfigVar = keyof typeof CONFIG_VARS;
@@ -195,6 +242,26 @@ export interface Config {
   rateLimitPerMinute: number;
   kubeconfig: string | undefined;
   kubeWatchTimeoutSeconds: number;
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  anonymous: 'off' | 'read' | 'open';
+  defaultAccess: 'authenticated' | 'public' | 'none';
+  accessMode: 'spec' | 'rbac';
+  tokensFile: string | undefined;
+  policyFile: string | undefined;
+  kubernetes: boolean;
+  oidc:
+    | {
+        issuer: string;
+        audience: string;
+        jwksUrl: string | undefined;
+        userClaim: string;
+        groupsClaim: string;
+        clockSkewSeconds: number;
+      }
+    | undefined;
 }
 
 function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
@@ -279,5 +346,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: Number(read(env, 'RATE_LIMIT_PER_MINUTE')),
     kubeconfig: read(env, 'KUBECONFIG'),
     kubeWatchTimeoutSeconds: Number(read(env, 'KUBE_WATCH_TIMEOUT_SECONDS')),
+    auth: authConfig(env),
+  };
+}
+
+function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
+  const issuer = read(env, 'OIDC_ISSUER_URL');
+  const audience = read(env, 'OIDC_AUDIENCE');
+  if (issuer && !audience)
+    throw new AppError('CONFIG_INVALID', 'OIDC_AUDIENCE is required with OIDC_ISSUER_URL', {
+      details: { variable: 'OIDC_AUDIENCE' },
+    });
+  return {
+    anonymous: read(env, 'AUTH_ANONYMOUS') as AuthConfig['anonymous'],
+    defaultAccess: read(env, 'AUTH_DEFAULT_ACCESS') as AuthConfig['defaultAccess'],
+    accessMode: read(env, 'AUTH_ACCESS_MODE') as AuthConfig['accessMode'],
+    tokensFile: read(env, 'AUTH_TOKENS_FILE'),
+    policyFile: read(env, 'AUTH_POLICY_FILE'),
+    kubernetes: ['true', '1'].includes(read(env, 'AUTH_KUBERNETES')!),
+    oidc:
+      issuer && audience
+        ? {
+            issuer,
+            audience,
+            jwksUrl: read(env, 'OIDC_JWKS_URL'),
+            userClaim: read(env, 'OIDC_USER_CLAIM')!,
+            groupsClaim: read(env, 'OIDC_GROUPS_CLAIM')!,
+            clockSkewSeconds: Number(read(env, 'OIDC_CLOCK_SKEW_SECONDS')),
+          }
+        : undefined,
   };
 }

@@ -6,6 +6,7 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
   UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
+  FORBIDDEN: { status: 403, title: 'Forbidden' },
   INVALID_VERSION: { status: 400, title: 'Invalid version' },
   CATALOG_NOT_FOUND: { status: 404, title: 'Catalog not found' },
   CATALOG_AMBIGUOUS: { status: 409, title: 'Catalog name is ambiguous' },

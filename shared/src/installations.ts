@@ -151,6 +151,8 @@ export interface InstallRequest {
     adopt?: boolean;
   };
   createdAt: string;
+  /** Who asked (the authenticated user; `system:anonymous` when the API is open): audit trail and commit trailer. */
+  requestedBy?: string;
 }
 
 export interface ValidationFinding {
@@ -191,6 +193,8 @@ export interface InstallationDoc {
   /** `applies`: false when the change could not be written as shown (conflicts, findings). */
   dryRun?: { tree: ProfileTreeNode; diff: string; findings: ValidationFinding[]; applies: boolean };
   attempts?: number;
+  /** Who asked (see InstallRequest.requestedBy). */
+  requestedBy?: string;
   createdAt: string;
   updatedAt: string;
 }

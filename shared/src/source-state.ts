@@ -34,6 +34,8 @@ export interface SourceState {
   repos: string;
   /** Rescan period of the source's repositories, in seconds. */
   pollSeconds: string;
+  /** JSON of the source's `spec.access` (`null`: none given): who may see it (read by the API). */
+  access: string;
 }
 
 export type SourceField = keyof SourceState;

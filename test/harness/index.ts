@@ -18,7 +18,9 @@ import {
 import { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
 import { start as startIndexer, type Indexer } from '../../services/indexer/src/start.ts';
 import { start as startWatcher, type Watcher } from '../../services/watcher/src/start.ts';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../services/api/src/app.ts';
+import type { ApiAuth } from '../../services/api/src/auth/setup.ts';
 import { folderSecrets, noSecrets } from '../../services/indexer/src/git/credentials.ts';
 
 export { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
@@ -93,7 +95,10 @@ export interface Stack {
     liveGeneration?: boolean;
     /** A Redis replica for reads (REDIS_READ_URL); writes then go to the stack's Redis. */
     readUrl?: string;
-  }) => Promise<{ url: string; close: () => Promise<void> }>;
+    /** Authentication and authorization (default: an open API). */
+    auth?: ApiAuth;
+    log?: Logger;
+  }) => Promise<{ url: string; close: () => Promise<void>; app: FastifyInstance }>;
   tempDir: (prefix?: string) => Promise<string>;
   stop: () => Promise<void>;
 }
@@ -201,13 +206,14 @@ export async function startStack(): Promise<Stack> {
         redis: r,
         ...(w ? { writeRedis: w } : {}),
         redisPrefix: prefix,
-        log: testLogger('api'),
+        log: opts.log ?? testLogger('api'),
         nats,
         webhookSecret: opts.webhookSecret,
         rateLimitPerMinute: opts.rateLimitPerMinute ?? 0,
         corsOrigins: opts.corsOrigins ?? [],
         ...(opts.sseHeartbeatMs ? { sseHeartbeatMs: opts.sseHeartbeatMs } : {}),
         ...(opts.liveGeneration === false ? { liveGeneration: false } : {}),
+        ...(opts.auth ? { auth: opts.auth } : {}),
       });
       const address = await app.listen({ host: '127.0.0.1', port: 0 });
       const close = async () => {
@@ -216,7 +222,7 @@ export async function startStack(): Promise<Stack> {
         w?.disconnect();
       };
       cleanups.push(close);
-      return { url: address, close };
+      return { url: address, close, app };
     },
     tempDir: async (p = 'profiles-test-') => {
       const d = await mkdtemp(join(tmpdir(), p));

@@ -20,7 +20,7 @@ import {
   type Logger,
   type Redis,
 } from '@profiles/shared';
-import { CatalogGeneration } from './catalog-generation.ts';
+import { CatalogGeneration, type CatalogFollower } from './catalog-generation.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { CatalogEtags } from './etag.ts';
 import { COMPRESS_MIN_BYTES } from './page-encodings.ts';
@@ -36,6 +36,9 @@ import { refreshRoutes } from './routes/refresh.ts';
 import { searchRoutes } from './routes/search.ts';
 import { Search } from './search.ts';
 import { SearchMirror } from './search-mirror.ts';
+import { requestAuth } from './auth/request-auth.ts';
+import { openAuth, type ApiAuth } from './auth/setup.ts';
+import { Visibility } from './auth/visibility.ts';
 import { MirrorLoader } from './mirror-loader.ts';
 import { RedisSearch } from './search-redis.ts';
 import { completeOpenApi } from './openapi.ts';
@@ -58,6 +61,14 @@ export interface ApiDeps {
    * of the indexes (default true); false: every request asks Redis.
    */
   liveGeneration?: boolean;
+  /** Authentication and authorization (auth/setup.ts); default: an open API, as `npm start` runs it. */
+  auth?: ApiAuth;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeList: readonly { method: string; url: string; public: boolean }[];
+  }
 }
 
 /** The original `/v1/profiles` endpoints keep their error shape; every other endpoint answers RFC 9457 problems. */
@@ -66,6 +77,7 @@ function isOriginal(req: FastifyRequest): boolean {
 }
 
 function sendError(req: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  if (err.status === 401) reply.header('www-authenticate', 'Bearer');
   if (isOriginal(req)) return reply.status(err.status).send(err.toJSON());
   return reply
     .status(err.status)
@@ -94,19 +106,34 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { coerceTypes: true, useDefaults: true, removeAdditional: false } },
   });
+  // Every route the app serves, as registered: the access tests enumerate them so none can skip the check.
+  const routes: { method: string; url: string; public: boolean }[] = [];
+  app.decorate('routeList', routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat())
+      routes.push({ method, url: r.url, public: !!(r.config as { public?: boolean } | undefined)?.public });
+  });
   const keys = catalogKeys(deps.redisPrefix);
   const reader = new CatalogReader(deps.redis, keys);
   const writeRedis = deps.writeRedis ?? deps.redis;
   const metrics = new Metrics();
   // With live generation, search answers from an in-memory mirror of the indexes that follows every change.
-  const loader = deps.liveGeneration !== false ? new MirrorLoader(reader) : undefined;
-  const catalogGeneration = new CatalogGeneration({
+  const live = deps.liveGeneration !== false;
+  const loader = live ? new MirrorLoader(reader) : undefined;
+  const auth = deps.auth ?? openAuth();
+  const visibility = new Visibility({
+    reader,
+    defaultAccess: auth.defaultAccess,
+    rbac: auth.rbac,
+    live: (): boolean => catalogGeneration.followed() !== undefined,
+  });
+  const catalogGeneration: CatalogGeneration = new CatalogGeneration({
     redis: deps.redis,
     reader,
     log: deps.log,
-    ...(loader ? { follower: loader } : {}),
+    ...(loader ? { follower: followBoth(loader, visibility) } : {}),
   });
-  if (deps.liveGeneration !== false) {
+  if (live) {
     catalogGeneration.start();
     app.addHook('onClose', async () => catalogGeneration.close());
   }
@@ -152,6 +179,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Per-request fields are declared up front, so every request object has the same shape (V8 keeps it fast).
   app.decorateRequest('catalogGeneration', undefined);
+  requestAuth(app, { authenticator: auth.authenticator, visibility, reader });
   // Hooks on every request are callback-style where they need not wait: no promise per hook per request.
   // Fastify times every reply from before the onRequest hooks (elapsedTime): no hook of ours to start a clock.
   app.addHook('onResponse', (req, reply, done) => {
@@ -216,32 +244,33 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     sendError(req, reply, new AppError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+  const open = { schema: { hide: true }, config: { public: true } };
+  app.get('/healthz', open, async () => ({ status: 'ok' }));
+  app.get('/readyz', open, async (_req, reply) => {
     const ok = deps.redis.status === 'ready' && (await deps.redis.ping().catch(() => '')) === 'PONG';
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks: { redis: ok } });
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', open, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4');
     return metrics.render();
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => openApiDocument());
+  app.get('/openapi.json', open, async () => openApiDocument());
 
-  profilesRoutes(app, reader);
+  profilesRoutes(app);
   searchRoutes(app, {
-    search: new Search(reader, [
+    search: new Search([
       ...(loader ? [new SearchMirror(loader, () => catalogGeneration.followed())] : []),
       new RedisSearch(writeRedis, keys, reader),
     ]),
     generation: () => catalogGeneration.current(),
     etags,
   });
-  catalogRoutes(app, { reader });
-  refreshRoutes(app, { reader, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
+  catalogRoutes(app);
+  refreshRoutes(app, { reader, policy: auth.policy, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
   eventRoutes(app, {
     metrics,
     js: deps.nats?.js,
-    reader,
+    audience: (identity) => visibility.audience(identity),
     ...(deps.sseHeartbeatMs ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
   });
   // Install requests and their status are written: the writable Redis.
@@ -249,13 +278,26 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const requests = new InstallRequests({
     redis: writeRedis,
     keys: installKeys,
+    policy: auth.policy,
     nats: deps.nats,
     log: deps.log,
   });
-  installationsRoutes(app, { requests, relay: new InstallerRelay(deps.nats?.nc), reader });
+  installationsRoutes(app, { requests, relay: new InstallerRelay(deps.nats?.nc), policy: auth.policy });
   if (deps.nats) {
     const stopOutbox = startInstallOutbox({ redis: writeRedis, keys: installKeys, requests, log: deps.log });
     app.addHook('onClose', async () => stopOutbox());
   }
   return app;
+}
+
+/** The search mirror and the visibility follow the catalog together: one announcement, both reloaded. */
+function followBoth(a: CatalogFollower, b: CatalogFollower): CatalogFollower {
+  return {
+    reloadAll: async () => {
+      await Promise.all([a.reloadAll(), b.reloadAll()]);
+    },
+    reloadSource: async (id) => {
+      await Promise.all([a.reloadSource(id), b.reloadSource(id)]);
+    },
+  };
 }

@@ -9,14 +9,17 @@ import {
   parseTag,
   profileNameMember,
   readSourceState,
+  sourceStateOf,
   sourceRepos,
   type CatalogEntry,
   type CatalogKeys,
   type Redis,
   type RepoTagState,
+  type SourceAccess,
   type SourceRef,
   type SourceStatus,
 } from '@profiles/shared';
+import { EVERYTHING, type Audience } from './auth/audience.ts';
 
 /** A profile of one catalog, named as the indexes name it. */
 export interface ProfileRef {
@@ -34,16 +37,60 @@ export interface SourceRecord {
   repos: string[];
 }
 
+/** Where a repository's tag resolves in the catalog: its entry, hidden (only in sources not visible), or nowhere. */
+export type RepoTagLookup = { entry: CatalogEntry } | { hidden: true } | undefined;
+
 /**
  * Reads the catalog the indexer maintains, and is the only code in the API that knows its keys (the Redis
  * search engine knows the search indexes' keys, nothing else). Every answer comes from precomputed keys: a
  * profile's versions are stored already sorted newest first, so `latest` is one read.
+ *
+ * It is also where visibility is enforced: `forAudience` gives the reader of one audience (the sources a
+ * request may see, see auth/), and every read of it answers as if the other sources did not exist: a hidden
+ * catalog or profile is CATALOG_NOT_FOUND / PROFILE_NOT_FOUND like a missing one, lists leave it out.
  */
 export class CatalogReader {
   constructor(
     private readonly redis: Redis,
     private readonly keys: CatalogKeys,
+    readonly audience: Audience = EVERYTHING,
   ) {}
+
+  private readonly scoped = new WeakMap<Audience, CatalogReader>();
+
+  /** The same catalog, as `audience` may see it (one reader per audience, made once). */
+  forAudience(audience: Audience): CatalogReader {
+    let r = this.scoped.get(audience);
+    if (!r) this.scoped.set(audience, (r = new CatalogReader(this.redis, this.keys, audience)));
+    return r;
+  }
+
+  /** Whether this reader's audience sees the source. */
+  sees(sourceId: string): boolean {
+    return this.audience.sees(sourceId);
+  }
+
+  /** `spec.access` of the sources (all, or those named; `null`: none given), as the indexer stored it. */
+  async sourceAccess(ids?: readonly string[]): Promise<Map<string, SourceAccess | null>> {
+    const wanted = ids ?? (await this.redis.smembers(this.keys.sources()));
+    const out = new Map<string, SourceAccess | null>();
+    if (wanted.length === 0) return out;
+    const pipe = this.redis.pipeline();
+    for (const id of wanted) {
+      pipe.sismember(this.keys.sources(), id);
+      pipe.hmget(this.keys.source(id), 'access');
+    }
+    const replies = (await pipe.exec()) ?? [];
+    wanted.forEach((id, i) => {
+      const [e1, member] = replies[2 * i] ?? [];
+      const [e2, raw] = replies[2 * i + 1] ?? [];
+      if (e1 || e2) throw (e1 ?? e2) as Error;
+      if (member !== 1) return;
+      const { access } = sourceStateOf(['access'], raw as (string | null)[]);
+      out.set(id, access ? (JSON.parse(access) as SourceAccess | null) : null);
+    });
+    return out;
+  }
 
   /** The catalog generation (bumped by every change), as stored. */
   async generation(): Promise<string> {
@@ -57,16 +104,18 @@ export class CatalogReader {
 
   /** Ids (`namespace/name`) of every indexed source, sorted. */
   async sourceIds(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.sources())).sort();
+    return (await this.redis.smembers(this.keys.sources())).filter((id) => this.sees(id)).sort();
   }
 
   async hasSource(id: string): Promise<boolean> {
-    return (await this.redis.sismember(this.keys.sources(), id)) === 1;
+    return this.sees(id) && (await this.redis.sismember(this.keys.sources(), id)) === 1;
   }
 
-  /** One source's stored state (empty fields for a source not indexed). */
+  /** One source's stored state (empty fields for a source not indexed or not visible). */
   async source(id: string): Promise<SourceRecord> {
-    const h = await readSourceState(this.redis, this.keys, id, ['origin', 'status', 'indexedAt', 'repos']);
+    const h = this.sees(id)
+      ? await readSourceState(this.redis, this.keys, id, ['origin', 'status', 'indexedAt', 'repos'])
+      : {};
     return {
       id,
       origin: h.origin ?? '',
@@ -76,8 +125,12 @@ export class CatalogReader {
     };
   }
 
-  /** Sources that list a repository (any spelling of its URL). */
+  /** Visible sources that list a repository (any spelling of its URL). */
   async sourcesOfRepo(url: string): Promise<string[]> {
+    return (await this.allSourcesOfRepo(url)).filter((id) => this.sees(id));
+  }
+
+  private async allSourcesOfRepo(url: string): Promise<string[]> {
     return (await this.redis.smembers(this.keys.repoSources(normalizeRepoUrl(url)))).sort();
   }
 
@@ -95,7 +148,9 @@ export class CatalogReader {
       if (await this.hasSource(catalog)) return direct;
       throw notFound();
     }
-    const ids = (await this.redis.smembers(this.keys.sourceNames(catalog))).sort();
+    const ids = (await this.redis.smembers(this.keys.sourceNames(catalog)))
+      .filter((id) => this.sees(id))
+      .sort();
     if (ids.length === 0) throw notFound();
     if (ids.length > 1) {
       throw new AppError(
@@ -113,7 +168,13 @@ export class CatalogReader {
    * The versions of many profiles, newest first, in one round trip (the "version order, then the versions"
    * read, written once): undefined for a profile that is not (or no longer) in the catalog.
    */
-  async entriesOf(refs: readonly ProfileRef[]): Promise<(CatalogEntry[] | undefined)[]> {
+  async entriesOf(all: readonly ProfileRef[]): Promise<(CatalogEntry[] | undefined)[]> {
+    const refs = all.filter((r) => this.sees(r.sourceId));
+    if (refs.length < all.length) {
+      const seen = await this.entriesOf(refs);
+      let i = 0;
+      return all.map((r) => (this.sees(r.sourceId) ? seen[i++] : undefined));
+    }
     if (refs.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const r of refs) {
@@ -135,7 +196,9 @@ export class CatalogReader {
     const pipe = this.redis.pipeline();
     for (const r of refs) pipe.get(this.keys.profileOrder(r.sourceId, r.profile));
     const replies = (await pipe.exec()) ?? [];
-    return refs.map((_, i) => JSON.parse((replies[i]?.[1] as string | null) ?? '[]') as string[]);
+    return refs.map((r, i) =>
+      this.sees(r.sourceId) ? (JSON.parse((replies[i]?.[1] as string | null) ?? '[]') as string[]) : [],
+    );
   }
 
   /** Every profile of one source with its versions and last change (ms), for the in-memory search. */
@@ -211,18 +274,26 @@ export class CatalogReader {
     return (await this.entriesOf(hits)).flatMap((e) => e ?? []);
   }
 
-  /** The catalog entry a repository's tag was indexed as, by the first source (by id) that lists it. */
-  async findByRepoTag(url: string, tag: string): Promise<CatalogEntry | undefined> {
+  /**
+   * The catalog entry a repository's tag was indexed as, by the first visible source (by id) that lists it;
+   * `hidden` when only sources this audience does not see have it (never their entry).
+   */
+  async findByRepoTag(url: string, tag: string): Promise<RepoTagLookup> {
     if (!parseTag(tag)) return undefined;
-    for (const id of await this.sourcesOfRepo(url)) {
-      const listed = (await this.source(id)).repos.find((r) => normalizeRepoUrl(r) === normalizeRepoUrl(url));
+    let hidden = false;
+    for (const id of await this.allSourcesOfRepo(url)) {
+      const { repos } = await readSourceState(this.redis, this.keys, id, ['repos']);
+      const listed = (JSON.parse(repos || '[]') as string[]).find(
+        (r) => normalizeRepoUrl(r) === normalizeRepoUrl(url),
+      );
       const raw = await this.redis.hget(this.keys.repo(id, listed ?? url), tag);
       if (raw) {
         const st = JSON.parse(raw) as RepoTagState;
-        if (st.entry) return st.entry;
+        if (st.entry && !this.sees(id)) hidden = true;
+        else if (st.entry) return { entry: st.entry };
       }
     }
-    return undefined;
+    return hidden ? { hidden: true } : undefined;
   }
 }
 

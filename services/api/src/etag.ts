@@ -12,7 +12,7 @@ declare module 'fastify' {
 const MAX_DIGESTS = 10_000;
 
 /**
- * Strong ETags from the catalog generation: `"{generation}-{digest of the URL}"`. Any catalog change moves the
+ * Strong ETags from the catalog generation: `"{generation}-{digest of audience and URL}"`. Any catalog change moves the
  * generation and so changes every tag; the same URL at the same generation always has the same answer, from any
  * replica. Used by the app's preHandler for every catalog read and by search's cached-page path.
  */
@@ -43,11 +43,19 @@ export class CatalogEtags {
    */
   tag(req: FastifyRequest, reply: FastifyReply, generation: string, coding?: string): boolean {
     req.catalogGeneration = generation;
-    const etag = this.etag(req.url, generation, coding);
+    const etag = this.etag(answerKey(req), generation, coding);
     reply.header('etag', etag);
     const inm = req.headers['if-none-match'];
     if (!inm || !inm.split(',').some((t) => t.trim() === etag)) return false;
     reply.status(304).send();
     return true;
   }
+}
+
+/**
+ * What an answer depends on besides the generation: the URL and the audience (the sources the caller sees), so
+ * no tag or cached page computed for one audience is ever served to another.
+ */
+export function answerKey(req: FastifyRequest): string {
+  return req.audience ? `${req.audience.key} ${req.url}` : req.url;
 }

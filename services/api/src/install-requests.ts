@@ -11,10 +11,14 @@ import {
   type Logger,
   type Redis,
 } from '@profiles/shared';
+import type { Identity } from './auth/identity.ts';
+import { targetOf, type WritePolicy } from './auth/policy.ts';
 
 export interface InstallRequestsDeps {
   redis: Redis;
   keys: InstallationKeys;
+  /** Who may write where (auth/policy.ts). */
+  policy: WritePolicy;
   nats: JetStreamHandles | undefined;
   log: Logger;
 }
@@ -28,23 +32,43 @@ export interface Idempotency {
 
 const IDEMPOTENCY_TTL_S = 7 * 24 * 3600;
 
+/** Who sends a request, and whether its profile is listed in a catalog they see. */
+export interface Requester {
+  identity: Identity;
+  listed: boolean;
+}
+
 /**
  * The one way an install or upgrade request enters the system: claim its Idempotency-Key, store the request,
  * its `queued` status and its id in the unpublished set in one transaction, and only then publish the id to
  * JetStream (the id is the message id). A publish that fails is left to the outbox (`install-outbox.ts`), so a
- * 202 never loses a request.
+ * 202 never loses a request. Before anything is stored the write policy authorizes the requester (a 403 naming
+ * the missing permission; nothing stored, nothing queued), and who asked is recorded on the request, its status
+ * and in an audit log line.
  */
 export class InstallRequests {
   constructor(private readonly d: InstallRequestsDeps) {}
 
-  async submit(req: InstallRequest, idem?: Idempotency): Promise<{ id: string; status: string }> {
+  async submit(
+    unchecked: InstallRequest,
+    by: Requester,
+    idem?: Idempotency,
+  ): Promise<{ id: string; status: string }> {
+    this.d.policy.authorizeWrite(by.identity, targetOf(unchecked), by.listed);
+    const req: InstallRequest = { ...unchecked, requestedBy: by.identity.user };
     if (!this.d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
     if (idem) {
       const earlier = await this.claim(req.id, idem);
       if (earlier) return earlier;
     }
     const now = new Date().toISOString();
-    const doc: InstallationDoc = { id: req.id, status: 'queued', createdAt: now, updatedAt: now };
+    const doc: InstallationDoc = {
+      id: req.id,
+      status: 'queued',
+      requestedBy: req.requestedBy!,
+      createdAt: now,
+      updatedAt: now,
+    };
     try {
       const replies = await this.d.redis
         .multi()
@@ -60,6 +84,18 @@ export class InstallRequests {
       if (idem) await this.d.redis.del(this.d.keys.idempotency(idem.key)).catch(() => 0);
       throw err;
     }
+    this.d.log.info(
+      {
+        audit: req.kind,
+        id: req.id,
+        requestedBy: req.requestedBy,
+        via: by.identity.via,
+        target: { url: req.target.url, branch: req.target.branch, path: req.target.path },
+        profile: req.profile.catalog ?? { url: req.profile.url, tag: req.profile.tag },
+        dryRun: req.dryRun,
+      },
+      'install request accepted',
+    );
     try {
       await this.publish(req.id);
     } catch (err) {
@@ -87,6 +123,20 @@ export class InstallRequests {
 
   request(id: string): Promise<InstallRequest> {
     return this.read<InstallRequest>(this.d.keys.request(id), id);
+  }
+
+  /**
+   * An installation's status as `identity` may see it: its requester and those the policy allows on its target
+   * do; to anyone else it is not found, like a missing one.
+   */
+  async docFor(identity: Identity, id: string): Promise<InstallationDoc> {
+    const doc = await this.doc(id);
+    if (identity.open || (identity.via !== 'anonymous' && doc.requestedBy === identity.user)) return doc;
+    const req = await this.request(id).catch(() => undefined);
+    if (req && this.d.policy.allowsTarget(identity, req.target)) return doc;
+    throw new AppError('INSTALLATION_NOT_FOUND', `installation ${JSON.stringify(id)} not found`, {
+      details: { id },
+    });
   }
 
   private async read<T>(key: string, id: string): Promise<T> {

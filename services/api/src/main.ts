@@ -7,6 +7,8 @@ import {
   onShutdown,
 } from '@profiles/shared';
 import { buildApp } from './app.ts';
+import { KubeAccessReviewer, KubeTokenReviewer, kubeConfig } from './auth/kubernetes.ts';
+import { authFromConfig } from './auth/setup.ts';
 
 const log = createLogger('api');
 try {
@@ -18,6 +20,21 @@ try {
     ? connectRedis(config.redisUrl, log, 'api-write', { failFast: true })
     : redis;
   const nats = await connectJetStream(config.natsServers, log, 'api');
+  const needsKube = config.auth.kubernetes || config.auth.accessMode === 'rbac';
+  const kc = needsKube ? kubeConfig(config.kubeconfig) : undefined;
+  const auth = authFromConfig(config.auth, {
+    ...(kc ? { tokenReview: new KubeTokenReviewer(kc), rbac: new KubeAccessReviewer(kc) } : {}),
+  });
+  log.info(
+    {
+      anonymous: config.auth.anonymous,
+      oidc: config.auth.oidc?.issuer ?? null,
+      kubernetes: config.auth.kubernetes,
+      tokensFile: config.auth.tokensFile ?? null,
+      access: config.auth.accessMode,
+    },
+    'authentication',
+  );
   const app = await buildApp({
     redis,
     writeRedis,
@@ -27,6 +44,7 @@ try {
     webhookSecret: config.webhookSecret,
     corsOrigins: config.corsOrigins,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    auth,
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   log.info({ url: `http://${config.apiHost}:${config.apiPort}` }, 'api listening');

@@ -1,3 +1,4 @@
+import type { Audience } from './auth/audience.ts';
 import type { Ranked, SearchQuery } from './search-query.ts';
 
 /** Which query at which catalog generation, and where its page starts. */
@@ -6,6 +7,8 @@ export interface RankRequest {
   /** The query's hash (what changes its result; see Search): with the generation, it names the result. */
   hash: string;
   offset: number;
+  /** Only these sources' profiles are matched, counted and faceted. */
+  audience: Audience;
 }
 
 /**

@@ -3,6 +3,7 @@ import { parseProfileNameMember, TYPO_MIN_LENGTH, type SearchDocument } from '@p
 /** What the mirror keeps of one profile in one catalog (ids are small integers, reused after removal). */
 export interface Doc {
   member: string;
+  sourceId: string;
   name: string;
   terms: string[];
   versions: string[];
@@ -173,7 +174,7 @@ export class SearchIndex {
       this.facetTable[id * FACET_ROW + j] = fid;
     });
     this.updatedAt[id] = updated;
-    this.docs[id] = { member, name: d.name, terms: [...d.weights.keys()], versions };
+    this.docs[id] = { member, sourceId, name: d.name, terms: [...d.weights.keys()], versions };
     let named = this.byName.get(d.name);
     if (!named) this.byName.set(d.name, (named = new Set()));
     named.add(id);

@@ -15,6 +15,7 @@ import {
 } from '@profiles/shared';
 import { startRedis, type LocalServer } from '../../../test/harness/index.ts';
 import { CatalogWriter } from '../../indexer/src/catalog-writer.ts';
+import { EVERYTHING } from './auth/audience.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { MirrorLoader } from './mirror-loader.ts';
 import { SearchMirror } from './search-mirror.ts';
@@ -58,7 +59,8 @@ const query = (q: string, sort: SearchQuery['sort'] = 'relevance'): SearchQuery 
 
 /** Everything the mirror answers for a few queries, for comparing two mirrors. */
 function answers(m: SearchMirror, tag: string) {
-  const rank = (q: SearchQuery, hash: string, offset: number) => m.rank(q, { generation: tag, hash, offset });
+  const rank = (q: SearchQuery, hash: string, offset: number) =>
+    m.rank(q, { generation: tag, hash, offset, audience: EVERYTHING });
   return ['', 'probe', 'prob', 'probr', 'alpha'].flatMap((q) =>
     (['relevance', 'name', 'updated'] as const).map((sort) => {
       const first = rank(query(q, sort), `${q} ${sort}`, 0)!;
@@ -142,7 +144,7 @@ test('typo matches follow the terms as they come and go', async () => {
   };
   const names = (q: string) =>
     live.engine
-      .rank(query(q), { generation: `typos ${seq}`, hash: q, offset: 0 })!
+      .rank(query(q), { generation: `typos ${seq}`, hash: q, offset: 0, audience: EVERYTHING })!
       .page.map((h) => parseProfileNameMember(h.member).profile);
   await upsert([entry('typos', 'one', '1.0.0', 'zephyr wind')]);
   assert.deepEqual(names('zephir'), ['one']);

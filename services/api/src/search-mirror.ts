@@ -31,13 +31,13 @@ export class SearchMirror implements SearchEngine {
    * One page of a query, ranked exactly as the Redis search ranks; undefined when the index is not loaded or
    * not at the request's generation. The match is kept under the generation and the query's hash.
    */
-  rank(q: SearchQuery, { generation, hash, offset }: RankRequest): Ranked | undefined {
+  rank(q: SearchQuery, { generation, hash, offset, audience }: RankRequest): Ranked | undefined {
     const index = this.loader.index;
     if (!index || (this.at && this.at() !== generation)) return undefined;
-    const key = `${generation} ${hash}`;
+    const key = `${generation} ${audience.key} ${hash}`;
     let full = this.results.get(key);
     if (!full) {
-      full = matchQuery(index, q);
+      full = matchQuery(index, q, audience);
       this.results.set(key, full);
     }
     const page = pageOf(index, full, q.sort, offset, offset + q.limit);

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { SEARCH_FACETS, TYPO_MIN_LENGTH, withinOneEdit } from '@profiles/shared';
+import type { Audience } from './auth/audience.ts';
 import type { SearchIndex } from './search-index.ts';
 import { exactNames, queryFilters, queryWords, RANKING, type SearchQuery } from './search-query.ts';
 
@@ -19,7 +20,8 @@ export interface FullResult {
 /** Pages within the first this many hits are picked by partial selection; deeper ones sort the result once. */
 const PARTIAL_SELECTION = 100;
 
-export function matchQuery(index: SearchIndex, q: SearchQuery): FullResult {
+/** The whole match of a query among the documents of the audience's sources. */
+export function matchQuery(index: SearchIndex, q: SearchQuery, audience: Audience): FullResult {
   const words = queryWords(q.q);
   let ids: number[];
   let scores: number[];
@@ -39,6 +41,7 @@ export function matchQuery(index: SearchIndex, q: SearchQuery): FullResult {
   const outIds: number[] = [];
   const outScores: number[] = [];
   ids.forEach((id, i) => {
+    if (!audience.all && !audience.sees(index.doc(id).sourceId)) return;
     for (const f of wanted) if (f === undefined || !index.hasFacet(id, f)) return;
     if (
       q.version &&

@@ -8,6 +8,7 @@ import {
   type CatalogKeys,
   type Redis,
 } from '@profiles/shared';
+import type { Audience } from './auth/audience.ts';
 import type { CatalogReader } from './catalog-reader.ts';
 import type { RankRequest, SearchEngine } from './search-engine.ts';
 import {
@@ -37,9 +38,9 @@ export class RedisSearch implements SearchEngine {
     private readonly reader: CatalogReader,
   ) {}
 
-  async rank(q: SearchQuery, { generation, hash, offset }: RankRequest): Promise<Ranked> {
-    const result = this.keys.searchResult(generation, hash);
-    if (!(await this.redis.exists(result))) await this.build(q, result);
+  async rank(q: SearchQuery, { generation, hash, offset, audience }: RankRequest): Promise<Ranked> {
+    const result = this.keys.searchResult(generation, `${hash}:${audience.key}`);
+    if (!(await this.redis.exists(result))) await this.build(q, result, audience);
     const sorted = await this.sorted(q, result);
     const total = await this.redis.zcard(sorted);
     const page =
@@ -94,7 +95,7 @@ export class RedisSearch implements SearchEngine {
     return out;
   }
 
-  private async build(q: SearchQuery, result: string): Promise<void> {
+  private async build(q: SearchQuery, result: string, audience: Audience): Promise<void> {
     const temps: string[] = [];
     const temp = () => {
       const k = `${result}:tmp${temps.length}`;
@@ -156,6 +157,13 @@ export class RedisSearch implements SearchEngine {
       for (const [facet, value] of queryFilters(q)) {
         const f = this.keys.searchFacet(facet, value);
         await this.redis.zinterstore(result, 2, result, f, 'WEIGHTS', 1, 0);
+      }
+      if (!audience.all) {
+        // Only the audience's sources: their `catalog` facet sets, united, are the profiles it may see.
+        const visible = temp();
+        const sets = audience.ids.map((id) => this.keys.searchFacet('catalog', id));
+        if (sets.length) await this.redis.zunionstore(visible, sets.length, ...sets);
+        await this.redis.zinterstore(result, 2, result, visible, 'WEIGHTS', 1, 0);
       }
       if (q.version) await this.filterByRange(result, q.version, q.prerelease);
       // An empty result is no key in Redis: mark it so it is cached too.

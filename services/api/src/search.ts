@@ -21,7 +21,6 @@ export type { SearchHit, SearchResult } from '@profiles/shared';
  */
 export class Search {
   constructor(
-    private readonly reader: CatalogReader,
     /** In order of preference; the last must always answer. */
     private readonly engines: readonly SearchEngine[],
   ) {}
@@ -32,14 +31,23 @@ export class Search {
     return createHash('sha256').update(JSON.stringify(rest)).digest('base64url').slice(0, 22);
   }
 
-  /** `generation`: the catalog generation the request saw (its ETag's), read from the catalog when not given. */
+  /**
+   * `reader`: the request's (its audience decides what is found, counted and faceted); `generation`: the catalog
+   * generation the request saw (its ETag's), read from the catalog when not given.
+   */
   async search(
     q: SearchQuery,
+    reader: CatalogReader,
     generation?: string,
   ): Promise<{ result: SearchResult; engine: SearchEngine['name'] }> {
     const hash = this.queryHash(q);
     const offset = q.cursor ? decodeCursor(q.cursor, hash) : 0;
-    const at = { generation: generation ?? (await this.reader.generation()), hash, offset };
+    const at = {
+      generation: generation ?? (await reader.generation()),
+      hash,
+      offset,
+      audience: reader.audience,
+    };
     let ranked: Ranked | undefined;
     let engine: SearchEngine['name'] = 'redis';
     for (const e of this.engines) {
@@ -48,7 +56,7 @@ export class Search {
       if (ranked) break;
     }
     if (!ranked) throw new AppError('INTERNAL', 'no search engine answered');
-    const items = await this.hits(q, ranked.page);
+    const items = await hits(reader, q, ranked.page);
     const next = offset + q.limit < ranked.total ? encodeCursor(hash, offset + q.limit) : null;
     return {
       result: {
@@ -60,34 +68,34 @@ export class Search {
       engine,
     };
   }
+}
 
-  /** The entries of a page's hits, in one round trip. */
-  private async hits(q: SearchQuery, scores: Ranked['page']): Promise<SearchHit[]> {
-    const refs = scores.map((s) => parseProfileNameMember(s.member));
-    const entries = await this.reader.entriesOf(refs);
-    const items: SearchHit[] = [];
-    for (const [i, { score }] of scores.entries()) {
-      const all = entries[i];
-      if (!all) continue; // removed since the result was computed
-      const shown =
-        q.prerelease === 'exclude'
-          ? all.filter((e) => !isPrerelease(e.version))
-          : q.prerelease === 'only'
-            ? all.filter((e) => isPrerelease(e.version))
-            : all;
-      const latest = shown.find((e) => !isPrerelease(e.version)) ?? shown[0];
-      if (!latest) continue;
-      const hit: SearchHit = {
-        catalog: refs[i]!.sourceId,
-        name: refs[i]!.profile,
-        score: Math.round(score * 100) / 100,
-        latest,
-      };
-      if (q.versions === 'all') hit.versions = shown;
-      items.push(hit);
-    }
-    return items;
+/** The entries of a page's hits, in one round trip, through the request's reader (its audience's view). */
+async function hits(reader: CatalogReader, q: SearchQuery, scores: Ranked['page']): Promise<SearchHit[]> {
+  const refs = scores.map((s) => parseProfileNameMember(s.member));
+  const entries = await reader.entriesOf(refs);
+  const items: SearchHit[] = [];
+  for (const [i, { score }] of scores.entries()) {
+    const all = entries[i];
+    if (!all) continue; // removed since the result was computed
+    const shown =
+      q.prerelease === 'exclude'
+        ? all.filter((e) => !isPrerelease(e.version))
+        : q.prerelease === 'only'
+          ? all.filter((e) => isPrerelease(e.version))
+          : all;
+    const latest = shown.find((e) => !isPrerelease(e.version)) ?? shown[0];
+    if (!latest) continue;
+    const hit: SearchHit = {
+      catalog: refs[i]!.sourceId,
+      name: refs[i]!.profile,
+      score: Math.round(score * 100) / 100,
+      latest,
+    };
+    if (q.versions === 'all') hit.versions = shown;
+    items.push(hit);
   }
+  return items;
 }
 
 export function encodeCursor(hash: string, offset: number): string {

@@ -183,6 +183,7 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
     entries: resolution?.entries,
     status,
     object: objectJson,
+    ...(check.ok ? { access: JSON.stringify(check.document.spec.access ?? null) } : {}),
     ...(x.observedAt ? { observedAt: x.observedAt } : {}),
     ...(repos ? { repos: repos.repos } : {}),
     pollAt,

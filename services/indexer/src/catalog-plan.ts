@@ -39,6 +39,8 @@ export interface SourceUpdate {
   status: SourceStatus;
   /** The object as received (JSON), kept so refreshes can rescan without a new event. */
   object?: string;
+  /** JSON of the source's `spec.access` (`null`: none), read by the API; a change alone moves the generation. */
+  access?: string;
   /** Repositories of the source with their scanned tags; `changed: false` ones are not rewritten. */
   repos?: { url: string; tags: Map<string, RepoTagState>; changed: boolean }[];
   /** When the repositories are next rescanned (ms since epoch); undefined: never (no repositories). */
@@ -61,6 +63,7 @@ export const PLANNED_FIELDS = [
   'repos',
   'uid',
   'retiredUids',
+  'access',
 ] as const satisfies readonly SourceField[];
 
 /** What Redis holds about one source before the change. */
@@ -162,7 +165,10 @@ export function planUpsert(stored: StoredCatalog, u: SourceUpdate, ctx: PlanCont
   else if (u.repos) b.commands.push(['zrem', keys.pollSchedule(), id]);
   if (u.object !== undefined)
     b.commands.push(['hset', keys.source(id), ...fieldArgs(sourceFields({ object: u.object }))]);
-  const any = planSourceFields(b, stored, u, changed);
+  const accessChanged = u.access !== undefined && u.access !== stored.source.access;
+  if (accessChanged)
+    b.commands.push(['hset', keys.source(id), ...fieldArgs(sourceFields({ access: u.access! }))]);
+  const any = planSourceFields(b, stored, u, changed || accessChanged);
   if (!stored.live) {
     b.commands.push(['sadd', keys.sources(), id]);
     b.commands.push(['sadd', keys.sourceNames(u.ref.name), id]);

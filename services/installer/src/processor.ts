@@ -158,7 +158,9 @@ export class Processor {
     const message =
       `${verb} profile ${profile.name} ${profile.version} as ${req.namespace}/${req.name}\n\n` +
       `Source: ${source.url} ${profileInfo.ref}\nFiles: ${fileList.length} under ${rendered.dir}\n\n` +
-      `${INSTALLATION_TRAILER}: ${req.id}\n`;
+      `${INSTALLATION_TRAILER}: ${req.id}\n` +
+      // Who asked, as the API authenticated them (control characters dropped: a name cannot add a trailer).
+      (req.requestedBy ? `Requested-by: ${printable(req.requestedBy)}\n` : '');
     if (req.mode === 'pull-request') return this.pullRequest(plan, verb, message, profileInfo);
     const c = await this.d.targets.commit(req.target, req.id, message, prepare);
     if (c.noChanges && state.unchanged) {
@@ -259,4 +261,9 @@ function prBody(
     '',
     `${INSTALLATION_TRAILER}: ${req.id}`,
   ].join('\n');
+}
+
+/** Without control characters (a newline in a user name must not start another trailer). */
+function printable(s: string): string {
+  return [...s].filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f).join('');
 }

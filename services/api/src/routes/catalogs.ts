@@ -19,8 +19,7 @@ import { onlyKnownParams } from './search.ts';
  * profile tree, updates classified by semver, and catalog sources with their status. The documents' shapes are
  * in shared (api-documents.ts), where the CLI reads them too.
  */
-export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReader }): void {
-  const { reader } = deps;
+export function catalogRoutes(app: FastifyInstance): void {
   const params = {
     type: 'object',
     properties: {
@@ -37,12 +36,12 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
       preValidation: onlyKnownParams([]),
     },
     async (req): Promise<ProfileVersionsDoc> => {
-      const versions = await reader.versions(req.params.catalog, req.params.profile);
-      const ref = await reader.resolveCatalog(req.params.catalog);
+      const versions = await req.catalog.versions(req.params.catalog, req.params.profile);
+      const ref = await req.catalog.resolveCatalog(req.params.catalog);
       return {
         catalog: `${ref.namespace}/${ref.name}`,
         name: req.params.profile,
-        latest: (await reader.version(req.params.catalog, req.params.profile, 'latest')).version,
+        latest: (await req.catalog.version(req.params.catalog, req.params.profile, 'latest')).version,
         versions,
       };
     },
@@ -59,8 +58,8 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
       preValidation: onlyKnownParams([]),
     },
     async (req): Promise<ProfileVersionDoc> => {
-      const entry = await reader.version(req.params.catalog, req.params.profile, req.params.version);
-      const tree = await nestedTree(entry, new Set([`${entry.url}@${entry.tag}`]), 0);
+      const entry = await req.catalog.version(req.params.catalog, req.params.profile, req.params.version);
+      const tree = await nestedTree(req.catalog, entry, new Set([`${entry.url}@${entry.tag}`]), 0);
       return {
         item: entry,
         artifacts: entry.artifacts ?? [],
@@ -73,6 +72,7 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
 
   /** Resolves nested profile references through the catalog (by repository URL and tag), to any depth. */
   async function nestedTree(
+    reader: CatalogReader,
     entry: CatalogEntry,
     path: Set<string>,
     depth: number,
@@ -92,17 +92,19 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
         node.note = 'depth-limit';
         continue;
       }
-      const target = src.tag ? await reader.findByRepoTag(src.url, src.tag) : undefined;
-      if (!target) {
-        node.note = 'outside-catalog';
+      const found = src.tag ? await reader.findByRepoTag(src.url, src.tag) : undefined;
+      if (!found || 'hidden' in found) {
+        // In a catalog the caller may not see: it shows as such, never with its content.
+        node.note = found ? 'not-visible' : 'outside-catalog';
         continue;
       }
+      const target = found.entry;
       node.resolved = {
         catalog: `${target.catalogNamespace}/${target.catalogSource}`,
         profile: target.name,
         version: target.version,
       };
-      node.children = await nestedTree(target, new Set([...path, key]), depth + 1);
+      node.children = await nestedTree(reader, target, new Set([...path, key]), depth + 1);
     }
     return out;
   }
@@ -138,8 +140,8 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
           { details: { parameter: 'constraint' } },
         );
       }
-      const current = await reader.version(req.params.catalog, req.params.profile, from);
-      const newer = (await reader.versions(req.params.catalog, req.params.profile)).filter(
+      const current = await req.catalog.version(req.params.catalog, req.params.profile, from);
+      const newer = (await req.catalog.versions(req.params.catalog, req.params.profile)).filter(
         (e) =>
           isGreater(e.version, current.version) &&
           (req.query.constraint === undefined ||
@@ -163,9 +165,9 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
       schema: { summary: 'Catalog sources with status and counts', tags: ['sources'] },
       preValidation: onlyKnownParams([]),
     },
-    async (): Promise<{ items: SourceView[] }> => {
-      const ids = await reader.sourceIds();
-      return { items: await Promise.all(ids.map((id) => sourceView(id))) };
+    async (req): Promise<{ items: SourceView[] }> => {
+      const ids = await req.catalog.sourceIds();
+      return { items: await Promise.all(ids.map((id) => sourceView(req.catalog, id))) };
     },
   );
 
@@ -174,15 +176,15 @@ export function catalogRoutes(app: FastifyInstance, deps: { reader: CatalogReade
     { schema: { summary: 'One catalog source', tags: ['sources'] }, preValidation: onlyKnownParams([]) },
     async (req): Promise<{ item: SourceView }> => {
       const id = `${req.params.namespace}/${req.params.name}`;
-      if (!(await reader.hasSource(id)))
+      if (!(await req.catalog.hasSource(id)))
         throw new AppError('CATALOG_NOT_FOUND', `catalog source ${JSON.stringify(id)} not found`, {
           details: { catalog: id },
         });
-      return { item: await sourceView(id) };
+      return { item: await sourceView(req.catalog, id) };
     },
   );
 
-  async function sourceView(id: string): Promise<SourceView> {
+  async function sourceView(reader: CatalogReader, id: string): Promise<SourceView> {
     const { origin, status, indexedAt } = await reader.source(id);
     const ref = parseSourceId(id)!;
     return {

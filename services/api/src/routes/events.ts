@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { AppError, decodeEvent, STREAMS, type JetStreamClient } from '@profiles/shared';
-import type { CatalogReader } from '../catalog-reader.ts';
+import type { Audience } from '../auth/audience.ts';
+import type { Identity } from '../auth/identity.ts';
 import type { Metrics } from '../metrics.ts';
 import { onlyKnownParams } from './search.ts';
 
@@ -10,11 +11,18 @@ import { onlyKnownParams } from './search.ts';
  * `GET /v1/events`: the catalog's change events as Server-Sent Events. Each event's `id` is its JetStream
  * stream sequence, so a client that reconnects with `Last-Event-ID` resumes right after the last event it saw:
  * nothing missed, nothing twice (an ordered consumer per connection, started at that sequence). Without it the
- * stream starts with new events. Filters: `catalog` (name or namespace/name) and `profile`.
+ * stream starts with new events. Filters: `catalog` (name or namespace/name) and `profile`. A caller gets only
+ * the events of sources it sees at the time of the event.
  */
 export function eventRoutes(
   app: FastifyInstance,
-  deps: { js: JetStreamClient | undefined; reader: CatalogReader; heartbeatMs?: number; metrics?: Metrics },
+  deps: {
+    js: JetStreamClient | undefined;
+    /** The caller's audience now: asked per event, so a grant or revoke counts on open streams too. */
+    audience: (identity: Identity) => Audience | Promise<Audience>;
+    heartbeatMs?: number;
+    metrics?: Metrics;
+  },
 ): void {
   app.get<{ Querystring: { catalog?: string; profile?: string; lastEventId?: string } }>(
     '/v1/events',
@@ -52,7 +60,7 @@ export function eventRoutes(
       let catalog: ((ns: string, name: string) => boolean) | undefined;
       const wanted = req.query.catalog;
       if (wanted) {
-        const ref = await deps.reader.resolveCatalog(wanted).catch((err: unknown) => {
+        const ref = await req.catalog.resolveCatalog(wanted).catch((err: unknown) => {
           if (err instanceof AppError && err.code === 'CATALOG_NOT_FOUND') return undefined;
           throw err;
         });
@@ -99,6 +107,9 @@ export function eventRoutes(
           };
           const of = d.catalog ?? d.ref;
           if (catalog && (!of || !catalog(of.namespace, of.name))) continue;
+          // Only events of sources the caller sees (now); one about no source only to an open API's caller.
+          const audience = await deps.audience(req.identity);
+          if (of ? !audience.sees(`${of.namespace}/${of.name}`) : !audience.all) continue;
           if (req.query.profile && d.profile !== req.query.profile) continue;
           // Backpressure: wait for a slow client instead of buffering without bound.
           deps.metrics?.sseEvents.add(1);

@@ -11,6 +11,7 @@ import {
   type ProfileSource,
   type SecretRef,
 } from '@profiles/shared';
+import type { WritePolicy } from '../auth/policy.ts';
 import type { CatalogReader } from '../catalog-reader.ts';
 import type { Idempotency, InstallRequests } from '../install-requests.ts';
 import type { InstallerRelay } from '../installer-relay.ts';
@@ -87,13 +88,22 @@ type IdemHeaders = { 'idempotency-key'?: string };
 export interface InstallationsDeps {
   requests: InstallRequests;
   relay: InstallerRelay;
-  reader: CatalogReader;
+  /** Who may read a repository with which secret (the install permission there). */
+  policy: WritePolicy;
 }
 
 const idempotency = (headers: IdemHeaders, request: unknown): Idempotency | undefined => {
   const key = headers['idempotency-key'];
   return key ? { key, request } : undefined;
 };
+
+/** Whether a profile given by git URL is listed in a catalog the caller sees (by repository and tag). */
+async function isListed(reader: CatalogReader, p: ProfileSource): Promise<boolean> {
+  if (p.catalog) return true;
+  if (!p.tag) return false;
+  const found = await reader.findByRepoTag(p.url, p.tag);
+  return !!found && 'entry' in found;
+}
 
 const accepted = (reply: FastifyReply, out: { id: string; status: string }) =>
   reply.status(202).header('location', `/v1/installations/${out.id}`).send(out);
@@ -103,9 +113,9 @@ const accepted = (reply: FastifyReply, out: { id: string; status: string }) =>
  * publishes it, the installer does the work (dry runs too: it has the git checkouts).
  */
 export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps): void {
-  const resolveProfile = async (p: InstallBody['profile']): Promise<ProfileSource> => {
+  const resolveProfile = async (reader: CatalogReader, p: InstallBody['profile']): Promise<ProfileSource> => {
     if ('catalog' in p) {
-      const e = await d.reader.version(p.catalog, p.name, p.version);
+      const e = await reader.version(p.catalog, p.name, p.version);
       return { url: e.url, tag: e.tag, catalog: { catalog: p.catalog, name: p.name, version: e.version } };
     }
     if (!p.tag && !p.branch) throw new AppError('BAD_REQUEST', 'profile needs a tag or a branch');
@@ -130,7 +140,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         kind: 'install',
         name: b.name,
         namespace: b.namespace,
-        profile: await resolveProfile(b.profile),
+        profile: await resolveProfile(req.catalog, b.profile),
         target: { ...b.target, branch: b.target.branch || 'main', path },
         values: b.values ?? {},
         ...artifactOptions(b),
@@ -139,12 +149,13 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         createdAt: new Date().toISOString(),
       };
       const idem = idempotency(req.headers, { route: 'install', body: b });
-      return accepted(reply, await d.requests.submit(request, idem));
+      const by = { identity: req.identity, listed: await isListed(req.catalog, request.profile) };
+      return accepted(reply, await d.requests.submit(request, by, idem));
     },
   );
 
   app.get<{ Params: { id: string } }>('/v1/installations/:id', { schema: installationSchema }, async (req) =>
-    d.requests.doc(req.params.id),
+    d.requests.docFor(req.identity, req.params.id),
   );
 
   app.post<{ Params: { id: string }; Body: UpgradeBody; Headers: IdemHeaders }>(
@@ -153,7 +164,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
     async (req, reply) => {
       checkValues(req.body?.values);
       const of = req.params.id;
-      const doc = await d.requests.doc(of);
+      const doc = await d.requests.docFor(req.identity, of);
       const orig = await d.requests.request(of);
       if (!['committed', 'pr-opened', 'unchanged'].includes(doc.status) || orig.dryRun) {
         throw new AppError(
@@ -169,7 +180,7 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
       const version = req.body?.version ?? 'latest';
       let profile: ProfileSource = from;
       if (from.catalog) {
-        const e = await d.reader.version(from.catalog.catalog, from.catalog.name, version);
+        const e = await req.catalog.version(from.catalog.catalog, from.catalog.name, version);
         profile = { url: e.url, tag: e.tag, catalog: { ...from.catalog, version: e.version } };
       }
       const request: InstallRequest = {
@@ -192,7 +203,8 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         createdAt: new Date().toISOString(),
       };
       const idem = idempotency(req.headers, { route: 'upgrade', of, body: req.body ?? {} });
-      return accepted(reply, await d.requests.submit(request, idem));
+      const by = { identity: req.identity, listed: await isListed(req.catalog, profile) };
+      return accepted(reply, await d.requests.submit(request, by, idem));
     },
   );
 
@@ -236,7 +248,11 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
         createdAt: new Date().toISOString(),
       };
       const idem = idempotency(req.headers, { route: 'upgrade-by-path', body: b });
-      return accepted(reply, await d.requests.submit(request, idem));
+      // The profile is named by the repository's installation file, unknown here: it counts as unlisted.
+      return accepted(
+        reply,
+        await d.requests.submit(request, { identity: req.identity, listed: false }, idem),
+      );
     },
   );
 
@@ -245,6 +261,12 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
     Querystring: { url: string; branch?: string; path?: string; secret?: string; secretNamespace?: string };
   }>('/v1/repositories/installations', { schema: repositoryScanSchema }, async (req) => {
     const q = req.query;
+    // Reading a repository with its secret is for those who may install there with that secret.
+    d.policy.authorizeWrite(
+      req.identity,
+      { url: q.url, path: q.path ?? '.', secretRefs: q.secret ? [q.secret] : [] },
+      true,
+    );
     return d.relay.findInstallations({
       url: q.url,
       branch: q.branch ?? 'main',

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { CatalogEntry } from '@profiles/shared';
-import type { CatalogReader } from '../catalog-reader.ts';
 
 /**
  * The original `/v1/profiles...` endpoints of weaveworks/profiles, with their JSON field names, so existing
  * clients (pctl) keep working. Entries carry extra fields (version, catalogNamespace, ...); old clients
- * ignore them.
+ * ignore them. Each reads through the request's catalog reader: hidden catalogs are not found.
  */
-export function profilesRoutes(app: FastifyInstance, reader: CatalogReader): void {
+export function profilesRoutes(app: FastifyInstance): void {
   const params = {
     catalog: { type: 'string', minLength: 1, maxLength: 317 },
     profile: { type: 'string', minLength: 1, maxLength: 200 },
@@ -17,7 +16,7 @@ export function profilesRoutes(app: FastifyInstance, reader: CatalogReader): voi
   app.get<{ Querystring: { name?: string } }>(
     '/v1/profiles',
     { schema: { querystring: { type: 'object', properties: { name: { type: 'string', maxLength: 200 } } } } },
-    async (req) => ({ items: await reader.listByName(req.query.name ?? '') }),
+    async (req) => ({ items: await req.catalog.listByName(req.query.name ?? '') }),
   );
 
   app.get<{ Params: { catalog: string; profile: string } }>(
@@ -31,7 +30,7 @@ export function profilesRoutes(app: FastifyInstance, reader: CatalogReader): voi
         },
       },
     },
-    async (req) => ({ item: await reader.version(req.params.catalog, req.params.profile, 'latest') }),
+    async (req) => ({ item: await req.catalog.version(req.params.catalog, req.params.profile, 'latest') }),
   );
 
   app.get<{ Params: { catalog: string; profile: string; version: string } }>(
@@ -40,7 +39,7 @@ export function profilesRoutes(app: FastifyInstance, reader: CatalogReader): voi
       schema: { params: { type: 'object', properties: params, required: ['catalog', 'profile', 'version'] } },
     },
     async (req) => ({
-      item: await reader.version(req.params.catalog, req.params.profile, req.params.version),
+      item: await req.catalog.version(req.params.catalog, req.params.profile, req.params.version),
     }),
   );
 
@@ -50,7 +49,7 @@ export function profilesRoutes(app: FastifyInstance, reader: CatalogReader): voi
       schema: { params: { type: 'object', properties: params, required: ['catalog', 'profile', 'version'] } },
     },
     async (req): Promise<{ items: CatalogEntry[] }> => ({
-      items: await reader.availableUpdates(req.params.catalog, req.params.profile, req.params.version),
+      items: await req.catalog.availableUpdates(req.params.catalog, req.params.profile, req.params.version),
     }),
   );
 }

@@ -10,6 +10,7 @@ import {
   type JetStreamClient,
   type SourceRef,
 } from '@profiles/shared';
+import type { WritePolicy } from '../auth/policy.ts';
 import type { CatalogReader } from '../catalog-reader.ts';
 
 /**
@@ -19,7 +20,9 @@ import type { CatalogReader } from '../catalog-reader.ts';
  * event: the indexer does the work, so the API stays stateless and fast.
  */
 export interface RefreshDeps {
+  /** Unscoped: a webhook is signed by the git host, not sent by a user. */
   reader: CatalogReader;
+  policy: WritePolicy;
   js: JetStreamClient | undefined;
   webhookSecret: string | undefined;
 }
@@ -111,11 +114,12 @@ export function refreshRoutes(app: FastifyInstance, deps: RefreshDeps): void {
     },
     async (req, reply) => {
       const id = `${req.params.namespace}/${req.params.name}`;
-      if (!(await deps.reader.hasSource(id))) {
+      if (!(await req.catalog.hasSource(id))) {
         throw new AppError('CATALOG_NOT_FOUND', `catalog source ${JSON.stringify(id)} not found`, {
           details: { catalog: id },
         });
       }
+      deps.policy.authorizeRefresh(req.identity, id);
       await publishRefresh(deps, parseSourceId(id)!, 'manual');
       return reply.status(202).send({ refreshing: [id] });
     },
@@ -128,7 +132,7 @@ export function refreshRoutes(app: FastifyInstance, deps: RefreshDeps): void {
       { parseAs: 'buffer', bodyLimit: 5 * 1024 * 1024 },
       (_req, body, done) => done(null, body),
     );
-    scope.post('/v1/webhooks/git', async (req, reply) => {
+    scope.post('/v1/webhooks/git', { config: { public: true } }, async (req, reply) => {
       if (!deps.webhookSecret)
         throw new AppError('UNAVAILABLE', 'webhooks are disabled: WEBHOOK_SECRET is not set');
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

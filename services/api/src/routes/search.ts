@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import { AppError } from '@profiles/shared';
 import { BoundedCache } from '../bounded-cache.ts';
-import type { CatalogEtags } from '../etag.ts';
+import { answerKey, type CatalogEtags } from '../etag.ts';
 import { chooseEncoding, EncodedBody, type PageEncoding } from '../page-encodings.ts';
 import type { Search, SearchQuery } from '../search.ts';
 import { queryWords } from '../search-query.ts';
@@ -87,7 +87,7 @@ export const searchQuerySchema = {
 } as const;
 
 /**
- * Answers already computed for the current catalog generation, by URL. Keyed by generation, an entry can never
+ * Answers already computed for the current catalog generation, by audience and URL. Keyed by generation, an entry can never
  * be stale: any catalog change moves the generation and the old entries just age out. It is a per-process
  * copy of what Redis holds, so replicas still answer alike. Bounded by count and bytes.
  */
@@ -147,7 +147,7 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
        */
       preParsing: (req, reply, payload, done) => {
         const generation = deps.generation();
-        const key = generation === undefined ? undefined : `${generation} ${req.url}`;
+        const key = generation === undefined ? undefined : `${generation} ${answerKey(req)}`;
         const page = key === undefined ? undefined : pages.get(key);
         if (page === undefined) {
           done(null, payload);
@@ -178,18 +178,18 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
         });
       }
       const generation = req.catalogGeneration;
-      const key = generation === undefined ? undefined : `${generation} ${req.url}`;
+      const key = generation === undefined ? undefined : `${generation} ${answerKey(req)}`;
       const hit = key === undefined ? undefined : pages.get(key);
       let page = hit;
       if (page === undefined) {
-        const { result, engine } = await deps.search.search(req.query, generation);
+        const { result, engine } = await deps.search.search(req.query, req.catalog, generation);
         page = { body: new EncodedBody(Buffer.from(JSON.stringify(result))), engine };
         if (key !== undefined) pages.set(key, page);
       }
       const encoding = encodingFor(req, page);
       // The app's ETag named the plain body; a compressed one has its own.
       if (encoding !== undefined && generation !== undefined)
-        reply.header('etag', deps.etags.etag(req.url, generation, encoding));
+        reply.header('etag', deps.etags.etag(answerKey(req), generation, encoding));
       return send(reply, key, page, encoding);
     },
   );
