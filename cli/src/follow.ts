@@ -64,7 +64,10 @@ export async function report(
   target?: { url: string; branch: string },
 ): Promise<ExitCode> {
   const failed =
-    doc.status === 'failed' || (doc.conflicts?.length ?? 0) > 0 || (doc.dryRun?.findings.length ?? 0) > 0;
+    doc.status === 'failed' ||
+    (doc.conflicts?.length ?? 0) > 0 ||
+    doc.dryRun?.applies === false ||
+    (doc.dryRun?.findings.length ?? 0) > 0;
   const code = failed ? EXIT.failed : EXIT.ok;
   if (ctx.format !== 'table') {
     await printDocument(ctx.format, doc);
@@ -90,6 +93,8 @@ export async function report(
         ? 'none: every generated object validates against the Flux schemas'
         : doc.dryRun.findings.map((f) => `${color.red('✗')} ${f.file}: ${f.object} ${f.message}`).join('\n'),
     );
+    if (doc.dryRun.applies === false)
+      say(`\n${color.red('✗')} it would not apply as shown (see the conflicts and findings)`);
     say(`\n${color.dim('dry run: nothing was written')}`);
   } else if (doc.status === 'failed') {
     console.error(
