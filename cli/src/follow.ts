@@ -6,7 +6,7 @@
 import { TERMINAL_STATUSES, type InstallationDoc } from '@profiles/shared';
 import type { Context } from './context.ts';
 import { CliError, EXIT, type ExitCode } from './exit.ts';
-import { color, printDocument } from './output.ts';
+import { color, printDocument, say } from './output.ts';
 import { resolvedTree } from './tree.ts';
 
 const STAGE: Record<InstallationDoc['status'], string> = {
@@ -64,7 +64,10 @@ export async function report(
   target?: { url: string; branch: string },
 ): Promise<ExitCode> {
   const failed =
-    doc.status === 'failed' || (doc.conflicts?.length ?? 0) > 0 || (doc.dryRun?.findings.length ?? 0) > 0;
+    doc.status === 'failed' ||
+    (doc.conflicts?.length ?? 0) > 0 ||
+    doc.dryRun?.applies === false ||
+    (doc.dryRun?.findings.length ?? 0) > 0;
   const code = failed ? EXIT.failed : EXIT.ok;
   if (ctx.format !== 'table') {
     await printDocument(ctx.format, doc);
@@ -73,28 +76,26 @@ export async function report(
   const p = doc.profile ? `${doc.profile.name} ${doc.profile.version}` : 'profile';
   if (doc.status === 'committed') {
     if (doc.commit)
-      console.log(
+      say(
         `${color.green('✔')} ${p}: commit ${doc.commit}${target ? ` on ${target.url} ${target.branch}` : ''} (${doc.files?.length ?? 0} files${doc.removed?.length ? `, ${doc.removed.length} removed` : ''})`,
       );
-    else console.log(`${color.green('✔')} ${p}: ${doc.reason ?? 'no changes'}`);
+    else say(`${color.green('✔')} ${p}: ${doc.reason ?? 'no changes'}`);
   } else if (doc.status === 'pr-opened') {
-    console.log(
-      `${color.green('✔')} ${p}: pull request ${doc.pullRequest?.url} (branch ${doc.pullRequest?.branch})`,
-    );
+    say(`${color.green('✔')} ${p}: pull request ${doc.pullRequest?.url} (branch ${doc.pullRequest?.branch})`);
   } else if (doc.status === 'rendered' && doc.dryRun) {
-    console.log(color.bold('Profile tree'));
-    console.log(resolvedTree(doc.dryRun.tree));
-    console.log(
-      `\n${color.bold(`Changes against ${target ? `${target.url} ${target.branch}` : 'the branch'}`)}`,
-    );
-    console.log(doc.dryRun.diff.trim() === '' ? 'none' : colorDiff(doc.dryRun.diff.trimEnd()));
-    console.log(`\n${color.bold('Findings')}`);
-    console.log(
+    say(color.bold('Profile tree'));
+    say(resolvedTree(doc.dryRun.tree));
+    say(`\n${color.bold(`Changes against ${target ? `${target.url} ${target.branch}` : 'the branch'}`)}`);
+    say(doc.dryRun.diff.trim() === '' ? 'none' : colorDiff(doc.dryRun.diff.trimEnd()));
+    say(`\n${color.bold('Findings')}`);
+    say(
       doc.dryRun.findings.length === 0
         ? 'none: every generated object validates against the Flux schemas'
         : doc.dryRun.findings.map((f) => `${color.red('✗')} ${f.file}: ${f.object} ${f.message}`).join('\n'),
     );
-    console.log(`\n${color.dim('dry run: nothing was written')}`);
+    if (doc.dryRun.applies === false)
+      say(`\n${color.red('✗')} it would not apply as shown (see the conflicts and findings)`);
+    say(`\n${color.dim('dry run: nothing was written')}`);
   } else if (doc.status === 'failed') {
     console.error(
       `${color.red('✗')} ${doc.profile ? `${p}: ` : ''}failed: ${doc.reason ?? 'no reason given'}${doc.code ? ` [${doc.code}]` : ''}`,

@@ -7,12 +7,6 @@ import { CliError, EXIT } from './exit.ts';
 import { color } from './output.ts';
 import { buildProgram } from './program.ts';
 
-// A closed pipe (`profiles search | head`) ends the command quietly.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
-
 const program = buildProgram();
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@
  * (the default) prints for people: borderless tables cut to the terminal's width, colours unless NO_COLOR or
  * not a terminal.
  */
+import { fstatSync, writeSync } from 'node:fs';
 import pc from 'picocolors';
 import type * as YamlModule from 'yaml';
 import { CliError, EXIT } from './exit.ts';
@@ -23,18 +24,52 @@ export async function yaml(): Promise<YamlLib> {
 }
 
 export async function printDocument(format: Exclude<Format, 'table'>, doc: unknown): Promise<void> {
-  if (format === 'json') process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else process.stdout.write((await yaml()).stringify(doc));
+  if (format === 'json') out(`${JSON.stringify(doc, null, 2)}\n`);
+  else out((await yaml()).stringify(doc));
+}
+
+let viaStream = false;
+
+/**
+ * Writes to stdout with write(2) instead of through process.stdout: creating that stream for a pipe loads
+ * node:net and node:stream, a good part of a short command's start. A closed pipe (`| head`) ends the command
+ * quietly; a pipe that would block hands the rest (and every later write, to keep the order) to the stream.
+ */
+export function out(text: string): void {
+  if (viaStream) return void process.stdout.write(text);
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (code !== 'EAGAIN') throw err;
+      viaStream = true;
+      process.stdout.write(buf.subarray(off));
+      return;
+    }
+  }
+}
+
+/** One line on stdout (console.log without the stream). */
+export const say = (line = ''): void => out(`${line}\n`);
+
+/** Whether fd is a terminal, without loading node:tty (a character device: a terminal, or /dev/null). */
+function isTerminal(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Colours: on a terminal only (or with FORCE_COLOR), never with NO_COLOR (any value). Unlike picocolors' own
  * default, CI=true alone does not colour piped output, which scripts read.
  */
-export function colorsWanted(
-  env: NodeJS.ProcessEnv = process.env,
-  tty = Boolean(process.stdout.isTTY),
-): boolean {
+export function colorsWanted(env: NodeJS.ProcessEnv = process.env, tty = isTerminal(1)): boolean {
   if ('NO_COLOR' in env) return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0';
   return tty && env.TERM !== 'dumb';
@@ -44,7 +79,7 @@ export const color = pc.createColors(colorsWanted());
 
 /** Columns of the terminal; COLUMNS when not a terminal; undefined (no cutting) when neither is known. */
 export function terminalWidth(): number | undefined {
-  if (process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
+  if (isTerminal(1) && process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
   const env = Number(process.env.COLUMNS);
   return Number.isFinite(env) && env > 20 ? env : undefined;
 }

@@ -11,6 +11,7 @@ import { sourcesCommands } from './commands/sources.ts';
 import { statusCommand } from './commands/status.ts';
 import { upgradeCommand } from './commands/upgrade.ts';
 import { DEFAULT_API } from './context.ts';
+import { out } from './output.ts';
 
 export function buildProgram(): Command {
   const program = new Command('profiles')
@@ -27,6 +28,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Before the commands are added, so they inherit it: main.ts maps commander's exits to ours.
     .exitOverride()
+    // Help goes out like every other output (write(2); a closed pipe ends quietly).
+    .configureOutput({ writeOut: (text) => out(text) })
     .addHelpText(
       'after',
       `

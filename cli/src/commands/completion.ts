@@ -3,6 +3,7 @@
  * command, alias, option and choice added later completes without touching this file.
  */
 import type { Command, Option } from 'commander';
+import { out } from '../output.ts';
 import { CliError, EXIT } from '../exit.ts';
 
 interface Spec {
@@ -140,6 +141,6 @@ Examples:
       const make = { bash, zsh, fish }[shell as 'bash'];
       if (!make)
         throw new CliError(`completion ${JSON.stringify(shell)}: choose bash, zsh or fish`, EXIT.usage);
-      process.stdout.write(make(program));
+      out(make(program));
     });
 }

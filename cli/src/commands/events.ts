@@ -4,7 +4,7 @@ import type { CloudEvent } from '@profiles/shared';
 import { contextOf, type Context } from '../context.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { problemError } from '../http.ts';
-import { color } from '../output.ts';
+import { color, out, say } from '../output.ts';
 
 interface EventsOpts {
   catalog?: string;
@@ -107,12 +107,9 @@ function print(ctx: Context, m: EventSourceMessage): void {
   } catch {
     /* not JSON */
   }
-  if (ctx.format === 'json')
-    return void process.stdout.write(`${JSON.stringify({ id: m.id, event: ev ?? m.data })}\n`);
+  if (ctx.format === 'json') return void out(`${JSON.stringify({ id: m.id, event: ev ?? m.data })}\n`);
   if (ctx.format === 'yaml')
-    return void process.stdout.write(
-      `---\nid: ${JSON.stringify(m.id)}\nevent: ${JSON.stringify(ev ?? m.data)}\n`,
-    );
+    return void out(`---\nid: ${JSON.stringify(m.id)}\nevent: ${JSON.stringify(ev ?? m.data)}\n`);
   const d = (ev?.data ?? {}) as {
     catalog?: { namespace: string; name: string };
     ref?: { namespace: string; name: string };
@@ -123,5 +120,5 @@ function print(ctx: Context, m: EventSourceMessage): void {
   const what = [of ? `${of.namespace}/${of.name}` : '', d.profile ?? '', d.version ?? '']
     .filter(Boolean)
     .join(' ');
-  console.log(`${m.id ?? '-'}  ${ev?.time ?? ''}  ${color.bold(m.event ?? ev?.type ?? 'message')}  ${what}`);
+  say(`${m.id ?? '-'}  ${ev?.time ?? ''}  ${color.bold(m.event ?? ev?.type ?? 'message')}  ${what}`);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { FoundInstallation } from '@profiles/shared';
 import { contextOf } from '../context.ts';
-import { color, printDocument, table } from '../output.ts';
+import { color, printDocument, say, table } from '../output.ts';
 import { parseObjectRef } from '../refs.ts';
 
 /** How far an update goes, as the API's updates endpoint says it: patch, minor, major, pre…; `other` if not semver. */
@@ -52,7 +52,7 @@ Examples:
         }));
         if (ctx.format !== 'table') return printDocument(ctx.format, { ...doc, items });
         if (items.length === 0) {
-          console.log(
+          say(
             `No installations found in ${opts.repo} ${opts.branch}${opts.path === '.' ? '' : ` under ${opts.path}`}.`,
           );
           return;
@@ -69,9 +69,7 @@ Examples:
             ? i.updates.map((u) => paint(u.change, `${u.version} (${u.change})`)).join(', ')
             : '-',
         ]);
-        console.log(
-          await table(['NAMESPACE', 'NAME', 'PATH', 'PROFILE', 'VERSION', 'AVAILABLE UPDATES'], rows),
-        );
+        say(await table(['NAMESPACE', 'NAME', 'PATH', 'PROFILE', 'VERSION', 'AVAILABLE UPDATES'], rows));
       },
     );
 }

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { ProfileSource, ProfileVersionDoc } from '@profiles/shared';
 import { contextOf } from '../context.ts';
 import { CliError, EXIT, exitCodeForStatus } from '../exit.ts';
-import { printDocument } from '../output.ts';
+import { printDocument, say } from '../output.ts';
 import { addProfileOptions, profileInput, type ProfileOpts } from '../profile-input.ts';
 import { catalogPath, parseObjectRef } from '../refs.ts';
 import { resolvedTree } from '../tree.ts';
@@ -106,8 +106,8 @@ a catalog name asks the API only where that version lives. The files are exactly
           tree: rendered.tree,
         });
       } else {
-        console.log(resolvedTree(rendered.tree));
-        console.log(`\nwrote ${rendered.files.size} files under ${join(opts.out, rendered.dir)}`);
+        say(resolvedTree(rendered.tree));
+        say(`\nwrote ${rendered.files.size} files under ${join(opts.out, rendered.dir)}`);
         for (const f of findings) console.error(`✗ ${f.file}: ${f.object} ${f.message}`);
       }
       process.exitCode = findings.length ? EXIT.failed : EXIT.ok;

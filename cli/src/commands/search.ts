@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { SearchResult } from '@profiles/shared';
 import { contextOf } from '../context.ts';
 import { CliError, EXIT } from '../exit.ts';
-import { color, printDocument, table, terminalWidth } from '../output.ts';
+import { color, printDocument, say, table, terminalWidth } from '../output.ts';
 
 interface SearchOpts {
   catalog?: string;
@@ -82,7 +82,7 @@ Examples:
 
 async function printSearch(r: SearchResult, allVersions: boolean, facets: boolean): Promise<void> {
   if (r.items.length === 0) {
-    console.log('No profiles match.');
+    say('No profiles match.');
     return;
   }
   const rows = r.items.map((h) => [
@@ -93,7 +93,7 @@ async function printSearch(r: SearchResult, allVersions: boolean, facets: boolea
     h.latest.maintainer,
   ]);
   const head = ['NAME', 'CATALOG', allVersions ? 'VERSIONS' : 'LATEST', 'DESCRIPTION', 'MAINTAINER'];
-  console.log(await table(head, rows, { flexible: 3, width: terminalWidth() }));
+  say(await table(head, rows, { flexible: 3, width: terminalWidth() }));
   if (r.items.length < r.total)
     console.error(
       color.dim(`${r.items.length} of ${r.total} shown; --all for every page, --limit for bigger pages`),
@@ -102,7 +102,7 @@ async function printSearch(r: SearchResult, allVersions: boolean, facets: boolea
     for (const [facet, counts] of Object.entries(r.facets)) {
       const more = (r.facetTotals[facet] ?? 0) - Object.keys(counts).length;
       const list = Object.entries(counts).map(([v, n]) => `${v} (${n})`);
-      console.log(`${color.bold(`${facet}:`)} ${list.join(', ')}${more > 0 ? `, +${more} more` : ''}`);
+      say(`${color.bold(`${facet}:`)} ${list.join(', ')}${more > 0 ? `, +${more} more` : ''}`);
     }
   }
 }

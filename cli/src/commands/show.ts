@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ProfileVersionDoc, ProfileVersionsDoc } from '@profiles/shared';
 import { contextOf } from '../context.ts';
-import { ago, color, fields, printDocument, table } from '../output.ts';
+import { ago, color, fields, printDocument, say, table } from '../output.ts';
 import { catalogPath, parseCatalogRef } from '../refs.ts';
 import { catalogTree } from '../tree.ts';
 
@@ -34,8 +34,8 @@ Examples:
       if (ctx.format !== 'table') return printDocument(ctx.format, { ...doc, versions });
       const e = doc.item;
       const catalog = `${e.catalogNamespace}/${e.catalogSource}`;
-      console.log(`${color.bold(e.name)} ${e.version}  ${color.dim(`catalog ${catalog}`)}`);
-      console.log(
+      say(`${color.bold(e.name)} ${e.version}  ${color.dim(`catalog ${catalog}`)}`);
+      say(
         fields([
           ['Description', e.description],
           ['Maintainer', e.maintainer],
@@ -50,7 +50,7 @@ Examples:
         ]),
       );
       if (doc.artifacts.length) {
-        console.log(`\n${color.bold('Artifacts')}`);
+        say(`\n${color.bold('Artifacts')}`);
         const rows = doc.artifacts.map((a) => [
           a.name,
           a.kind,
@@ -65,15 +65,15 @@ Examples:
                 : '',
           (doc.dependsOn[a.name] ?? a.dependsOn).join(', '),
         ]);
-        console.log(indent(await table(['NAME', 'KIND', 'FROM', 'DEPENDS ON'], rows)));
+        say(indent(await table(['NAME', 'KIND', 'FROM', 'DEPENDS ON'], rows)));
       }
       if (doc.tree.length) {
-        console.log(`\n${color.bold('Nested profiles')}`);
-        console.log(indent(catalogTree(`${e.name}@${e.version}`, doc.tree)));
+        say(`\n${color.bold('Nested profiles')}`);
+        say(indent(catalogTree(`${e.name}@${e.version}`, doc.tree)));
       }
       const catalogArg = ref.catalog;
-      console.log(`\n${color.bold('Install')}`);
-      console.log(
+      say(`\n${color.bold('Install')}`);
+      say(
         indent(
           `profiles install ${catalogArg}/${e.name}@${e.version} --repo <gitops repository URL> --path <folder> --name ${e.name}`,
         ),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { SourceView } from '@profiles/shared';
 import { contextOf } from '../context.ts';
-import { ago, color, printDocument, table, terminalWidth } from '../output.ts';
+import { ago, color, printDocument, say, table, terminalWidth } from '../output.ts';
 import { parseObjectRef } from '../refs.ts';
 
 export function sourcesCommands(program: Command): void {
@@ -13,7 +13,7 @@ export function sourcesCommands(program: Command): void {
       const ctx = contextOf(cmd);
       const doc = await ctx.api.get<{ items: SourceView[] }>('/v1/sources');
       if (ctx.format !== 'table') return printDocument(ctx.format, doc);
-      if (doc.items.length === 0) return console.log('No catalog sources.');
+      if (doc.items.length === 0) return say('No catalog sources.');
       const rows = doc.items.map((s) => [
         s.namespace,
         s.name,
@@ -27,7 +27,7 @@ export function sourcesCommands(program: Command): void {
             ? `${s.entryErrors.length} entry errors`
             : (s.scannedRepositories.find((r) => r.error)?.error ?? '')),
       ]);
-      console.log(
+      say(
         await table(
           ['NAMESPACE', 'NAME', 'READY', 'PROFILES', 'VERSIONS', 'REPOS', 'INDEXED', 'LAST ERROR'],
           rows,
@@ -53,6 +53,6 @@ export function sourcesCommands(program: Command): void {
         {},
       );
       if (ctx.format !== 'table') return printDocument(ctx.format, doc);
-      console.log(`refresh of ${ns}/${ref.name} requested; see it with: profiles sources`);
+      say(`refresh of ${ns}/${ref.name} requested; see it with: profiles sources`);
     });
 }

@@ -3,7 +3,7 @@ import type { InstallationDoc } from '@profiles/shared';
 import { contextOf } from '../context.ts';
 import { EXIT } from '../exit.ts';
 import { follow, report } from '../follow.ts';
-import { ago, color, fields, printDocument } from '../output.ts';
+import { ago, color, fields, printDocument, say } from '../output.ts';
 
 export function statusCommand(program: Command): void {
   program
@@ -34,7 +34,7 @@ Examples:
           : doc.status === 'committed' || doc.status === 'pr-opened'
             ? color.green(doc.status)
             : doc.status;
-      console.log(
+      say(
         fields([
           ['Id', doc.id],
           ['Status', state],

@@ -4,7 +4,7 @@ import type { InstallationDoc, InstallTarget, PullRequestTarget } from '@profile
 import type { Context } from '../context.ts';
 import { CliError, EXIT } from '../exit.ts';
 import { follow, report } from '../follow.ts';
-import { printDocument } from '../output.ts';
+import { printDocument, say } from '../output.ts';
 import { parseObjectRef } from '../refs.ts';
 
 export interface TargetOpts {
@@ -105,10 +105,7 @@ export async function afterAccepted(
 ): Promise<number> {
   if (!o.wait) {
     if (ctx.format !== 'table') await printDocument(ctx.format, accepted);
-    else
-      console.log(
-        `${accepted.id} ${accepted.status}; follow it with: profiles status ${accepted.id} --watch`,
-      );
+    else say(`${accepted.id} ${accepted.status}; follow it with: profiles status ${accepted.id} --watch`);
     return EXIT.ok;
   }
   const doc: InstallationDoc = await follow(ctx, accepted.id, timeoutOf(o));
