@@ -5,10 +5,13 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  startTracing,
 } from '@profiles/shared';
 import { buildApp } from './app.ts';
 
 const log = createLogger('api');
+// Before anything that makes spans; export only when the OTEL_* variables ask for it.
+const stopTracing = startTracing('api');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
@@ -35,6 +38,7 @@ try {
     await nats.nc.drain();
     redis.disconnect();
     if (writeRedis !== redis) writeRedis.disconnect();
+    await stopTracing();
   });
 } catch (err) {
   exitOnStartError(log, err);
