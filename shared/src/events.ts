@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { traceAttributes } from './tracing.ts';
 import { AppError } from './errors.ts';
 
 /**
@@ -103,6 +104,9 @@ export interface CloudEvent<T extends EventType = EventType> {
   subject?: string;
   datacontenttype: 'application/json';
   data: DataOf<T>;
+  /** CloudEvents distributed-tracing extension: the trace the event belongs to (see tracing.ts). */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export type SourceUpserted = DataOf<typeof EVENT_TYPES.sourceUpserted>;
@@ -121,6 +125,8 @@ const Envelope = Type.Object({
   subject: Type.Optional(Type.String()),
   datacontenttype: Type.Literal('application/json'),
   data: Type.Unknown(),
+  traceparent: Type.Optional(Type.String()),
+  tracestate: Type.Optional(Type.String()),
 });
 
 const envelopeCheck = TypeCompiler.Compile(Envelope);
@@ -144,6 +150,8 @@ export function makeEvent<T extends EventType>(
     data,
   };
   if (subject !== undefined) ev.subject = subject;
+  // Made inside a span (the indexer applying a change), the event carries that trace to whoever sends it on.
+  Object.assign(ev, traceAttributes());
   assertEvent(ev);
   return ev;
 }

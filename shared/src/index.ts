@@ -14,6 +14,7 @@ export * from './redis.ts';
 export * from './nats.ts';
 export * from './health.ts';
 export * from './metrics.ts';
+export * from './tracing.ts';
 export * from './shutdown.ts';
 export * from './installations.ts';
 export * from './install-messages.ts';

@@ -25,6 +25,7 @@ import { CatalogReader } from './catalog-reader.ts';
 import { CatalogEtags } from './etag.ts';
 import { COMPRESS_MIN_BYTES } from './page-encodings.ts';
 import { Metrics } from './metrics.ts';
+import { traceRequests } from './request-tracing.ts';
 import { catalogRoutes } from './routes/catalogs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { profilesRoutes } from './routes/profiles.ts';
@@ -182,6 +183,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   requestAuth(app, { authenticator: auth.authenticator, visibility, reader });
   // Hooks on every request are callback-style where they need not wait: no promise per hook per request.
   // Fastify times every reply from before the onRequest hooks (elapsedTime): no hook of ours to start a clock.
+  traceRequests(app);
   app.addHook('onResponse', (req, reply, done) => {
     metrics.observe(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime);
     done();

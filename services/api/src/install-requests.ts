@@ -3,7 +3,10 @@ import {
   AppError,
   SUBJECTS,
   describeError,
+  inSpan,
   installMessage,
+  SpanKind,
+  traceHeaders,
   type InstallationDoc,
   type InstallationKeys,
   type InstallRequest,
@@ -110,10 +113,19 @@ export class InstallRequests {
   /** Publishes one stored request and takes it off the unpublished set once JetStream stored it. */
   async publish(id: string, timeoutMs = 2_000): Promise<void> {
     if (!this.d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
-    await this.d.nats.js.publish(SUBJECTS.installRequest, installMessage.encode({ id }), {
-      msgID: id,
-      timeout: timeoutMs,
-    });
+    // Inside the request's server span: the installer continues the trace from the message headers.
+    await inSpan(
+      'api publish install request',
+      { kind: SpanKind.PRODUCER, attributes: { 'profiles.installation.id': id } },
+      () => {
+        const headers = traceHeaders();
+        return this.d.nats!.js.publish(SUBJECTS.installRequest, installMessage.encode({ id }), {
+          msgID: id,
+          timeout: timeoutMs,
+          ...(headers ? { headers } : {}),
+        });
+      },
+    );
     await this.d.redis.zrem(this.d.keys.unpublished(), id);
   }
 

@@ -5,12 +5,15 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  startTracing,
 } from '@profiles/shared';
 import { buildApp } from './app.ts';
 import { KubeAccessReviewer, KubeTokenReviewer, kubeConfig } from './auth/kubernetes.ts';
 import { authFromConfig } from './auth/setup.ts';
 
 const log = createLogger('api');
+// Before anything that makes spans; export only when the OTEL_* variables ask for it.
+const stopTracing = startTracing('api');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
@@ -53,6 +56,7 @@ try {
     await nats.nc.drain();
     redis.disconnect();
     if (writeRedis !== redis) writeRedis.disconnect();
+    await stopTracing();
   });
 } catch (err) {
   exitOnStartError(log, err);

@@ -13,6 +13,7 @@ import { coalesce, type RedisCommand } from './redis-commands.ts';
 import {
   profileNameMember,
   readSourceState,
+  inSpan,
   sourceId,
   sourceRepos,
   sourceStateOf,
@@ -95,32 +96,43 @@ export class CatalogWriter {
     return next;
   }
 
+  /** The catalog events made inside the span carry it: their outbox publish continues this trace. */
   upsert(u: SourceUpdate): Promise<WriteOutcome> {
-    return this.serial(() =>
-      this.withWatch(
-        u.ref,
-        u.seq,
-        async () => {
-          const stored = await this.readStored(u.ref, new Set(u.entries?.map((e) => e.name)));
-          return this.commit(planUpsert(stored, u, this.context()));
-        },
-        (stored) => isStaleUpsert(stored, u.uid, u.generation),
-      ),
+    return inSpan(
+      'indexer write catalog to redis',
+      { attributes: { 'profiles.source': sourceId(u.ref) } },
+      () =>
+        this.serial(() =>
+          this.withWatch(
+            u.ref,
+            u.seq,
+            async () => {
+              const stored = await this.readStored(u.ref, new Set(u.entries?.map((e) => e.name)));
+              return this.commit(planUpsert(stored, u, this.context()));
+            },
+            (stored) => isStaleUpsert(stored, u.uid, u.generation),
+          ),
+        ),
     );
   }
 
   /** `uid`: the object the delete is about; a delete of another incarnation than the stored one is stale. */
   delete(ref: SourceRef, seq: number, uid?: string): Promise<WriteOutcome> {
-    return this.serial(() =>
-      this.withWatch(
-        ref,
-        seq,
-        async () => {
-          const stored = await this.readStored(ref, new Set());
-          return this.commit(planDelete(stored, { ref, seq, uid }, this.context()));
-        },
-        (stored) => !!uid && stored.deleted !== '1' && !!stored.uid && stored.uid !== uid,
-      ),
+    return inSpan(
+      'indexer delete catalog source from redis',
+      { attributes: { 'profiles.source': sourceId(ref) } },
+      () =>
+        this.serial(() =>
+          this.withWatch(
+            ref,
+            seq,
+            async () => {
+              const stored = await this.readStored(ref, new Set());
+              return this.commit(planDelete(stored, { ref, seq, uid }, this.context()));
+            },
+            (stored) => !!uid && stored.deleted !== '1' && !!stored.uid && stored.uid !== uid,
+          ),
+        ),
     );
   }
 

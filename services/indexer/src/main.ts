@@ -6,6 +6,7 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  startTracing,
   ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
@@ -14,6 +15,8 @@ import { ScanMetrics } from './metrics.ts';
 import { start } from './start.ts';
 
 const log = createLogger('indexer');
+// Before anything that makes spans; export only when the OTEL_* variables ask for it.
+const stopTracing = startTracing('indexer');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
@@ -57,6 +60,7 @@ try {
     await health.close();
     await nc.drain();
     redis.disconnect();
+    await stopTracing();
   });
 } catch (err) {
   exitOnStartError(log, err);

@@ -1,5 +1,9 @@
 import {
+  contextFromAttributes,
   describeError,
+  inSpan,
+  SpanKind,
+  traceHeaders,
   encodeEvent,
   type CatalogKeys,
   type CloudEvent,
@@ -79,7 +83,7 @@ export class Outbox {
         const acks = await Promise.allSettled(
           items.map((raw) => {
             const { subject, event } = JSON.parse(raw) as { subject: string; event: CloudEvent };
-            return js.publish(subject, encodeEvent(event), { msgID: event.id, timeout: 5_000 });
+            return publishTraced(js, subject, event);
           }),
         );
         const failed = acks.findIndex((a) => a.status === 'rejected');
@@ -95,4 +99,24 @@ export class Outbox {
       if ((await redis.get(keys.outboxLock())) === this.deps.owner) await redis.del(keys.outboxLock());
     }
   }
+}
+
+/** One catalog event, in a span continuing the trace of the write that made it; the headers carry it on. */
+function publishTraced(js: JetStreamClient, subject: string, event: CloudEvent) {
+  return inSpan(
+    'indexer publish catalog event',
+    {
+      kind: SpanKind.PRODUCER,
+      parent: contextFromAttributes(event),
+      attributes: { 'profiles.event.type': event.type, 'messaging.destination.name': subject },
+    },
+    () => {
+      const headers = traceHeaders();
+      return js.publish(subject, encodeEvent(event), {
+        msgID: event.id,
+        timeout: 5_000,
+        ...(headers ? { headers } : {}),
+      });
+    },
+  );
 }

@@ -12,6 +12,9 @@ import {
   type Logger,
   type Redis,
   ServiceMetrics,
+  contextFromHeaders,
+  inSpan,
+  SpanKind,
 } from '@profiles/shared';
 import { applyEvent } from './apply-event.ts';
 import { CatalogWriter } from './catalog-writer.ts';
@@ -99,17 +102,29 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
       m.term();
       return;
     }
+    const ref = (ev.data as { ref?: { namespace: string; name: string } }).ref;
+    const span = {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromHeaders(m.headers),
+      attributes: {
+        'profiles.event.type': ev.type,
+        'messaging.message.id': ev.id,
+        ...(ref ? { 'profiles.source': `${ref.namespace}/${ref.name}` } : {}),
+      },
+    };
     try {
-      await applyEvent(
-        {
-          writer,
-          log: deps.log,
-          ...(deps.scanner ? { scanner: deps.scanner } : {}),
-          defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
-          progress: () => m.working(),
-        },
-        ev,
-        m.seq,
+      await inSpan('indexer apply source event', span, () =>
+        applyEvent(
+          {
+            writer,
+            log: deps.log,
+            ...(deps.scanner ? { scanner: deps.scanner } : {}),
+            defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
+            progress: () => m.working(),
+          },
+          ev,
+          m.seq,
+        ),
       );
       outbox.kick();
       m.ack();

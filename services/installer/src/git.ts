@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { AppError, gitErrorSummary } from '@profiles/shared';
+import { AppError, gitErrorSummary, inSpan, redactUrl, SpanKind } from '@profiles/shared';
 
 /**
  * The git CLI, driven with argument arrays (never a shell), with a timeout and no prompts. Environment
@@ -47,10 +47,19 @@ export function rewriteConfig(rewrites: string[]): [string, string][] {
   });
 }
 
-export async function git(
-  args: string[],
-  opts: { cwd?: string; env: GitEnv; timeoutMs?: number; allowFail?: boolean; input?: string },
-): Promise<GitResult> {
+type GitOpts = { cwd?: string; env: GitEnv; timeoutMs?: number; allowFail?: boolean; input?: string };
+
+/** One git command, as a span named for it (`git fetch`, `git push`) with the repository it talks to. */
+export async function git(args: string[], opts: GitOpts): Promise<GitResult> {
+  const remote = args.find((a) => /^[a-z][a-z0-9+.-]*:\/\//i.test(a));
+  return inSpan(
+    `git ${args[0] ?? ''}`,
+    { kind: SpanKind.CLIENT, attributes: remote ? { 'profiles.repository': redactUrl(remote) } : {} },
+    () => runGit(args, opts),
+  );
+}
+
+function runGit(args: string[], opts: GitOpts): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'git',

@@ -5,12 +5,15 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  startTracing,
   ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
 import { start } from './start.ts';
 
 const log = createLogger('installer');
+// Before anything that makes spans; export only when the OTEL_* variables ask for it.
+const stopTracing = startTracing('installer');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
@@ -44,6 +47,7 @@ try {
     await health.close();
     await nc.drain();
     redis.disconnect();
+    await stopTracing();
   });
 } catch (err) {
   exitOnStartError(log, err);

@@ -3,7 +3,9 @@ import {
   AppError,
   checkTargetPath,
   isGreater,
+  inSpanSync,
   normalizeVersion,
+  redactUrl,
   type ArtifactValuesFrom,
   type InstallRequest,
   type InstallationDoc,
@@ -21,10 +23,24 @@ import {
 } from './installation-record.ts';
 import { mergeTrees, resolveConflicts } from './merge.ts';
 import type { ProfileRepos } from './profile-repos.ts';
-import { renderInstallation, type Rendered } from './render.ts';
+import { renderInstallation as renderUntraced, type Rendered } from './render.ts';
 import { resolveProfile, splitTag, type ResolvedArtifact, type ResolvedProfile } from './resolve-tree.ts';
 import type { TargetRepos } from './target-repo.ts';
 import type { Change, Workspace } from './workspace.ts';
+
+/** Rendering as a span of the install's trace, named for the profile, version and repository. */
+function renderInstallation(
+  profile: ResolvedProfile,
+  req: Parameters<typeof renderUntraced>[1],
+  validator: FluxValidator,
+): Rendered {
+  const attributes = {
+    'profiles.profile': profile.name,
+    'profiles.version': profile.version ?? '',
+    'profiles.repository': redactUrl(req.profile.url),
+  };
+  return inSpanSync('installer render profile', attributes, () => renderUntraced(profile, req, validator));
+}
 
 /**
  * Plans of installs and upgrades: what to render, and the `prepare` step that decides the change on a synced

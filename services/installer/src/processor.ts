@@ -3,6 +3,7 @@ import {
   INSTALLATION_TRAILER,
   TERMINAL_STATUSES,
   describeError,
+  inSpan,
   isAppError,
   type InstallRequest,
   type InstallationDoc,
@@ -50,7 +51,12 @@ export class Processor {
     return raw ? (JSON.parse(raw) as InstallationDoc) : undefined;
   }
 
-  private async update(id: string, patch: Partial<InstallationDoc>): Promise<InstallationDoc> {
+  private update(id: string, patch: Partial<InstallationDoc>): Promise<InstallationDoc> {
+    const attributes = { 'profiles.installation.id': id, 'profiles.installation.status': patch.status ?? '' };
+    return inSpan('installer write install status', { attributes }, () => this.write(id, patch));
+  }
+
+  private async write(id: string, patch: Partial<InstallationDoc>): Promise<InstallationDoc> {
     const cur =
       (await this.doc(id)) ??
       ({ id, status: 'queued', createdAt: new Date().toISOString() } as InstallationDoc);

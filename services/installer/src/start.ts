@@ -19,6 +19,9 @@ import {
   scanRequest,
   type RepositoryScan,
   ServiceMetrics,
+  contextFromHeaders,
+  inSpan,
+  SpanKind,
 } from '@profiles/shared';
 import { FluxValidator } from './flux-schemas.ts';
 import { InstallMetrics } from './metrics.ts';
@@ -114,8 +117,13 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       return;
     }
     const beat = setInterval(() => m.working(), Math.max(1_000, c.ackWaitMs / 4));
+    const span = {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromHeaders(m.headers),
+      attributes: { 'profiles.installation.id': id },
+    };
     try {
-      const outcome = await processor.handle(id);
+      const outcome = await inSpan('installer handle install request', span, () => processor.handle(id));
       if (outcome === 'busy') m.nak(2_000);
       else {
         m.ack();

@@ -4,12 +4,15 @@ import {
   exitOnStartError,
   loadConfig,
   onShutdown,
+  startTracing,
   ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
 import { start } from './start.ts';
 
 const log = createLogger('watcher');
+// Before anything that makes spans; export only when the OTEL_* variables ask for it.
+const stopTracing = startTracing('watcher');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
@@ -27,6 +30,7 @@ try {
     await watcher.stop();
     await health.close();
     await nc.drain();
+    await stopTracing();
   });
 } catch (err) {
   exitOnStartError(log, err);

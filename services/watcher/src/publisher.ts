@@ -1,5 +1,8 @@
 import {
   encodeEvent,
+  inSpan,
+  SpanKind,
+  traceHeaders,
   backoffDelay,
   describeError,
   type CloudEvent,
@@ -72,7 +75,17 @@ export class Publisher {
       if (first.done) return;
       const [subject, event] = first.value;
       try {
-        await this.deps.js.publish(subject, encodeEvent(event), { msgID: event.id, timeout: 5_000 });
+        // Each published change starts a trace; the indexer continues it from the message headers.
+        await inSpan(
+          'watcher publish source event',
+          { kind: SpanKind.PRODUCER, attributes: eventAttributes(subject, event) },
+          () =>
+            this.deps.js.publish(subject, encodeEvent(event), {
+              msgID: event.id,
+              timeout: 5_000,
+              ...optionalHeaders(),
+            }),
+        );
         // Remove only if no newer event replaced it while the publish was in flight.
         if (this.pending.get(subject) === event) this.pending.delete(subject);
         this.published++;
@@ -88,4 +101,18 @@ export class Publisher {
       }
     }
   }
+}
+
+function eventAttributes(subject: string, event: CloudEvent): Record<string, string> {
+  const ref = (event.data as { ref?: { namespace: string; name: string } }).ref;
+  return {
+    'messaging.destination.name': subject,
+    'profiles.event.type': event.type,
+    ...(ref ? { 'profiles.source': `${ref.namespace}/${ref.name}` } : {}),
+  };
+}
+
+function optionalHeaders(): { headers?: NonNullable<ReturnType<typeof traceHeaders>> } {
+  const headers = traceHeaders();
+  return headers ? { headers } : {};
 }

@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { AppError, decodeEvent, STREAMS, type JetStreamClient } from '@profiles/shared';
+import {
+  AppError,
+  contextFromHeaders,
+  decodeEvent,
+  inSpan,
+  SpanKind,
+  STREAMS,
+  type JetStreamClient,
+} from '@profiles/shared';
 import type { Audience } from '../auth/audience.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { Metrics } from '../metrics.ts';
@@ -111,10 +119,19 @@ export function eventRoutes(
           const audience = await deps.audience(req.identity);
           if (of ? !audience.sees(`${of.namespace}/${of.name}`) : !audience.all) continue;
           if (req.query.profile && d.profile !== req.query.profile) continue;
-          // Backpressure: wait for a slow client instead of buffering without bound.
           deps.metrics?.sseEvents.add(1);
-          if (!res.write(`id: ${m.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`))
-            await once(res, 'drain');
+          const frame = `id: ${m.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
+          const sent = inSpan(
+            'api send catalog event to sse client',
+            {
+              kind: SpanKind.CONSUMER,
+              parent: contextFromHeaders(m.headers),
+              attributes: { 'profiles.event.type': ev.type },
+            },
+            async () => res.write(frame),
+          );
+          // Backpressure: wait for a slow client instead of buffering without bound.
+          if (!(await sent)) await once(res, 'drain');
         }
       } finally {
         if (deps.metrics) deps.metrics.sseClients--;

@@ -8,7 +8,10 @@ import {
   type ObjectType,
   compareVersionsDesc,
   describeError,
+  inSpan,
   parseTag,
+  SpanKind,
+  SpanStatusCode,
   parseYaml,
   type CatalogEntry,
   type Logger,
@@ -61,7 +64,20 @@ export async function scanRepository(
   now: string,
 ): Promise<RepoScanResult> {
   const started = performance.now();
-  const result = await scanOnce(deps, ref, repo, previous, now);
+  const url = typeof repo?.url === 'string' ? redactUrl(repo.url) : '';
+  const result = await inSpan(
+    'indexer scan repository',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'profiles.repository': url, 'profiles.source': `${ref.namespace}/${ref.name}` },
+    },
+    async (span) => {
+      const r = await scanOnce(deps, ref, repo, previous, now);
+      span.setAttribute('profiles.repository.changed', r.changed);
+      if (r.error) span.setStatus({ code: SpanStatusCode.ERROR, message: r.error });
+      return r;
+    },
+  );
   if (typeof repo?.url === 'string')
     deps.metrics?.scanned(repo.url, (performance.now() - started) / 1000, result.error !== undefined);
   return result;

@@ -1,7 +1,8 @@
 /**
- * Every service's /metrics after real work, on the compiled services as separate processes: a folder source
- * listing a real git repository and one that does not exist is indexed, an install request commits to a real
- * GitOps repository, and each service's named series carry the values that work must leave.
+ * Metrics and traces of the compiled services as separate processes, after real work: a folder source listing
+ * a real git repository and one that does not exist is indexed, an install request commits to a real GitOps
+ * repository. Each service's /metrics carries the values that work must leave; an OTLP/HTTP receiver of the
+ * test's own gets the spans, and one catalog change and one install are each one trace across the services.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +11,16 @@ import { join } from 'node:path';
 import { getJson, startNats, startRedis, waitFor, type LocalServer } from './harness/index.ts';
 import { examplesRepo, gitopsRepo, gitSync } from './harness/installer.ts';
 import { tempRoot } from './harness/git.ts';
+import { startOtlpReceiver, type ReceivedSpan } from './harness/otlp.ts';
 import { parsePrometheus, sampleValue, startServices, type RunningServices } from './harness/services.ts';
 
 let redis: LocalServer;
 let nats: LocalServer;
 let services: RunningServices;
 let tmp: { dir: string; remove: () => Promise<void> };
+let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let watchDir: string;
+let installId: string;
 let examples: string;
 let gitops: string;
 const missing = 'file:///nonexistent/profiles.git';
@@ -25,11 +30,11 @@ const exposed = new Set<string>();
 const KUBERNETES_ONLY = ['profiles_status_writes_total', 'profiles_status_write_backoffs_total'];
 
 before(async () => {
-  [redis, nats] = await Promise.all([startRedis(), startNats()]);
+  [redis, nats, otlp] = await Promise.all([startRedis(), startNats(), startOtlpReceiver()]);
   tmp = await tempRoot('metrics-');
   examples = examplesRepo(tmp.dir);
   gitops = gitopsRepo(tmp.dir);
-  const watchDir = join(tmp.dir, 'sources');
+  watchDir = join(tmp.dir, 'sources');
   await mkdir(watchDir);
   await writeFile(
     join(watchDir, 'examples.yaml'),
@@ -48,11 +53,13 @@ before(async () => {
     API_HOST: '127.0.0.1',
     HEALTH_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
   });
 });
 after(async () => {
   await services?.stop();
-  await Promise.all([redis?.destroy(), nats?.destroy()]);
+  await Promise.all([redis?.destroy(), nats?.destroy(), otlp?.close()]);
   await tmp?.remove();
 });
 
@@ -85,6 +92,7 @@ test('after indexing a folder source and one install, every service reports what
     }),
   });
   assert.equal(post.status, 202, JSON.stringify(post.body));
+  installId = post.body.id;
   const done = await waitFor(
     async () => {
       const r = await getJson(`${services.api}/v1/installations/${post.body.id}`);
@@ -165,4 +173,110 @@ test('the Grafana dashboard and the alert rules use only series the services exp
   for (const e of exprs)
     for (const [name] of e.matchAll(/\b(?:profiles|http_server)_\w+/g))
       assert.ok(known.has(name), `${name} (in ${e}) is not a series any service exposes`);
+});
+
+/** The spans of one trace, once `done` holds for them (spans arrive in batches from four processes). */
+async function traceOf(first: () => ReceivedSpan | undefined, done: (spans: ReceivedSpan[]) => boolean) {
+  return waitFor(
+    () => {
+      const root = first();
+      if (!root) return undefined;
+      const spans = otlp.spans.filter((s) => s.traceId === root.traceId);
+      return done(spans) ? spans : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the whole trace received' },
+  );
+}
+
+/** The one span of `spans` called `name`, checked to be a child of `parent` (or a root when null). */
+function spanOf(spans: ReceivedSpan[], name: string, service: string, parent: ReceivedSpan | null) {
+  const hits = spans.filter((s) => s.name === name);
+  assert.ok(hits.length >= 1, `a span ${name} in ${JSON.stringify(spans.map((s) => s.name))}`);
+  const s = parent ? hits.find((h) => h.parentSpanId === parent.spanId) : hits.find((h) => !h.parentSpanId);
+  assert.ok(s, `${name} is a child of ${parent?.name ?? 'nothing'}`);
+  assert.equal(s.service, service, `${name} comes from ${service}`);
+  return s;
+}
+
+test('a folder change is one trace: watcher publish, indexer apply, Redis write, outbox, SSE', async () => {
+  const sse = await fetch(`${services.api}/v1/events`);
+  assert.equal(sse.status, 200);
+  const reader = sse.body!.getReader();
+  await reader.read(); // ": connected": the ordered consumer exists, the change below reaches this client
+  await writeFile(
+    join(watchDir, 'inline.yaml'),
+    'apiVersion: weave.works/v1alpha1\nkind: ProfileCatalogSource\nmetadata:\n  name: inline\n' +
+      'spec:\n  profiles:\n    - name: traced\n      tag: traced/v1.0.0\n      url: https://example.com/traced\n',
+  );
+  const spans = await traceOf(
+    () =>
+      otlp.spans.find(
+        (s) =>
+          s.name === 'watcher publish source event' && s.attributes['profiles.source'] === 'default/inline',
+      ),
+    (all) =>
+      [
+        'indexer apply source event',
+        'indexer write catalog to redis',
+        'indexer publish catalog event',
+        'api send catalog event to sse client',
+      ].every((n) => all.some((s) => s.name === n)),
+  );
+  await reader.cancel();
+  const publish = spanOf(spans, 'watcher publish source event', 'profiles-watcher', null);
+  const apply = spanOf(spans, 'indexer apply source event', 'profiles-indexer', publish);
+  assert.equal(apply.attributes['profiles.source'], 'default/inline');
+  const write = spanOf(spans, 'indexer write catalog to redis', 'profiles-indexer', apply);
+  const outbox = spanOf(spans, 'indexer publish catalog event', 'profiles-indexer', write);
+  spanOf(spans, 'api send catalog event to sse client', 'profiles-api', outbox);
+  assert.deepEqual([...new Set(spans.map((s) => s.service))].sort(), [
+    'profiles-api',
+    'profiles-indexer',
+    'profiles-watcher',
+  ]);
+});
+
+test('an install request is one trace: API, JetStream, installer, git, render, status', async () => {
+  assert.ok(installId, 'the metrics test installed first');
+  const spans = await traceOf(
+    () =>
+      otlp.spans.find(
+        (s) =>
+          s.name === 'api publish install request' && s.attributes['profiles.installation.id'] === installId,
+      ),
+    (all) =>
+      all.some((s) => s.name === 'git push') &&
+      all.some((s) => s.attributes['profiles.installation.status'] === 'committed'),
+  );
+  const request = spanOf(spans, 'POST /v1/installations', 'profiles-api', null);
+  assert.equal(request.attributes['http.response.status_code'], 202);
+  const publish = spanOf(spans, 'api publish install request', 'profiles-api', request);
+  const handle = spanOf(spans, 'installer handle install request', 'profiles-installer', publish);
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const under = (s: ReceivedSpan, ancestor: ReceivedSpan): boolean =>
+    s.parentSpanId === ancestor.spanId ||
+    (byId.has(s.parentSpanId) && under(byId.get(s.parentSpanId)!, ancestor));
+  for (const name of [
+    'git fetch',
+    'installer render profile',
+    'git commit',
+    'git push',
+    'installer write install status',
+  ]) {
+    const s = spans.find((x) => x.name === name);
+    assert.ok(s && under(s, handle), `${name} inside the installer's span`);
+    assert.equal(s.service, 'profiles-installer');
+  }
+  const render = spans.find((s) => s.name === 'installer render profile')!;
+  assert.equal(render.attributes['profiles.profile'], 'weaveworks-nginx');
+  assert.equal(render.attributes['profiles.version'], '0.1.1');
+  // The git commands name the repositories they talk to: the profile's and the GitOps one.
+  const repos = new Set(
+    spans.filter((s) => s.name.startsWith('git ')).map((s) => s.attributes['profiles.repository']),
+  );
+  assert.ok(repos.has(`file://${gitops}`), `the GitOps repository among ${[...repos].join(', ')}`);
+  assert.ok(repos.has(`file://${examples}`), `the profile repository among ${[...repos].join(', ')}`);
+  // No credential anywhere: every attribute of every span is free of the userinfo part of a URL.
+  for (const s of otlp.spans)
+    for (const v of Object.values(s.attributes)) assert.doesNotMatch(String(v), /:\/\/[^/\s]*:[^/\s]*@/);
 });
