@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkCatalogSourceDocument, checkInlineEntry } from './catalog-source.ts';
+import { checkCatalogSourceDocument, checkInlineEntry, checkSourceAccess } from './catalog-source.ts';
 
 const base = {
   apiVersion: 'weave.works/v1alpha1',
@@ -54,4 +54,27 @@ test('entries: missing name, bad semver and wrong types are rejected', () => {
     (checkInlineEntry({ name: 'a', tag: 5 }) as { reason: string }).reason,
     /tag must be a string/,
   );
+});
+
+test('spec.access: users, groups and public are kept; anything else makes the source invalid, naming the field', () => {
+  const doc = (access: unknown) => ({
+    apiVersion: 'weave.works/v1alpha1',
+    kind: 'ProfileCatalogSource',
+    metadata: { name: 'apps', namespace: 'team-a' },
+    spec: { access },
+  });
+  const ok = checkCatalogSourceDocument(doc({ users: ['alice'], groups: ['team-a'], public: false }));
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.document.spec.access, { users: ['alice'], groups: ['team-a'], public: false });
+  const none = checkCatalogSourceDocument(doc(undefined));
+  assert.ok(none.ok);
+  assert.equal(none.document.spec.access, undefined, 'absent stays absent (the default access applies)');
+  const reason = (a: unknown) => (checkSourceAccess(a) as { reason: string }).reason;
+  assert.match(reason({ users: 'alice' }), /spec\.access\.users must be a list/);
+  assert.match(reason({ groups: [''] }), /spec\.access\.groups/);
+  assert.match(reason({ public: 'yes' }), /spec\.access\.public must be true or false/);
+  assert.match(reason({ roles: ['x'] }), /spec\.access\.roles is not a field/);
+  assert.match(reason(['alice']), /spec\.access must be a mapping/);
+  const bad = checkCatalogSourceDocument(doc({ public: 'yes' }));
+  assert.ok(!bad.ok);
 });

@@ -199,7 +199,8 @@ const OPERATIONS: Record<string, OperationDoc> = {
 const STATUS_TEXT: Record<number, string> = {
   304: 'not modified (If-None-Match matched the ETag)',
   400: 'bad request: a malformed or unknown parameter (named in `parameter`)',
-  401: 'the webhook signature or token does not match',
+  401: 'authentication required, or the bearer token was refused (webhooks: the signature or token does not match)',
+  403: 'the write policy does not allow it; `permission` names what is missing',
   404: 'not found',
   409: 'conflict: an ambiguous catalog name, or the same Idempotency-Key with another body',
   413: 'the body is too large',
@@ -223,7 +224,12 @@ function responses(path: string, method: string, doc: OperationDoc): Json {
   }
   out[String(doc.ok.status)] = ok;
   if (method === 'get' && !doc.ok.mediaType) out['304'] = { description: STATUS_TEXT[304] };
-  for (const status of [...doc.errors, 500]) {
+  // Every operation but the public ones asks for a bearer token; writes (and reading a repository with a
+  // secret) are checked against the write policy.
+  const statuses = new Set([...doc.errors, 401]);
+  if (method === 'post' && path !== '/v1/webhooks/git') statuses.add(403);
+  if (path === '/v1/repositories/installations') statuses.add(403);
+  for (const status of [...[...statuses].sort(), 500]) {
     out[String(status)] = {
       description: STATUS_TEXT[status] ?? 'internal error',
       content: original
@@ -242,8 +248,8 @@ export function completeOpenApi(generated: Json): Json {
     license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
   };
   doc.servers = [{ url: 'http://127.0.0.1:8080', description: '`npm start`' }];
-  // No operation asks for credentials yet (authentication is issue 14): say so, rather than leave it unsaid.
-  doc.security = [];
+  // A bearer token (static, OIDC JWT or Kubernetes; docs/security.md), or none where the API lets anonymous in.
+  doc.security = [{ bearerAuth: [] }, {}];
   doc.tags = [
     { name: 'original', description: 'The endpoints of the original weaveworks/profiles API' },
     { name: 'catalog', description: 'Profiles, versions, updates and search' },
@@ -251,7 +257,11 @@ export function completeOpenApi(generated: Json): Json {
     { name: 'events', description: 'Catalog change events' },
     { name: 'installations', description: 'Installs and upgrades into GitOps repositories' },
   ];
-  doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...SCHEMAS } };
+  doc.components = {
+    ...doc.components,
+    schemas: { ...doc.components?.schemas, ...SCHEMAS },
+    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+  };
   for (const [path, item] of Object.entries(doc.paths as Json)) {
     for (const [method, op] of Object.entries(item as Json)) {
       const d = OPERATIONS[`${method} ${path}`];
@@ -268,6 +278,7 @@ export function completeOpenApi(generated: Json): Json {
       );
       if (op.parameters.length === 0) delete op.parameters;
       op.responses = responses(path, method, d);
+      if (path === '/v1/webhooks/git') op.security = []; // signed by the git host instead
       const body = op.requestBody?.content?.['application/json'];
       if (body && d.requestExample !== undefined) body.example = d.requestExample;
     }
