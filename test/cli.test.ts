@@ -8,10 +8,16 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { connectJetStream, connectRedis } from '@profiles/shared';
-import { buildApp } from '../services/api/src/app.ts';
-import { buildCli, runCli, spawnCli, versionedRepo } from './harness/cli.ts';
-import { freePort, getJson, startStack, testLogger, waitFor, type Stack } from './harness/index.ts';
+import {
+  buildCli,
+  catalogSource as source,
+  cliProfileRepos,
+  configMap,
+  restartableApi,
+  runCli,
+  spawnCli,
+} from './harness/cli.ts';
+import { freePort, getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   EXAMPLES_URL,
   examplesRepo,
@@ -20,15 +26,6 @@ import {
   startInstallerStack,
   type InstallerStack,
 } from './harness/installer.ts';
-
-const definition = (name: string, artifacts: string) =>
-  `apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata: {name: ${name}}\nspec:\n` +
-  `  description: the ${name} profile for the CLI suite\n  maintainer: cli-tests\n  artifacts:\n${artifacts}`;
-const configMap = (replicas: string) =>
-  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  replicas: "${replicas}"\n  mode: plain\n`;
-const source = (name: string, urls: string[]) =>
-  `apiVersion: weave.works/v1alpha1\nkind: ProfileCatalogSource\nmetadata: {name: ${name}}\nspec:\n  repositories:\n` +
-  urls.map((u) => `    - url: ${u}\n`).join('');
 
 describe('profiles CLI', () => {
   let stack: Stack;
@@ -48,28 +45,9 @@ describe('profiles CLI', () => {
     stack = await startStack();
     dir = await stack.tempDir('cli-');
     examples = examplesRepo(dir);
-    const nest = join(dir, 'nest.git');
-    const nested = (n: string, tag: string) =>
-      `    - name: ${n}\n      profile:\n        source: {url: "file://${nest}", tag: ${tag}}\n`;
-    versionedRepo(dir, 'nest', [
-      {
-        files: {
-          'base/profile.yaml': definition('base', '    - name: config\n      kustomize: {path: config}\n'),
-          'base/config/cm.yaml': configMap('1'),
-          'top/profile.yaml': definition(
-            'top',
-            nested('base', 'base/v1.0.0') + nested('loop', 'loop/v1.0.0'),
-          ),
-          'loop/profile.yaml': definition('loop', nested('again', 'loop/v1.0.0')),
-        },
-        tags: ['base/v1.0.0', 'top/v1.0.0', 'loop/v1.0.0'],
-      },
-    ]);
-    const appDef = definition('app', '    - name: config\n      kustomize: {path: config}\n');
-    app = versionedRepo(dir, 'app', [
-      { files: { 'app/profile.yaml': appDef, 'app/config/cm.yaml': configMap('1') }, tags: ['app/v1.0.0'] },
-      { files: { 'app/config/cm.yaml': configMap('2') }, tags: ['app/v1.1.0'] },
-    ]);
+    const repos = cliProfileRepos(dir);
+    const nest = repos.nest;
+    app = repos.app;
     sources = join(dir, 'sources');
     gitSync(['init', '-q', sources]);
     await writeFile(
@@ -323,24 +301,7 @@ describe('profiles CLI', () => {
 
   test('events: a dropped connection resumes after the last event, nothing lost, nothing twice', async () => {
     const port = await freePort();
-    const redis = connectRedis(stack.redis.url, testLogger('api'), 'events-api');
-    const serve = async () => {
-      const nats = await connectJetStream([stack.nats.url], testLogger('api'), 'events-api');
-      const a = await buildApp({
-        redis,
-        redisPrefix: stack.prefix,
-        log: testLogger('api'),
-        nats,
-        rateLimitPerMinute: 0,
-      });
-      await a.listen({ host: '127.0.0.1', port });
-      return async () => {
-        const closing = a.close();
-        a.server.closeAllConnections();
-        await closing;
-        await nats.nc.close();
-      };
-    };
+    const serve = () => restartableApi(stack, port);
     let stop = await serve();
     const ev = spawnCli(['events', '-o', 'json'], { PROFILES_API: `http://127.0.0.1:${port}` });
     try {
@@ -380,7 +341,6 @@ describe('profiles CLI', () => {
     } finally {
       ev.child.kill();
       await stop();
-      redis.disconnect();
     }
   });
 

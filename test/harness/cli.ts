@@ -5,6 +5,9 @@
 import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { connectJetStream, connectRedis } from '@profiles/shared';
+import { buildApp } from '../../services/api/src/app.ts';
+import { testLogger, type Stack } from './index.ts';
 import { gitSync } from './installer.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -83,4 +86,66 @@ export function versionedRepo(
   }
   gitSync(['push', '-q', '--tags', bare, 'HEAD:main'], work);
   return bare;
+}
+
+/** A ProfileDefinition with the given artifacts (YAML list items). */
+export const definition = (name: string, artifacts: string) =>
+  `apiVersion: weave.works/v1alpha1\nkind: ProfileDefinition\nmetadata: {name: ${name}}\nspec:\n` +
+  `  description: the ${name} profile for the CLI suite\n  maintainer: cli-tests\n  artifacts:\n${artifacts}`;
+export const configMap = (replicas: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  replicas: "${replicas}"\n  mode: plain\n`;
+/** A ProfileCatalogSource listing repositories. */
+export const catalogSource = (name: string, urls: string[]) =>
+  `apiVersion: weave.works/v1alpha1\nkind: ProfileCatalogSource\nmetadata: {name: ${name}}\nspec:\n  repositories:\n` +
+  urls.map((u) => `    - url: ${u}\n`).join('');
+
+/** An API on a fixed port that can be stopped (dropping its open event streams) and started again. */
+export async function restartableApi(stack: Stack, port: number): Promise<() => Promise<void>> {
+  const redis = connectRedis(stack.redis.url, testLogger('api'), 'events-api');
+  const nats = await connectJetStream([stack.nats.url], testLogger('api'), 'events-api');
+  const a = await buildApp({
+    redis,
+    redisPrefix: stack.prefix,
+    log: testLogger('api'),
+    nats,
+    rateLimitPerMinute: 0,
+  });
+  await a.listen({ host: '127.0.0.1', port });
+  return async () => {
+    const closing = a.close();
+    a.server.closeAllConnections();
+    await closing;
+    await nats.nc.close();
+    redis.disconnect();
+  };
+}
+
+/**
+ * The suite's profile repositories: `nest.git` (base; top nesting base and loop; loop nesting itself, a cycle)
+ * and `app.git` (app 1.0.0 and 1.1.0, one kustomize ConfigMap whose replicas change).
+ */
+export function cliProfileRepos(dir: string): { nest: string; app: string } {
+  const nest = join(dir, 'nest.git');
+  const nested = (n: string, tag: string) =>
+    `    - name: ${n}\n      profile:\n        source: {url: "file://${nest}", tag: ${tag}}\n`;
+  const kustomize = '    - name: config\n      kustomize: {path: config}\n';
+  versionedRepo(dir, 'nest', [
+    {
+      files: {
+        'base/profile.yaml': definition('base', kustomize),
+        'base/config/cm.yaml': configMap('1'),
+        'top/profile.yaml': definition('top', nested('base', 'base/v1.0.0') + nested('loop', 'loop/v1.0.0')),
+        'loop/profile.yaml': definition('loop', nested('again', 'loop/v1.0.0')),
+      },
+      tags: ['base/v1.0.0', 'top/v1.0.0', 'loop/v1.0.0'],
+    },
+  ]);
+  const app = versionedRepo(dir, 'app', [
+    {
+      files: { 'app/profile.yaml': definition('app', kustomize), 'app/config/cm.yaml': configMap('1') },
+      tags: ['app/v1.0.0'],
+    },
+    { files: { 'app/config/cm.yaml': configMap('2') }, tags: ['app/v1.1.0'] },
+  ]);
+  return { nest, app };
 }
