@@ -249,8 +249,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const open = { schema: { hide: true }, config: { public: true } };
   app.get('/healthz', open, async () => ({ status: 'ok' }));
   app.get('/readyz', open, async (_req, reply) => {
-    const ok = deps.redis.status === 'ready' && (await deps.redis.ping().catch(() => '')) === 'PONG';
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks: { redis: ok } });
+    // The catalog check: the indexer writes the epoch once the catalog is whole, and removes it to rebuild.
+    const epoch =
+      deps.redis.status === 'ready' ? await deps.redis.exists(keys.catalogEpoch()).catch(() => -1) : -1;
+    const checks = { redis: epoch >= 0, catalog: epoch === 1 };
+    const ok = checks.redis && checks.catalog;
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
   });
   app.get('/metrics', open, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4');
