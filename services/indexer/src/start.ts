@@ -8,6 +8,7 @@ import {
   isAppError,
   type JetStreamClient,
   type JetStreamManager,
+  type FileError,
   type JsMsg,
   type Logger,
   type Redis,
@@ -19,6 +20,7 @@ import {
 import { applyEvent } from './apply-event.ts';
 import { CatalogRepair } from './catalog-repair.ts';
 import { CatalogWriter } from './catalog-writer.ts';
+import { storeFileErrors } from './file-errors.ts';
 import { registerIndexerMetrics } from './metrics.ts';
 import { Outbox } from './outbox.ts';
 import { PollScheduler } from './poll-scheduler.ts';
@@ -86,8 +88,11 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     keys,
     jsm: deps.jsm,
   });
-  const applyDeps = (writer: CatalogWriter, progress?: () => void) => ({
+  // `redis` is the writer's own connection.
+  const applyDeps = (writer: CatalogWriter, redis: Redis, progress?: () => void) => ({
     writer,
+    fileErrors: (origin: string, errors: FileError[], seq: number) =>
+      storeFileErrors(redis, keys, origin, errors, seq),
     log: deps.log,
     ...(deps.scanner ? { scanner: deps.scanner } : {}),
     defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
@@ -107,7 +112,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     log: deps.log,
     owner: `${hostname()}:${process.pid}`,
     apply: async (ev, seq) => {
-      await applyEvent(applyDeps(repairWriter), ev, seq);
+      await applyEvent(applyDeps(repairWriter, repairRedis), ev, seq);
       outbox.kick();
     },
   });
@@ -144,7 +149,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     try {
       await inSpan('indexer apply source event', span, () =>
         applyEvent(
-          applyDeps(writer, () => m.working()),
+          applyDeps(writer, deps.redis, () => m.working()),
           ev,
           m.seq,
         ),

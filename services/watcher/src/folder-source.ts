@@ -10,6 +10,7 @@ import {
   parseYamlDocuments,
   sourceId,
   SUBJECTS,
+  type FileError,
   type Logger,
   type SourceRef,
 } from '@profiles/shared';
@@ -152,10 +153,18 @@ export class FolderSource {
   /** Reconciles (catches changes a watcher can miss) and publishes a snapshot of all sources. */
   private async fullScan(): Promise<void> {
     await this.reconcile();
+    this.publishSnapshot();
+  }
+
+  private publishSnapshot(): void {
     const refs = [...this.owners.keys()].map((id) => this.refOf(id));
     this.deps.publisher.publish(
       SUBJECTS.sourcesSnapshot(FOLDER_ORIGIN),
-      makeEvent(EVENT_TYPES.sourcesSnapshot, `watcher/${FOLDER_ORIGIN}`, { origin: FOLDER_ORIGIN, refs }),
+      makeEvent(EVENT_TYPES.sourcesSnapshot, `watcher/${FOLDER_ORIGIN}`, {
+        origin: FOLDER_ORIGIN,
+        refs,
+        fileErrors: this.fileErrors(),
+      }),
     );
   }
 
@@ -177,6 +186,18 @@ export class FolderSource {
       { file: this.rel(file), err: message },
       `cannot read catalog source file ${this.rel(file)}: ${message}`,
     );
+    this.failuresChanged();
+  }
+
+  /** Files whose errors changed are reported with a snapshot (GET /v1/sources lists them). */
+  private failuresChanged(): void {
+    this.debounce(this.settles, '\0snapshot', CONFIRM_READ_MS, async () => this.publishSnapshot());
+  }
+
+  private fileErrors(): FileError[] {
+    return [...this.failing]
+      .map(([file, message]) => ({ file: this.rel(file), message }))
+      .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   }
 
   private async readFile(file: string, firstTry = true): Promise<void> {
@@ -213,28 +234,29 @@ export class FolderSource {
       return;
     }
     const next = new Map<string, Known & { object: Record<string, unknown> }>();
+    const problems: string[] = [];
     docs.forEach((doc, i) => {
       const check = checkCatalogSourceDocument(doc);
       if (!check.ok && !check.ref) {
-        this.reportFailure(file, `document ${i + 1}: ${check.reason}`);
+        problems.push(`document ${i + 1}: ${check.reason}`);
         return;
       }
       const ref = check.ok ? check.ref : check.ref!;
       const id = sourceId(ref);
       const owner = this.owners.get(id);
       if (owner && owner !== file) {
-        this.deps.log.error(
-          { file: this.rel(file), source: id, definedIn: this.rel(owner) },
-          `source ${id} is defined in ${this.rel(owner)} already; ignored in ${this.rel(file)}`,
-        );
+        problems.push(`source ${id} is defined in ${this.rel(owner)} already; ignored here`);
         return;
       }
       const object = doc as Record<string, unknown>;
       const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
       next.set(id, { ref, hash, object });
     });
-    if (this.failing.delete(file))
+    if (problems.length > 0) this.reportFailure(file, problems.join('; '));
+    else if (this.failing.delete(file)) {
       this.deps.log.info({ file: this.rel(file) }, `catalog source file ${this.rel(file)} reads again`);
+      this.failuresChanged();
+    }
 
     const prev = this.files.get(file) ?? new Map<string, Known>();
     for (const [id, known] of prev) {
@@ -259,7 +281,7 @@ export class FolderSource {
   private forgetFile(file: string): void {
     const prev = this.files.get(file);
     this.files.delete(file);
-    this.failing.delete(file);
+    if (this.failing.delete(file)) this.failuresChanged();
     for (const [id, known] of prev ?? []) this.publishDelete(id, known.ref, file);
   }
 
