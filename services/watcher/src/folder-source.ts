@@ -27,6 +27,8 @@ export interface FolderSourceDeps {
   publisher: Publisher;
   log: Logger;
   maxBytes: number;
+  /** NATS's message limit: a source whose event is larger is reported on its file, never published. */
+  maxEventBytes?: () => number;
   snapshotIntervalMs: number;
 }
 
@@ -252,12 +254,6 @@ export class FolderSource {
       const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
       next.set(id, { ref, hash, object });
     });
-    if (problems.length > 0) this.reportFailure(file, problems.join('; '));
-    else if (this.failing.delete(file)) {
-      this.deps.log.info({ file: this.rel(file) }, `catalog source file ${this.rel(file)} reads again`);
-      this.failuresChanged();
-    }
-
     const prev = this.files.get(file) ?? new Map<string, Known>();
     for (const [id, known] of prev) {
       if (!next.has(id)) this.publishDelete(id, known.ref, file);
@@ -265,15 +261,29 @@ export class FolderSource {
     for (const [id, k] of next) {
       this.owners.set(id, file);
       if (prev.get(id)?.hash === k.hash) continue;
-      this.deps.publisher.publish(
-        SUBJECTS.source(k.ref),
-        makeEvent(EVENT_TYPES.sourceUpserted, `watcher/${FOLDER_ORIGIN}`, {
-          ref: k.ref,
-          origin: FOLDER_ORIGIN,
-          object: k.object,
-          file: this.rel(file),
-        }),
-      );
+      const event = makeEvent(EVENT_TYPES.sourceUpserted, `watcher/${FOLDER_ORIGIN}`, {
+        ref: k.ref,
+        origin: FOLDER_ORIGIN,
+        object: k.object,
+        file: this.rel(file),
+      });
+      const bytes = Buffer.byteLength(JSON.stringify(event));
+      const limit = this.deps.maxEventBytes?.() ?? Infinity;
+      if (bytes > limit) {
+        // Retrying could never succeed and would hold back every event behind it: report it where users look.
+        problems.push(
+          `source ${id} is ${bytes} bytes as an event, more than NATS's max_payload of ${limit}; ` +
+            'raise max_payload (8 MB holds any source under MAX_SOURCE_BYTES=1 MiB) or split the file',
+        );
+        k.hash = prev.get(id)?.hash ?? '';
+        continue;
+      }
+      this.deps.publisher.publish(SUBJECTS.source(k.ref), event);
+    }
+    if (problems.length > 0) this.reportFailure(file, problems.join('; '));
+    else if (this.failing.delete(file)) {
+      this.deps.log.info({ file: this.rel(file) }, `catalog source file ${this.rel(file)} reads again`);
+      this.failuresChanged();
     }
     this.files.set(file, new Map([...next].map(([id, k]) => [id, { ref: k.ref, hash: k.hash }])));
   }
