@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,10 +104,22 @@ export function startRedis(
   );
 }
 
-export function startNats(opts: { port?: number; dataDir?: string } = {}): Promise<LocalServer> {
+/**
+ * NATS's message limit (max_payload, 1 MB by default) must hold the largest source event: a 1 MiB source file
+ * as JSON (escapes grow it up to 6x in the worst case) fits in 8 MB, the limit deployments should set too.
+ */
+export const NATS_MAX_PAYLOAD = 8 * 1024 * 1024;
+
+export function startNats(
+  opts: { port?: number; dataDir?: string; maxPayloadBytes?: number } = {},
+): Promise<LocalServer> {
   return localServer(
     'nats-server',
-    (port, dir) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+    (port, dir) => {
+      const conf = join(dir, 'nats.conf');
+      writeFileSync(conf, `max_payload: ${opts.maxPayloadBytes ?? NATS_MAX_PAYLOAD}\n`);
+      return ['-c', conf, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
+    },
     (port) => `nats://127.0.0.1:${port}`,
     opts,
   );

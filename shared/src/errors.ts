@@ -14,6 +14,8 @@ export const ERRORS = {
   VERSION_NOT_FOUND: { status: 404, title: 'Version not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   YAML_MALFORMED: { status: 400, title: 'Malformed YAML' },
   SOURCE_INVALID: { status: 422, title: 'Invalid catalog source' },

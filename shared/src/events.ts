@@ -45,7 +45,19 @@ export const SourceDeletedData = Type.Object({
   uid: Type.Optional(Type.String()),
 });
 
-export const SourcesSnapshotData = Type.Object({ origin: Origin, refs: Type.Array(Ref) });
+/** A file of a watched folder that yields no source (or not all of them), with the reason. */
+export const FileError = Type.Object({
+  file: Type.String({ maxLength: 4096 }),
+  message: Type.String({ maxLength: 4096 }),
+});
+export type FileError = Static<typeof FileError>;
+
+/** Every source an origin sees now, and (folder mode) the files it cannot read, so users see them. */
+export const SourcesSnapshotData = Type.Object({
+  origin: Origin,
+  refs: Type.Array(Ref),
+  fileErrors: Type.Optional(Type.Array(FileError, { maxItems: 10_000 })),
+});
 
 /** Asks the indexer to rescan the repositories of a source (poll, webhook or manual). */
 export const SourceRefreshData = Type.Object({

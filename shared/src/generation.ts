@@ -11,6 +11,9 @@ else
 end
 return g`;
 
+/** Announced instead of a source id when the whole catalog may have changed (a rebuild): reload everything. */
+export const ALL_SOURCES = '*';
+
 /**
  * Queues, at the end of a catalog change's transaction, the bump of the catalog generation and its announcement
  * on `keys.generationChannel()`: `{generation} {source id}` (or just `{generation}` when no one source changed).

@@ -19,6 +19,10 @@ import type { Artifact } from './profile-definition.ts';
  *   {p}repo:{ns/name}|{url}          hash   tag -> scanned result JSON (RepoTagState) of one repository
  *   {p}repo-sources:{normalized url} set    ids of the sources that list the repository (webhooks)
  *   {p}poll-schedule                 zset   source id -> when its repositories are next rescanned (ms)
+ *   {p}file-errors:{origin}          hash   `seq` and `errors` (JSON FileError[]) of the origin's last snapshot
+ *   {p}file-error-origins            set    origins that have reported file errors
+ *   {p}catalog-epoch                 string token of the last complete rebuild; missing = the catalog is not whole
+ *   {p}catalog-rebuild-lock          string lease of the indexer replica rebuilding the catalog
  *   {p}idx:term:{term}               zset   profile member -> weight of the term in it (name 10, description 3, ...)
  *   {p}idx:terms                     zset   every indexed term, score 0 (prefixes by ZRANGE BYLEX)
  *   {p}idx:del:{variant}             set    terms of 5+ letters that give {variant} when one letter is deleted
@@ -47,6 +51,10 @@ export function catalogKeys(p: string) {
     repo: (ref: SourceRef | string, url: string) => `${p}repo:${id(ref)}|${url}`,
     repoSources: (normalizedUrl: string) => `${p}repo-sources:${normalizedUrl}`,
     pollSchedule: () => `${p}poll-schedule`,
+    fileErrors: (origin: string) => `${p}file-errors:${origin}`,
+    fileErrorOrigins: () => `${p}file-error-origins`,
+    catalogEpoch: () => `${p}catalog-epoch`,
+    catalogRebuildLock: () => `${p}catalog-rebuild-lock`,
     // Search indexes (see shared/src/search-terms.ts); a profile's member everywhere is `{profile}|{ns/name}`.
     searchTerm: (term: string) => `${p}idx:term:${term}`,
     searchTerms: () => `${p}idx:terms`,

@@ -7,18 +7,27 @@ import {
   type ToJSOptions,
 } from 'yaml';
 import { AppError } from './errors.ts';
+import { scanYamlShape } from './yaml-bounds.ts';
 
-/** Limits for YAML that comes from users or repositories: sizes are bytes, aliases stop billion-laughs. */
+/**
+ * Limits for YAML that comes from users or repositories: sizes are bytes, aliases stop billion-laughs, depth and
+ * nodes are checked by a linear pre-scan before the parser runs (deep or huge inputs inside the size limit cost
+ * the parser seconds and hundreds of MB).
+ */
 export interface YamlLimits {
   maxBytes: number;
   maxAliasCount: number;
   maxDocuments: number;
+  maxDepth: number;
+  maxNodes: number;
 }
 
 export const DEFAULT_YAML_LIMITS: YamlLimits = {
   maxBytes: 1024 * 1024,
   maxAliasCount: 100,
   maxDocuments: 100,
+  maxDepth: 64,
+  maxNodes: 100_000,
 };
 
 /**
@@ -30,6 +39,16 @@ export function parseYamlDocuments(text: string, limits: Partial<YamlLimits> = {
   const size = Buffer.byteLength(text, 'utf8');
   if (size > l.maxBytes) {
     throw new AppError('PAYLOAD_TOO_LARGE', `YAML is ${size} bytes, more than the limit of ${l.maxBytes}`);
+  }
+  const shape = scanYamlShape(text, l);
+  if (shape.depth > l.maxDepth) {
+    throw new AppError(
+      'YAML_MALFORMED',
+      `YAML nests deeper than the limit of ${l.maxDepth} levels at line ${shape.deepLine ?? '?'}`,
+    );
+  }
+  if (shape.nodes > l.maxNodes) {
+    throw new AppError('YAML_MALFORMED', `YAML has more than the limit of ${l.maxNodes} nodes`);
   }
   const options: ParseOptions & DocumentOptions & SchemaOptions = {
     prettyErrors: true,

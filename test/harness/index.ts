@@ -103,8 +103,12 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
-  const [redis, nats] = await Promise.all([startRedis(), startNats()]);
+/** `natsMaxPayloadBytes`: NATS's message limit (default 8 MB, as deployments should set it). */
+export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): Promise<Stack> {
+  const [redis, nats] = await Promise.all([
+    startRedis(),
+    startNats(opts.natsMaxPayloadBytes ? { maxPayloadBytes: opts.natsMaxPayloadBytes } : {}),
+  ]);
   const prefix = 'pf:';
   const cleanups: (() => Promise<unknown>)[] = [];
   const client = connectRedis(redis.url, testLogger('test'), 'test');
@@ -174,6 +178,7 @@ export async function startStack(): Promise<Stack> {
           snapshotIntervalSeconds: opts.snapshotIntervalSeconds ?? 300,
         },
         js: handles.js,
+        nc: handles.nc,
         log: opts.log ?? testLogger('watcher'),
       });
       return managedWatcher(w, handles);

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -77,21 +79,63 @@ function isOriginal(req: FastifyRequest): boolean {
   return req.url.startsWith('/v1/profiles');
 }
 
+/** An RFC 9457 problem document for an error. */
+function problem(err: AppError, instance: string | undefined): Record<string, unknown> {
+  return {
+    type: `https://profiles.dev/problems/${err.code.toLowerCase().replace(/_/g, '-')}`,
+    title: ERRORS[err.code].title,
+    status: err.status,
+    detail: err.message,
+    ...(instance === undefined ? {} : { instance }),
+    code: err.code,
+    ...(err.details ?? {}),
+  };
+}
+
 function sendError(req: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
   if (err.status === 401) reply.header('www-authenticate', 'Bearer');
   if (isOriginal(req)) return reply.status(err.status).send(err.toJSON());
   return reply
     .status(err.status)
     .type('application/problem+json')
-    .send({
-      type: `https://profiles.dev/problems/${err.code.toLowerCase().replace(/_/g, '-')}`,
-      title: ERRORS[err.code].title,
-      status: err.status,
-      detail: err.message,
-      instance: req.url.split('?')[0],
-      code: err.code,
-      ...(err.details ?? {}),
-    });
+    .send(problem(err, req.url.split('?')[0]));
+}
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (headers too large, malformed requests) get the
+ * same problem format, then the connection is closed as Node would.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts (16 KiB)')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError('BAD_REQUEST', 'the request did not arrive in time')
+        : new AppError('BAD_REQUEST', 'malformed HTTP request');
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : e.status;
+  const body = JSON.stringify({ ...problem(e, undefined), status });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy(err);
+}
+
+/** Fastify answers 415 for a body without a content type or with one no parser reads. */
+function unsupportedMediaType(req: FastifyRequest): AppError {
+  const type = req.headers['content-type'];
+  const accepted = req.url.startsWith('/v1/webhooks/')
+    ? 'application/json or application/x-www-form-urlencoded'
+    : 'application/json';
+  return new AppError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    type
+      ? `content type ${JSON.stringify(type)} is not accepted here; send ${accepted}`
+      : `a request body needs a content type; send ${accepted}`,
+    { details: { parameter: 'content-type', in: 'header' } },
+  );
 }
 
 /**
@@ -105,6 +149,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // A catalog `namespace/name` arrives URL-encoded (%2F) in one path segment.
     routerOptions: { maxParamLength: 512 },
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler,
     ajv: { customOptions: { coerceTypes: true, useDefaults: true, removeAdditional: false } },
   });
   // Every route the app serves, as registered: the access tests enumerate them so none can skip the check.
@@ -114,6 +159,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     for (const method of [r.method].flat())
       routes.push({ method, url: r.url, public: !!(r.config as { public?: boolean } | undefined)?.public });
   });
+  // Every body is JSON (webhooks: also form-encoded): a text body is refused with 415, not read as a string.
+  app.removeContentTypeParser('text/plain');
   const keys = catalogKeys(deps.redisPrefix);
   const reader = new CatalogReader(deps.redis, keys);
   const writeRedis = deps.writeRedis ?? deps.redis;
@@ -228,6 +275,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
     if (e.statusCode === 429) return sendError(req, reply, new AppError('RATE_LIMITED', e.message));
     if (e.statusCode === 413) return sendError(req, reply, new AppError('PAYLOAD_TOO_LARGE', e.message));
+    if (e.statusCode === 415) return sendError(req, reply, unsupportedMediaType(req));
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
       return sendError(req, reply, new AppError('BAD_REQUEST', e.message));
     req.log.error({ err }, 'request failed');
@@ -249,8 +297,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const open = { schema: { hide: true }, config: { public: true } };
   app.get('/healthz', open, async () => ({ status: 'ok' }));
   app.get('/readyz', open, async (_req, reply) => {
-    const ok = deps.redis.status === 'ready' && (await deps.redis.ping().catch(() => '')) === 'PONG';
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks: { redis: ok } });
+    // The catalog check: the indexer writes the epoch once the catalog is whole, and removes it to rebuild.
+    const epoch =
+      deps.redis.status === 'ready' ? await deps.redis.exists(keys.catalogEpoch()).catch(() => -1) : -1;
+    const checks = { redis: epoch >= 0, catalog: epoch === 1 };
+    const ok = checks.redis && checks.catalog;
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
   });
   app.get('/metrics', open, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4');

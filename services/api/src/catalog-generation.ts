@@ -1,4 +1,4 @@
-import { parseGenerationMessage, type Logger, type Redis } from '@profiles/shared';
+import { ALL_SOURCES, parseGenerationMessage, type Logger, type Redis } from '@profiles/shared';
 import type { CatalogReader } from './catalog-reader.ts';
 
 type GenerationMessage = ReturnType<typeof parseGenerationMessage>;
@@ -123,6 +123,7 @@ export class CatalogGeneration {
 
   private async apply({ generation, sourceId }: GenerationMessage): Promise<void> {
     if (!this.synced) return; // a sync is queued behind: it loads everything
+    if (sourceId === ALL_SOURCES) return this.sync(); // the catalog was rebuilt
     if (sourceId !== undefined) await this.deps.follower?.reloadSource(sourceId);
     this.latest = newer(this.latest, generation);
     this.followedAt = newer(this.followedAt, generation);

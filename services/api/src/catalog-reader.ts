@@ -13,6 +13,7 @@ import {
   sourceRepos,
   type CatalogEntry,
   type CatalogKeys,
+  type FileError,
   type Redis,
   type RepoTagState,
   type SourceAccess,
@@ -105,6 +106,15 @@ export class CatalogReader {
   /** Ids (`namespace/name`) of every indexed source, sorted. */
   async sourceIds(): Promise<string[]> {
     return (await this.redis.smembers(this.keys.sources())).filter((id) => this.sees(id)).sort();
+  }
+
+  /** Files of watched folders that yield no source, as the watchers' last snapshots reported them. */
+  async fileErrors(): Promise<({ origin: string } & FileError)[]> {
+    const origins = (await this.redis.smembers(this.keys.fileErrorOrigins())).sort();
+    const lists = await Promise.all(origins.map((o) => this.redis.hget(this.keys.fileErrors(o), 'errors')));
+    return origins.flatMap((origin, i) =>
+      (JSON.parse(lists[i] ?? '[]') as FileError[]).map((e) => ({ origin, ...e })),
+    );
   }
 
   async hasSource(id: string): Promise<boolean> {

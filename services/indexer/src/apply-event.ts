@@ -6,6 +6,7 @@ import {
   parseSourceId,
   sourceId,
   type CloudEvent,
+  type FileError,
   type Logger,
   type SourceRef,
   type SourceStatus,
@@ -28,6 +29,8 @@ export interface ApplyDeps {
   defaultPollSeconds?: number;
   /** Extends the ack deadline of the event being applied during long scans. */
   progress?: () => void;
+  /** Stores the file errors of a snapshot (folder mode). */
+  fileErrors?: (origin: string, errors: FileError[], seq: number) => Promise<void>;
 }
 
 export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): Promise<void> {
@@ -76,6 +79,7 @@ export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): 
     return;
   }
   if (isEventOf(ev, EVENT_TYPES.sourcesSnapshot)) {
+    if (ev.data.fileErrors) await deps.fileErrors?.(ev.data.origin, ev.data.fileErrors, seq);
     // Sources of this origin that the snapshot no longer lists were deleted while nobody watched.
     const listed = new Set(ev.data.refs.map(sourceId));
     for (const { id, seq: stored, observedAt } of await deps.writer.sourcesOf(ev.data.origin)) {

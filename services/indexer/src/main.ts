@@ -51,7 +51,11 @@ try {
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,
-    checks: { nats: () => !nc.isClosed(), redis: () => redis.status === 'ready' },
+    checks: {
+      nats: () => !nc.isClosed(),
+      redis: () => redis.status === 'ready',
+      catalog: () => indexer.repair.ready(),
+    },
     metrics,
   });
   log.info({ healthPort: health.port }, 'indexer started');

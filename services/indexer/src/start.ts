@@ -8,6 +8,7 @@ import {
   isAppError,
   type JetStreamClient,
   type JetStreamManager,
+  type FileError,
   type JsMsg,
   type Logger,
   type Redis,
@@ -17,7 +18,9 @@ import {
   SpanKind,
 } from '@profiles/shared';
 import { applyEvent } from './apply-event.ts';
+import { CatalogRepair } from './catalog-repair.ts';
 import { CatalogWriter } from './catalog-writer.ts';
+import { storeFileErrors } from './file-errors.ts';
 import { registerIndexerMetrics } from './metrics.ts';
 import { Outbox } from './outbox.ts';
 import { PollScheduler } from './poll-scheduler.ts';
@@ -44,6 +47,8 @@ export interface Indexer {
   writer: CatalogWriter;
   outbox: Outbox;
   poller: PollScheduler;
+  /** Rebuilds the catalog when Redis lost it; `ready()` is false until the catalog is whole. */
+  repair: CatalogRepair;
   /** Events handled (acked or terminated) since start. */
   handled: () => number;
   stop: () => Promise<void>;
@@ -83,6 +88,35 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     keys,
     jsm: deps.jsm,
   });
+  // `redis` is the writer's own connection.
+  const applyDeps = (writer: CatalogWriter, redis: Redis, progress?: () => void) => ({
+    writer,
+    fileErrors: (origin: string, errors: FileError[], seq: number) =>
+      storeFileErrors(redis, keys, origin, errors, seq),
+    log: deps.log,
+    ...(deps.scanner ? { scanner: deps.scanner } : {}),
+    defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
+    ...(progress ? { progress } : {}),
+  });
+  // The rebuild replays the stream beside the durable consumer, on a connection of its own (WATCH).
+  const repairRedis = deps.redis.duplicate({ connectionName: 'indexer-repair' });
+  repairRedis.on('error', () => {
+    /* the writer's connection logs connection trouble; this one retries with it */
+  });
+  const repairWriter = new CatalogWriter({ redis: repairRedis, keys, log: deps.log });
+  const repair = new CatalogRepair({
+    redis: repairRedis,
+    keys,
+    js: deps.js,
+    jsm: deps.jsm,
+    log: deps.log,
+    owner: `${hostname()}:${process.pid}`,
+    apply: async (ev, seq) => {
+      await applyEvent(applyDeps(repairWriter, repairRedis), ev, seq);
+      outbox.kick();
+    },
+  });
+  repair.start();
   let handled = 0;
   let stopping = false;
   let messages: Awaited<ReturnType<Awaited<ReturnType<typeof deps.js.consumers.get>>['consume']>> | undefined;
@@ -115,13 +149,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     try {
       await inSpan('indexer apply source event', span, () =>
         applyEvent(
-          {
-            writer,
-            log: deps.log,
-            ...(deps.scanner ? { scanner: deps.scanner } : {}),
-            defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
-            progress: () => m.working(),
-          },
+          applyDeps(writer, deps.redis, () => m.working()),
           ev,
           m.seq,
         ),
@@ -167,8 +195,11 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     outbox,
     handled: () => handled,
     poller,
+    repair,
     stop: async () => {
       stopping = true;
+      await repair.stop();
+      repairRedis.disconnect();
       await messages?.close();
       await loop.catch(() => undefined);
       await poller.stop();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, describeError, type SecretRef } from '@profiles/shared';
 import { git, gitEnvVars, type GitEnv } from './git.ts';
@@ -49,7 +49,8 @@ export class ProfileRepos {
     return this.mutex.run(dir, async () => {
       const again = cached();
       if (again) return again;
-      if (!(await stat(dir).catch(() => undefined))) {
+      const created = !(await stat(dir).catch(() => undefined));
+      if (created) {
         await mkdir(dir, { recursive: true });
         await git(['init', '--bare', '-q', dir], { env: this.env });
       }
@@ -63,6 +64,8 @@ export class ProfileRepos {
           timeoutMs: 120_000,
         });
       } catch (err) {
+        // A cache made for a URL that never answered holds nothing: do not leave one per failed request.
+        if (created) await rm(dir, { recursive: true, force: true });
         const what = ref.tag ? `tag ${ref.tag}` : `branch ${ref.branch}`;
         const msg = describeError(err);
         const missing = /couldn't find remote ref|not our ref|invalid refspec/i.test(msg);

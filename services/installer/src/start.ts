@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openWorkDir } from './work-dir.ts';
 import {
   CONSUMERS,
   INSTALLER_SUBJECTS,
@@ -71,7 +71,8 @@ export interface Installer {
  */
 export async function start(deps: InstallerDeps): Promise<Installer> {
   const owner = randomUUID();
-  const workDir = deps.workDir || (await mkdtemp(join(tmpdir(), 'profiles-installer-')));
+  const work = await openWorkDir(deps.workDir);
+  const workDir = work.dir;
   await mkdir(join(workDir, 'profiles'), { recursive: true });
   await mkdir(join(workDir, 'targets'), { recursive: true });
   const gitEnv: GitEnv = { config: rewriteConfig(deps.gitUrlRewrites ?? []) };
@@ -176,6 +177,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       await messages.close();
       await loop.catch(() => undefined);
       await Promise.allSettled([...running]);
+      await work.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   parseYamlDocuments,
   sourceId,
   SUBJECTS,
+  type FileError,
   type Logger,
   type SourceRef,
 } from '@profiles/shared';
@@ -26,6 +27,8 @@ export interface FolderSourceDeps {
   publisher: Publisher;
   log: Logger;
   maxBytes: number;
+  /** NATS's message limit: a source whose event is larger is reported on its file, never published. */
+  maxEventBytes?: () => number;
   snapshotIntervalMs: number;
 }
 
@@ -152,10 +155,18 @@ export class FolderSource {
   /** Reconciles (catches changes a watcher can miss) and publishes a snapshot of all sources. */
   private async fullScan(): Promise<void> {
     await this.reconcile();
+    this.publishSnapshot();
+  }
+
+  private publishSnapshot(): void {
     const refs = [...this.owners.keys()].map((id) => this.refOf(id));
     this.deps.publisher.publish(
       SUBJECTS.sourcesSnapshot(FOLDER_ORIGIN),
-      makeEvent(EVENT_TYPES.sourcesSnapshot, `watcher/${FOLDER_ORIGIN}`, { origin: FOLDER_ORIGIN, refs }),
+      makeEvent(EVENT_TYPES.sourcesSnapshot, `watcher/${FOLDER_ORIGIN}`, {
+        origin: FOLDER_ORIGIN,
+        refs,
+        fileErrors: this.fileErrors(),
+      }),
     );
   }
 
@@ -177,6 +188,18 @@ export class FolderSource {
       { file: this.rel(file), err: message },
       `cannot read catalog source file ${this.rel(file)}: ${message}`,
     );
+    this.failuresChanged();
+  }
+
+  /** Files whose errors changed are reported with a snapshot (GET /v1/sources lists them). */
+  private failuresChanged(): void {
+    this.debounce(this.settles, '\0snapshot', CONFIRM_READ_MS, async () => this.publishSnapshot());
+  }
+
+  private fileErrors(): FileError[] {
+    return [...this.failing]
+      .map(([file, message]) => ({ file: this.rel(file), message }))
+      .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   }
 
   private async readFile(file: string, firstTry = true): Promise<void> {
@@ -213,29 +236,24 @@ export class FolderSource {
       return;
     }
     const next = new Map<string, Known & { object: Record<string, unknown> }>();
+    const problems: string[] = [];
     docs.forEach((doc, i) => {
       const check = checkCatalogSourceDocument(doc);
       if (!check.ok && !check.ref) {
-        this.reportFailure(file, `document ${i + 1}: ${check.reason}`);
+        problems.push(`document ${i + 1}: ${check.reason}`);
         return;
       }
       const ref = check.ok ? check.ref : check.ref!;
       const id = sourceId(ref);
       const owner = this.owners.get(id);
       if (owner && owner !== file) {
-        this.deps.log.error(
-          { file: this.rel(file), source: id, definedIn: this.rel(owner) },
-          `source ${id} is defined in ${this.rel(owner)} already; ignored in ${this.rel(file)}`,
-        );
+        problems.push(`source ${id} is defined in ${this.rel(owner)} already; ignored here`);
         return;
       }
       const object = doc as Record<string, unknown>;
       const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
       next.set(id, { ref, hash, object });
     });
-    if (this.failing.delete(file))
-      this.deps.log.info({ file: this.rel(file) }, `catalog source file ${this.rel(file)} reads again`);
-
     const prev = this.files.get(file) ?? new Map<string, Known>();
     for (const [id, known] of prev) {
       if (!next.has(id)) this.publishDelete(id, known.ref, file);
@@ -243,15 +261,29 @@ export class FolderSource {
     for (const [id, k] of next) {
       this.owners.set(id, file);
       if (prev.get(id)?.hash === k.hash) continue;
-      this.deps.publisher.publish(
-        SUBJECTS.source(k.ref),
-        makeEvent(EVENT_TYPES.sourceUpserted, `watcher/${FOLDER_ORIGIN}`, {
-          ref: k.ref,
-          origin: FOLDER_ORIGIN,
-          object: k.object,
-          file: this.rel(file),
-        }),
-      );
+      const event = makeEvent(EVENT_TYPES.sourceUpserted, `watcher/${FOLDER_ORIGIN}`, {
+        ref: k.ref,
+        origin: FOLDER_ORIGIN,
+        object: k.object,
+        file: this.rel(file),
+      });
+      const bytes = Buffer.byteLength(JSON.stringify(event));
+      const limit = this.deps.maxEventBytes?.() ?? Infinity;
+      if (bytes > limit) {
+        // Retrying could never succeed and would hold back every event behind it: report it where users look.
+        problems.push(
+          `source ${id} is ${bytes} bytes as an event, more than NATS's max_payload of ${limit}; ` +
+            'raise max_payload (8 MB holds any source under MAX_SOURCE_BYTES=1 MiB) or split the file',
+        );
+        k.hash = prev.get(id)?.hash ?? '';
+        continue;
+      }
+      this.deps.publisher.publish(SUBJECTS.source(k.ref), event);
+    }
+    if (problems.length > 0) this.reportFailure(file, problems.join('; '));
+    else if (this.failing.delete(file)) {
+      this.deps.log.info({ file: this.rel(file) }, `catalog source file ${this.rel(file)} reads again`);
+      this.failuresChanged();
     }
     this.files.set(file, new Map([...next].map(([id, k]) => [id, { ref: k.ref, hash: k.hash }])));
   }
@@ -259,7 +291,7 @@ export class FolderSource {
   private forgetFile(file: string): void {
     const prev = this.files.get(file);
     this.files.delete(file);
-    this.failing.delete(file);
+    if (this.failing.delete(file)) this.failuresChanged();
     for (const [id, known] of prev ?? []) this.publishDelete(id, known.ref, file);
   }
 

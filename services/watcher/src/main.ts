@@ -18,7 +18,7 @@ try {
   log.level = config.logLevel;
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'watcher');
   const metrics = new ServiceMetrics('watcher');
-  const watcher = await start({ config, js, jsm, log, metrics });
+  const watcher = await start({ config, js, jsm, nc, log, metrics });
   const health = await startHealthServer({
     host: config.healthHost,
     port: config.healthPort,

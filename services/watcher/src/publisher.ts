@@ -92,6 +92,16 @@ export class Publisher {
         this.lastPublishedAt = Date.now();
         failures = 0;
       } catch (err) {
+        if (/max_payload/i.test(describeError(err))) {
+          // Permanent: retrying would hold back every event behind this one. The folder source checks sizes
+          // first and reports the file; this is the last guard for any other producer.
+          this.deps.log.error(
+            { subject, bytes: encodeEvent(event).length, err: describeError(err) },
+            'event larger than NATS max_payload dropped; raise max_payload',
+          );
+          if (this.pending.get(subject) === event) this.pending.delete(subject);
+          continue;
+        }
         if (failures % 10 === 0)
           this.deps.log.warn(
             { subject, err: describeError(err), backlog: this.pending.size },

@@ -3,6 +3,7 @@ import {
   ServiceMetrics,
   type Config,
   type JetStreamClient,
+  type NatsConnection,
   type JetStreamManager,
   type Logger,
 } from '@profiles/shared';
@@ -17,6 +18,8 @@ export interface WatcherDeps {
   config: Pick<Config, 'watcherMode' | 'watchDir' | 'maxSourceBytes' | 'snapshotIntervalSeconds'> &
     Partial<Pick<Config, 'watchNamespaces' | 'kubeconfig' | 'kubeWatchTimeoutSeconds'>>;
   js: JetStreamClient;
+  /** The connection's max_payload bounds what one event may hold (default 1 MB, NATS's own default). */
+  nc?: NatsConnection;
   /** Needed in Kubernetes mode (the status writer's consumer). */
   jsm?: JetStreamManager;
   log: Logger;
@@ -80,6 +83,7 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
     publisher,
     log: deps.log,
     maxBytes: deps.config.maxSourceBytes,
+    maxEventBytes: () => deps.nc?.info?.max_payload ?? 1024 * 1024,
     snapshotIntervalMs: deps.config.snapshotIntervalSeconds * 1000,
   });
   await folder.start();

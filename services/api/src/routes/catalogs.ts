@@ -165,9 +165,18 @@ export function catalogRoutes(app: FastifyInstance): void {
       schema: { summary: 'Catalog sources with status and counts', tags: ['sources'] },
       preValidation: onlyKnownParams([]),
     },
-    async (req): Promise<{ items: SourceView[] }> => {
+    async (
+      req,
+    ): Promise<{
+      items: SourceView[];
+      fileErrors: Awaited<ReturnType<CatalogReader['fileErrors']>>;
+    }> => {
       const ids = await req.catalog.sourceIds();
-      return { items: await Promise.all(ids.map((id) => sourceView(req.catalog, id))) };
+      const [items, fileErrors] = await Promise.all([
+        Promise.all(ids.map((id) => sourceView(req.catalog, id))),
+        req.catalog.fileErrors(),
+      ]);
+      return { items, fileErrors };
     },
   );
 

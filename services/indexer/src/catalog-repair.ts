@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import {
+  ALL_SOURCES,
+  bumpGeneration,
+  decodeEvent,
+  describeError,
+  STREAMS,
+  type CatalogKeys,
+  type CloudEvent,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+  type Redis,
+} from '@profiles/shared';
+
+/**
+ * Notices that Redis no longer holds the whole catalog and rebuilds it from the sources of truth. Redis is a
+ * copy: the sources stream keeps the last event of every source, so replaying it (through the same code the
+ * durable consumer runs; writes are ordered by stream sequence, so both may run at once) restores every source,
+ * and repositories are scanned again because their scan state went with the rest.
+ *
+ * What counts as "not whole", checked every `checkMs`:
+ * - `catalog-epoch` is missing: written at the end of each rebuild, it vanishes with a FLUSHALL, a restart
+ *   without data, or a new empty server;
+ * - the generation went back: an older copy was restored;
+ * - the server is another process (INFO run_id) and the epoch is still the one seen before: a restart or a
+ *   promoted replica may lack the last writes (asynchronous persistence and replication).
+ * While a rebuild is due or running the epoch is absent, so every replica's readiness (and the API's) is false.
+ */
+export interface CatalogRepairDeps {
+  /** A connection of its own: the writer behind `apply` uses WATCH, which a MULTI here would end. */
+  redis: Redis;
+  keys: CatalogKeys;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  log: Logger;
+  owner: string;
+  /** Applies one event of the sources stream, as the durable consumer does. */
+  apply: (ev: CloudEvent, seq: number) => Promise<void>;
+  checkMs?: number;
+}
+
+const LEASE_MS = 30_000;
+// Set the epoch and bump the generation only if the lease is still ours: a wipe during the rebuild took the
+// lease with it, and that rebuild must not vouch for a catalog it did not see whole.
+const FINISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[1])
+return 1`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// Generations must never repeat (ETags and cached pages are keyed by them): a rebuild starts above anything
+// seen before, and above the clock in microseconds, which a counter bumped once per change never reaches.
+const RAISE = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local want = math.max(cur, tonumber(ARGV[1])) + 1
+redis.call('SET', KEYS[1], string.format('%d', want))
+return want`;
+
+export class CatalogRepair {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private whole = false;
+  private lastGeneration = 0;
+  private lastEpoch: string | undefined;
+  private lastRunId: string | undefined;
+  rebuilds = 0;
+
+  constructor(private readonly deps: CatalogRepairDeps) {}
+
+  /** True while the catalog is known to be whole (readiness). */
+  ready(): boolean {
+    return this.whole;
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.check()
+        .catch((err: unknown) => {
+          this.whole = false;
+          this.deps.log.warn({ err: describeError(err) }, 'catalog check failed; retrying');
+        })
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = setTimeout(tick, this.deps.checkMs ?? 1_000);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async check(): Promise<void> {
+    const { redis, keys } = this.deps;
+    const [[, epoch], [, generation], [, info]] = (await redis
+      .multi()
+      .get(keys.catalogEpoch())
+      .get(keys.generation())
+      .info('server')
+      .exec()) as [[null, string | null], [null, string | null], [null, string]];
+    const runId = /run_id:(\w+)/.exec(info)?.[1];
+    const g = Number(generation ?? 0);
+    const reason = !epoch
+      ? 'the catalog epoch is missing (Redis was emptied)'
+      : g < this.lastGeneration
+        ? `the generation went back from ${this.lastGeneration} to ${g} (an older copy was restored)`
+        : runId !== this.lastRunId && epoch === this.lastEpoch
+          ? 'Redis is another process with the same catalog (restarted or failed over): it may lack recent writes'
+          : undefined;
+    if (!reason) {
+      this.whole = true;
+      this.lastEpoch = epoch!;
+      this.lastRunId = runId;
+      this.lastGeneration = Math.max(this.lastGeneration, g);
+      return;
+    }
+    this.whole = false;
+    const token = `${this.deps.owner}:${randomUUID()}`;
+    if ((await redis.set(keys.catalogRebuildLock(), token, 'PX', LEASE_MS, 'NX')) !== 'OK') return;
+    try {
+      if (await this.rebuild(token, reason)) this.lastRunId = runId;
+    } finally {
+      await redis.eval(RELEASE, 1, keys.catalogRebuildLock(), token);
+    }
+  }
+
+  /** Returns false when the catalog changed under the rebuild (the next check starts another). */
+  private async rebuild(token: string, reason: string): Promise<boolean> {
+    const { redis, keys, log } = this.deps;
+    const t0 = Date.now();
+    log.warn({ reason }, `rebuilding the catalog from the sources stream: ${reason}`);
+    await redis.del(keys.catalogEpoch());
+    await redis.eval(RAISE, 1, keys.generation(), String(Math.max(this.lastGeneration, Date.now() * 1000)));
+    const events = await this.replay(token);
+    const epoch = randomUUID();
+    const done =
+      (await redis.eval(FINISH, 2, keys.catalogRebuildLock(), keys.catalogEpoch(), token, epoch)) === 1;
+    if (!done) {
+      log.warn('the catalog changed under its rebuild (emptied again?); rebuilding once more');
+      return false;
+    }
+    // Announce a change of everything: API replicas reload their whole search mirror.
+    const res = await bumpGeneration(redis.multi(), keys, ALL_SOURCES).exec();
+    this.lastGeneration = Number(res?.[0]?.[1] ?? 0);
+    this.lastEpoch = epoch;
+    this.rebuilds++;
+    log.info(
+      { events, ms: Date.now() - t0 },
+      `catalog rebuilt from ${events} events in ${Date.now() - t0} ms`,
+    );
+    return true;
+  }
+
+  /** Applies every event the sources stream holds now, oldest first; returns how many. */
+  private async replay(token: string): Promise<number> {
+    const { redis, keys, js, jsm, log } = this.deps;
+    const info = await jsm.streams.info(STREAMS.sources.name);
+    if (info.state.messages === 0) return 0;
+    const last = info.state.last_seq;
+    const consumer = await js.consumers.get(STREAMS.sources.name, { deliver_policy: DeliverPolicy.All });
+    const messages = await consumer.consume({ max_messages: 256 });
+    let applied = 0;
+    let renewed = Date.now();
+    try {
+      for await (const m of messages) {
+        let ev: CloudEvent | undefined;
+        try {
+          ev = decodeEvent(m.data);
+        } catch (err) {
+          log.debug({ seq: m.seq, err: describeError(err) }, 'malformed event skipped in the rebuild');
+        }
+        if (ev) {
+          await this.deps.apply(ev, m.seq);
+          applied++;
+        }
+        if (Date.now() - renewed > LEASE_MS / 3) {
+          renewed = Date.now();
+          await redis.pexpire(keys.catalogRebuildLock(), LEASE_MS);
+          if ((await redis.get(keys.catalogRebuildLock())) !== token) throw new Error('rebuild lease lost');
+        }
+        if (m.seq >= last || this.stopped) break;
+      }
+    } finally {
+      await messages.close();
+    }
+    return applied;
+  }
+}
