@@ -47,7 +47,7 @@ export function catalogKeys(p: string) {
     repo: (ref: SourceRef | string, url: string) => `${p}repo:${id(ref)}|${url}`,
     repoSources: (normalizedUrl: string) => `${p}repo-sources:${normalizedUrl}`,
     pollSchedule: () => `${p}poll-schedule`,
-    // Search indexes (see shared/src/search-terms.ts); a profile's member everywhere is `{profile}|{ns/name}`.
+    // Search indexes (see shared/src/search-terms.ts); a profile's member everywhere is `{profile} {ns/name}`.
     searchTerm: (term: string) => `${p}idx:term:${term}`,
     searchTerms: () => `${p}idx:terms`,
     searchDeletion: (variant: string) => `${p}idx:del:${variant}`,
