@@ -99,7 +99,9 @@ const expected = async (prefix: string) => redis.zcard(catalogKeys(prefix).profi
 
 const server = spawn(
   process.execPath,
-  ['--expose-gc', '--import', 'tsx', 'bench/search-server.ts', redisServer.url, small, big],
+  // The big catalog first: search-server.ts serves the last prefix a second time (its authenticated variant),
+  // whose mirror would otherwise count twice in the heap.
+  ['--expose-gc', '--import', 'tsx', 'bench/search-server.ts', redisServer.url, big, small],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 try {
@@ -108,7 +110,7 @@ try {
     createInterface({ input: server.stdout! }).once('line', (l) => resolve(JSON.parse(l))),
   );
   const listening = performance.now();
-  const [api1k, apiBig] = ports.apis.map((p) => `http://127.0.0.1:${p}`) as [string, string];
+  const [apiBig, api1k] = ports.apis.map((p) => `http://127.0.0.1:${p}`) as [string, string];
   const profiles = await expected(big);
   let fromRedis = 0;
   for (;;) {
@@ -127,7 +129,7 @@ try {
     `API process listening after ${bootS.toFixed(1)} s (tsx compiling the sources, both apps built); ` +
       `mirror of ${SIZE} versions (${profiles} profiles) serving ${loadS.toFixed(1)} s after that ` +
       `(goal ≤ 15 s: ${loadS <= 15 ? 'met' : 'NOT met'}); ${fromRedis} searches answered from Redis meanwhile; ` +
-      `API heap ${heap} MB with both catalogs (goal ≤ 700 MB: ${heap <= 700 ? 'met' : 'NOT met'})`,
+      `API heap ${heap} MB with both catalogs and the 1k one again (goal ≤ 700 MB: ${heap <= 700 ? 'met' : 'NOT met'})`,
   );
 
   const timed = async (url: string, prefix: string, q: string) => {
