@@ -1,0 +1,211 @@
+/**
+ * A catalog of a million versions (SIZE, default 1,000,000: 1,000 sources of 1,000 versions) beside one of
+ * 1,000, both written through the indexer's own CatalogWriter, served by the real API app in a process of its
+ * own (bench/search-server.ts). Prints, as each is known:
+ *  - Redis memory (INFO used_memory) after every 100k versions written, and the write rate;
+ *  - mirror load on API start: time until the in-memory search mirror serves the whole catalog (Redis answers
+ *    meanwhile), and the API process heap after a full GC;
+ *  - uncached search p50/p99 (generation bumped before each request) at 1k and at SIZE, taking turns request
+ *    by request; goal: p50 at SIZE ≤ 2× p50 at 1k;
+ *  - 64 connections (autocannon, ten queries) against the SIZE catalog: p50/p99; goal p99 < 25 ms;
+ *  - change → visible while those 64 connections run: a version added to one source through the writer, polled
+ *    from the API until served; goal p99 < 50 ms.
+ * The machine is shared with other engineers: the ratios measured in one run are what to compare.
+ *
+ *   npm run bench:million        (SIZE=1000000 DURATION=10 CHANGES=50)
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import {
+  bumpGeneration,
+  catalogKeys,
+  checkCatalogSourceDocument,
+  connectRedis,
+  silentLogger,
+  type CatalogEntry,
+} from '@profiles/shared';
+import { startRedis } from '../scripts/lib/servers.ts';
+import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
+import { resolveInline } from '../services/indexer/src/resolve-source.ts';
+import { catalogSourceObject } from '../test/fixtures/catalog-generator.ts';
+
+const SIZE = Number(process.env.SIZE ?? 1_000_000);
+const DURATION = Number(process.env.DURATION ?? 10);
+const CHANGES = Number(process.env.CHANGES ?? 50);
+const QUERIES = ['nginx', 'prom', 'grafanna', 'service mesh', 'redis', 'load balancer', 'cert-manager'];
+const redisServer = await startRedis();
+const redis = connectRedis(redisServer.url, silentLogger(), 'bench', { autoPipelining: false });
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const usedMB = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]) / 1e6;
+
+function entriesOf(
+  n: number,
+  versions: number,
+): { ref: { namespace: string; name: string }; entries: CatalogEntry[] } {
+  const check = checkCatalogSourceDocument(catalogSourceObject(n, versions));
+  if (!check.ok) throw new Error(check.reason);
+  return {
+    ref: check.ref,
+    entries: resolveInline(check.ref, check.document, new Date().toISOString()).entries,
+  };
+}
+
+async function load(prefix: string, size: number, report: boolean): Promise<CatalogWriter> {
+  const writer = new CatalogWriter({ redis, keys: catalogKeys(prefix), log: silentLogger() });
+  const per = Math.min(1000, size);
+  let t = performance.now();
+  let before = await usedMB();
+  for (let n = 0; n * per < size; n++) {
+    const { ref, entries } = entriesOf(n, per);
+    await writer.upsert({
+      ref,
+      seq: 1,
+      origin: 'bench',
+      specHash: String(n),
+      entries,
+      status: {
+        ready: true,
+        reason: 'Indexed',
+        message: '',
+        profiles: 0,
+        versions: entries.length,
+        entryErrors: [],
+      },
+    });
+    await redis.del(catalogKeys(prefix).outbox()); // no outbox drain here: its events are not the subject
+    if (report && ((n + 1) * per) % 100_000 === 0) {
+      const now = await usedMB();
+      console.log(
+        `${(n + 1) * per} versions: Redis ${now.toFixed(0)} MB (+${(now - before).toFixed(0)} MB for these 100k), ` +
+          `${Math.round(100_000 / ((performance.now() - t) / 1000))} versions/s`,
+      );
+      before = now;
+      t = performance.now();
+    }
+  }
+  return writer;
+}
+
+const small = 'pf1k:';
+const big = 'pfbig:';
+await load(small, 1000, false);
+console.log(`Redis with the 1k catalog: ${(await usedMB()).toFixed(0)} MB`);
+console.log('machine shared with other engineers: figures move with their load, ratios of one run much less');
+const writer = await load(big, SIZE, true);
+const expected = async (prefix: string) => redis.zcard(catalogKeys(prefix).profileNames());
+
+const server = spawn(
+  process.execPath,
+  // The big catalog first: search-server.ts serves the last prefix a second time (its authenticated variant),
+  // whose mirror would otherwise count twice in the heap.
+  ['--expose-gc', '--import', 'tsx', 'bench/search-server.ts', redisServer.url, big, small],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+try {
+  const started = performance.now();
+  const ports = await new Promise<{ apis: number[]; bare: number }>((resolve) =>
+    createInterface({ input: server.stdout! }).once('line', (l) => resolve(JSON.parse(l))),
+  );
+  const listening = performance.now();
+  const [apiBig, api1k] = ports.apis.map((p) => `http://127.0.0.1:${p}`) as [string, string];
+  const profiles = await expected(big);
+  let fromRedis = 0;
+  for (;;) {
+    // Another URL each time: a page answered once is kept for the generation, whichever engine computed it.
+    const r = await fetch(`${apiBig}/v1/search?q=&limit=${1 + (fromRedis % 100)}`);
+    const body = (await r.json()) as { total: number };
+    if (r.headers.get('x-search-engine') === 'memory' && body.total === profiles) break;
+    fromRedis++;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const loadS = (performance.now() - listening) / 1000;
+  const bootS = (listening - started) / 1000;
+  const heap = ((await (await fetch(`http://127.0.0.1:${ports.bare}/heap`)).json()) as { heapUsedMB: number })
+    .heapUsedMB;
+  console.log(
+    `API process listening after ${bootS.toFixed(1)} s (tsx compiling the sources, both apps built); ` +
+      `mirror of ${SIZE} versions (${profiles} profiles) serving ${loadS.toFixed(1)} s after that ` +
+      `(goal ≤ 15 s: ${loadS <= 15 ? 'met' : 'NOT met'}); ${fromRedis} searches answered from Redis meanwhile; ` +
+      `API heap ${heap} MB with both catalogs and the 1k one again (goal ≤ 700 MB: ${heap <= 700 ? 'met' : 'NOT met'})`,
+  );
+
+  const timed = async (url: string, prefix: string, q: string) => {
+    await bumpGeneration(redis.multi(), catalogKeys(prefix)).exec();
+    const t = performance.now();
+    const r = await fetch(`${url}/v1/search?q=${encodeURIComponent(q)}&limit=20`);
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`search answered ${r.status}`);
+    return performance.now() - t;
+  };
+  const cold: [number[], number[]] = [[], []];
+  for (let round = 0; round < 220; round++) {
+    const q = QUERIES[round % QUERIES.length]!;
+    const a = await timed(api1k, small, q);
+    const b = await timed(apiBig, big, q);
+    if (round >= 20) {
+      cold[0].push(a);
+      cold[1].push(b);
+    }
+  }
+  const ratio = pct(cold[1], 50) / pct(cold[0], 50);
+  console.log(
+    `uncached search p50 / p99: 1k ${pct(cold[0], 50).toFixed(2)} / ${pct(cold[0], 99).toFixed(2)} ms, ` +
+      `${SIZE} ${pct(cold[1], 50).toFixed(2)} / ${pct(cold[1], 99).toFixed(2)} ms; ` +
+      `p50 ratio ${ratio.toFixed(2)}x (goal ≤ 2x: ${ratio <= 2 ? 'met' : 'NOT met'})`,
+  );
+
+  // 64 connections on the big catalog; meanwhile, changes written one at a time and polled until visible.
+  const load64 = autocannon({
+    url: apiBig,
+    connections: 64,
+    duration: DURATION,
+    requests: QUERIES.map((q) => ({
+      method: 'GET' as const,
+      path: `/v1/search?q=${encodeURIComponent(q)}&limit=20`,
+    })),
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  const visible: number[] = [];
+  // A small source of its own (one profile), so the figure is the pipeline's latency, not a big rewrite's.
+  const ref = { namespace: 'bench', name: 'changes' };
+  const base = entriesOf(0, 1).entries[0]!;
+  for (let i = 0; i < CHANGES; i++) {
+    const version = `9.${i}.0`;
+    const entry = {
+      ...base,
+      name: 'changing',
+      catalogSource: ref.name,
+      version,
+      tag: `changing/v${version}`,
+    };
+    const t = performance.now();
+    await writer.upsert({
+      ref,
+      seq: 1 + i,
+      origin: 'bench',
+      specHash: `change-${i}`,
+      entries: [entry],
+      status: { ready: true, reason: 'Indexed', message: '', profiles: 1, versions: 1, entryErrors: [] },
+    });
+    const url = `${apiBig}/v1/catalogs/${ref.name}/profiles/changing/versions/${version}`;
+    while ((await fetch(url)).status !== 200) await new Promise((r) => setTimeout(r, 1));
+    visible.push(performance.now() - t);
+  }
+  const result = await load64;
+  console.log(
+    `64 connections, ${DURATION} s: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, ` +
+      `p99 ${result.latency.p99} ms (goal < 25 ms: ${result.latency.p99 < 25 ? 'met' : 'NOT met'}), ` +
+      `errors ${result.errors + result.non2xx}`,
+  );
+  console.log(
+    `change → visible while searching (${visible.length} changes): p50 ${pct(visible, 50).toFixed(1)} ms, ` +
+      `p99 ${pct(visible, 99).toFixed(1)} ms (goal < 50 ms: ${pct(visible, 99) < 50 ? 'met' : 'NOT met'})`,
+  );
+} finally {
+  server.kill();
+  redis.disconnect();
+  await redisServer.destroy();
+}
