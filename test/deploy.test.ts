@@ -67,6 +67,9 @@ test('the Dockerfile installs every workspace and sets only known variables', ()
   const dockerfile = read('Dockerfile');
   for (const s of SERVICES)
     assert.ok(dockerfile.includes(`COPY services/${s}/package.json`), `Dockerfile misses ${s}`);
+  // npm ci needs every workspace's package.json, not only the services' (the CLI is one too).
+  for (const w of (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces)
+    if (!w.includes('*')) assert.ok(dockerfile.includes(`COPY ${w}/package.json`), `Dockerfile misses ${w}`);
   const cmd = /^CMD (.+)$/m.exec(dockerfile)![1]!;
   assert.match(cmd, /node --enable-source-maps services\/\$\{SERVICE[^}]*\}\/dist\/main\.js/);
   assert.doesNotMatch(dockerfile, /tsx/, 'the image runs no TypeScript loader');

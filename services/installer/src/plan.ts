@@ -36,8 +36,8 @@ function renderInstallation(
 ): Rendered {
   const attributes = {
     'profiles.profile': profile.name,
-    'profiles.version': profile.version ?? '',
-    'profiles.repository': redactUrl(req.profile.url),
+    'profiles.version': profile.version,
+    'profiles.repository': redactUrl(profile.url),
   };
   return inSpanSync('installer render profile', attributes, () => renderUntraced(profile, req, validator));
 }
