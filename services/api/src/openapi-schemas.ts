@@ -223,7 +223,15 @@ export const SCHEMAS = {
       }),
     },
   }),
-  SourceList: obj({ items: { type: 'array', items: ref('Source') } }),
+  SourceList: obj({
+    items: { type: 'array', items: ref('Source') },
+    fileErrors: {
+      type: 'array',
+      description:
+        'files of a watched folder that yield no source, with the reason (parse errors, sizes, duplicates)',
+      items: obj({ origin: str, file: str, message: str }),
+    },
+  }),
   SourceItem: obj({ item: ref('Source') }),
   Refreshing: obj({ refreshing: strings }),
   WebhookAccepted: obj({

@@ -97,8 +97,10 @@ export class CatalogRepair {
 
   private async check(): Promise<void> {
     const { redis, keys } = this.deps;
+    // A pipeline, not MULTI: this runs every second and writes nothing, and reads interleaved with a wipe still
+    // see it (the epoch gone, or the generation lower).
     const [[, epoch], [, generation], [, info]] = (await redis
-      .multi()
+      .pipeline()
       .get(keys.catalogEpoch())
       .get(keys.generation())
       .info('server')
