@@ -72,6 +72,11 @@ declare module 'fastify' {
   }
 }
 
+/** GET endpoints whose answer follows the catalog generation (their ETag is made from it). */
+function catalogRead(url: string): boolean {
+  return !['/v1/events', '/v1/installations', '/v1/repositories/'].some((p) => url.startsWith(p));
+}
+
 /** The original `/v1/profiles` endpoints keep their error shape; every other endpoint answers RFC 9457 problems. */
 function isOriginal(req: FastifyRequest): boolean {
   return req.url.startsWith('/v1/profiles');
@@ -190,8 +195,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   const etags = new CatalogEtags();
   // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
+  // Install status and repository scans change without the catalog changing: they carry no such tag.
   app.addHook('preHandler', (req, reply, done) => {
-    if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) {
+    if (req.method !== 'GET' || !req.url.startsWith('/v1/') || !catalogRead(req.url)) {
       done();
       return;
     }
