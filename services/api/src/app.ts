@@ -43,6 +43,7 @@ import { Visibility } from './auth/visibility.ts';
 import { MirrorLoader } from './mirror-loader.ts';
 import { RedisSearch } from './search-redis.ts';
 import { completeOpenApi } from './openapi.ts';
+import { webRoutes } from './web.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -264,6 +265,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', open, async () => openApiDocument());
 
+  await webRoutes(app);
   profilesRoutes(app);
   searchRoutes(app, {
     search: new Search([
