@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from './harness/browser.ts';
 import { buildWeb, isWebStale, webFirstPageGzip } from '../scripts/build.ts';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
@@ -26,16 +27,6 @@ import {
 
 const SHOTS = join(import.meta.dirname, '../.cache/screenshots');
 const AXE = readFileSync(join(import.meta.dirname, '../node_modules/axe-core/axe.min.js'), 'utf8');
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const source = (urls: string[]) =>
   'apiVersion: weave.works/v1alpha1\nkind: ProfileCatalogSource\nmetadata: {name: examples}\nspec:\n  repositories:\n' +
   urls.map((u) => `    - url: ${u}\n`).join('');
@@ -120,8 +111,8 @@ describe('web catalog', () => {
     });
     profileDir = await mkdtemp(join(tmpdir(), 'web-chromium-'));
     browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: '/usr/bin/chromium',
-      args: FLAGS,
+      executablePath: CHROMIUM,
+      args: CHROMIUM_FLAGS,
       viewport: { width: 1280, height: 900 },
     });
     page = browser.pages()[0] ?? (await browser.newPage());
