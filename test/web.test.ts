@@ -134,6 +134,11 @@ describe('web catalog', () => {
     const js = await fetch(`${ins.api}${asset}`);
     assert.equal(js.status, 200);
     assert.match(js.headers.get('cache-control') ?? '', /max-age=31536000, immutable/);
+    // Outside web/dist, or missing: refused (400 for a path that leaves the folder), never a file.
+    for (const escape of ['/assets/..%2F..%2Fpackage.json', '/assets/%2E%2E/index.html', '/assets/nope.js']) {
+      const status = (await fetch(`${ins.api}${escape}`)).status;
+      assert.ok(status === 400 || status === 404, `${escape}: ${status}`);
+    }
     assert.ok(webFirstPageGzip().bytes < 150 * 1024);
   });
 

@@ -13,22 +13,21 @@ export const WEB_DIST = resolve(import.meta.dirname, '../../../web/dist');
 export async function webRoutes(app: FastifyInstance, dir = WEB_DIST): Promise<void> {
   if (!existsSync(join(dir, 'index.html'))) return;
   const assets = join(dir, 'assets');
-  await app.register(async (scope) => {
-    // The page and its scripts hold no catalog data: they load without a token, then ask for one on a 401.
-    scope.addHook('onRoute', (route) => {
-      route.config = { ...(route.config as object), public: true };
-    });
-    await scope.register(fastifyStatic, {
-      root: dir,
-      prefix: '/',
-      wildcard: false,
-      cacheControl: false,
-      setHeaders: (res, path) => {
-        res.setHeader(
-          'cache-control',
-          path.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache',
-        );
-      },
-    });
+  await app.register(fastifyStatic, {
+    root: dir,
+    serve: false,
+    cacheControl: false,
+    setHeaders: (res, path) => {
+      res.setHeader(
+        'cache-control',
+        path.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    },
   });
+  // The page and its scripts hold no catalog data: they load without a token, then ask for one on a 401.
+  const open = { schema: { hide: true }, config: { public: true } };
+  app.get('/', open, (_req, reply) => reply.sendFile('index.html'));
+  app.get<{ Params: { '*': string } }>('/assets/*', open, (req, reply) =>
+    reply.sendFile(`assets/${req.params['*']}`),
+  );
 }
