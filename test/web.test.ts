@@ -153,6 +153,11 @@ describe('web catalog', () => {
     assert.ok(await page.isVisible('.hit >> text=weaveworks-nginx'));
     await accessible('search');
     await shoot('search');
+    // The dark theme follows the system's setting, and stays readable (axe checks its contrast too).
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await accessible('search, dark');
+    await page.screenshot({ path: join(SHOTS, 'search-dark-desktop.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.goBack();
     await waitFor(async () => !page.url().includes('kind=chart') || undefined, { what: 'back' });
     assert.equal(await page.inputValue('#q'), 'nginz');

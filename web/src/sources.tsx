@@ -40,8 +40,8 @@ export function SourcesPage() {
               </h2>
               <p class="muted small">{s.origin}</p>
               <p>
-                {s.profiles} profiles, {s.versions} versions · last scan{' '}
-                {scanned ? new Date(scanned).toLocaleString() : 'never'}
+                {s.profiles} profiles, {s.versions} versions
+                {scanned ? ` · last scan ${new Date(scanned).toLocaleString()}` : ''}
                 {s.indexedAt ? ` · indexed ${new Date(s.indexedAt).toLocaleString()}` : ''}
               </p>
               {s.message && <p>{s.message}</p>}
