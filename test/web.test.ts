@@ -15,6 +15,9 @@ import { writeFile } from 'node:fs/promises';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS } from './harness/browser.ts';
 import { buildWeb, isWebStale, webFirstPageGzip } from '../scripts/build.ts';
+import { Authenticator } from '../services/api/src/auth/authenticate.ts';
+import { WritePolicy } from '../services/api/src/auth/policy.ts';
+import { StaticTokens } from '../services/api/src/auth/static-tokens.ts';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   examplesRepo,
@@ -275,5 +278,30 @@ describe('web catalog', () => {
     assert.match((await page.textContent('.card')) ?? '', /\d+ profiles, \d+ versions/);
     await accessible('sources');
     await shoot('sources');
+  });
+
+  test('with anonymous access off, the page loads, asks for a token on the 401 and then shows the catalog', async () => {
+    const token = 'web-suite-token-0123456789';
+    const closed = await stack.api({
+      auth: {
+        authenticator: new Authenticator({
+          anonymous: 'off',
+          tokens: new StaticTokens([{ token, user: 'web', groups: ['web'] }]),
+        }),
+        defaultAccess: 'authenticated',
+        policy: new WritePolicy(),
+      },
+    });
+    await page.goto(`${closed.url}/#/?q=nginx`);
+    await page.waitForSelector('form.signin input[type=password]');
+    assert.equal(await page.isVisible('.hit'), false, 'nothing shown without a token');
+    await page.fill('form.signin input[type=password]', token);
+    await page.click('form.signin button');
+    await page.waitForSelector('.hit >> text=weaveworks-nginx');
+    assert.equal(
+      await page.evaluate(() => (globalThis as any).sessionStorage.getItem('profiles.token')),
+      token,
+    );
+    await shoot('sign-in');
   });
 });
