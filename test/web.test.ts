@@ -161,6 +161,11 @@ describe('web catalog', () => {
     await accessible('search, dark');
     await page.screenshot({ path: join(SHOTS, 'search-dark-desktop.png') });
     await page.emulateMedia({ colorScheme: 'light' });
+    await page.click('fieldset:has(legend:text("pre-releases")) button:has-text("release")');
+    await waitFor(async () => page.url().includes('prerelease=exclude') || undefined, {
+      what: 'releases only',
+    });
+    await page.goBack();
     await page.goBack();
     await waitFor(async () => !page.url().includes('kind=chart') || undefined, { what: 'back' });
     assert.equal(await page.inputValue('#q'), 'nginz');

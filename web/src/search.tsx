@@ -8,9 +8,9 @@ import { href, navigate, type Route } from './router.ts';
 const PARAMS = ['q', 'catalog', 'maintainer', 'kind', 'prerelease', 'version', 'sort'] as const;
 const DEBOUNCE_MS = 200;
 
-/** A facet value as the search parameter it toggles (the channel facet is the prerelease filter). */
+/** A facet value as the search parameter it toggles (the channel facet, release/prerelease, is the prerelease filter). */
 function facetParam(facet: string, value: string): [string, string] {
-  if (facet === 'channel') return ['prerelease', value === 'stable' ? 'exclude' : 'only'];
+  if (facet === 'channel') return ['prerelease', value === 'prerelease' ? 'only' : 'exclude'];
   return [facet, value];
 }
 
