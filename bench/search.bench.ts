@@ -22,10 +22,9 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { bumpGeneration, catalogKeys, connectRedis, silentLogger, type CatalogEntry } from '@profiles/shared';
+import { bumpGeneration, catalogKeys, connectRedis, silentLogger } from '@profiles/shared';
 import { startRedis } from '../scripts/lib/servers.ts';
-import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
-import { generateCatalog } from '../test/fixtures/catalog-generator.ts';
+import { loadSyntheticCatalog } from './lib/synthetic-catalog.ts';
 
 const DURATION = Number(process.env.DURATION ?? 2);
 /** The authenticated variant's token, handed to the server process in its environment. */
@@ -48,55 +47,6 @@ const QUERIES = [
 const SIZES = [1_000, 10_000, 100_000];
 const redisServer = await startRedis();
 const redis = connectRedis(redisServer.url, silentLogger(), 'bench', { autoPipelining: false });
-
-/**
- * Loads a catalog of `size` versions under its own prefix, in catalogs of 1,000 versions (the same projects in
- * each, with the catalog number in their names); returns the number of profiles.
- */
-async function load(prefix: string, size: number): Promise<number> {
-  let profileCount = 0;
-  const writer = new CatalogWriter({ redis, keys: catalogKeys(prefix), log: silentLogger() });
-  for (let n = 0; n * 1000 < size; n++) {
-    const ref = { namespace: 'bench', name: `catalog-${n}` };
-    const profiles = generateCatalog(340).map((p) => ({ ...p, name: `${p.name}-${n}` }));
-    const entries: CatalogEntry[] = [];
-    for (const p of profiles) {
-      for (const v of p.versions.slice(0, 3)) {
-        if (entries.length >= 1000) break;
-        entries.push({
-          tag: `${p.name}/v${v}`,
-          catalogSource: ref.name,
-          url: '',
-          name: p.name,
-          description: p.description,
-          maintainer: p.maintainer,
-          prerequisites: p.prerequisites,
-          version: v,
-          catalogNamespace: ref.namespace,
-          origin: 'inline',
-          indexedAt: new Date().toISOString(),
-        });
-      }
-    }
-    profileCount += new Set(entries.map((e) => e.name)).size;
-    await writer.upsert({
-      ref,
-      seq: n + 1,
-      origin: 'bench',
-      specHash: String(n),
-      entries,
-      status: {
-        ready: true,
-        reason: 'Indexed',
-        message: '',
-        profiles: profiles.length,
-        versions: entries.length,
-        entryErrors: [],
-      },
-    });
-  }
-  return profileCount;
-}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -150,7 +100,7 @@ try {
   const heaps = [await heap()];
   for (const [i, size] of SIZES.entries()) {
     const t = performance.now();
-    const expected = await load(prefixes[i]!, size);
+    const expected = await loadSyntheticCatalog(redis, prefixes[i]!, size);
     // Wait until the API's mirror holds the catalog, so the heap figure includes it.
     for (;;) {
       const r = await fetch(`${apis[i]}/v1/search?q=&limit=1`);

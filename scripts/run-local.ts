@@ -100,7 +100,9 @@ async function waitReady(url: string, repos: LocalRepos, watchDir: string): Prom
     );
     if (ok) {
       const text = quickStartText({ api: url, root, cwd: process.cwd(), ...repos });
-      console.log(`\nProfiles API: ${url}   (try ${url}/v1/profiles)\nwatching ${watchDir}\n\n${text}\n`);
+      console.log(
+        `\nProfiles API: ${url}   (try ${url}/v1/profiles)\nWeb catalog: ${url}/\nwatching ${watchDir}\n\n${text}\n`,
+      );
       console.log('Ctrl-C stops everything.\n');
       return;
     }

@@ -381,9 +381,13 @@ describe('access: two tenants on every route', () => {
       ]);
     },
   };
-  /** Routes anyone may call: probes, metrics, the API description. They must say nothing of any catalog. */
+  /**
+   * Routes anyone may call: probes, metrics, the API description, the web catalog's page and scripts. They must
+   * say nothing of any catalog.
+   */
   const isPublic = (url: string) =>
-    ['/healthz', '/readyz', '/metrics', '/openapi.json'].includes(url) || url.startsWith('/docs');
+    ['/healthz', '/readyz', '/metrics', '/openapi.json', '/', '/assets/*'].includes(url) ||
+    url.startsWith('/docs');
 
   const installs = new Map<string, string>();
   const install = (t: Tenant, body: Record<string, unknown>) =>

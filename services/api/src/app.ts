@@ -45,6 +45,7 @@ import { Visibility } from './auth/visibility.ts';
 import { MirrorLoader } from './mirror-loader.ts';
 import { RedisSearch } from './search-redis.ts';
 import { completeOpenApi } from './openapi.ts';
+import { webRoutes } from './web.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -72,6 +73,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     routeList: readonly { method: string; url: string; public: boolean }[];
   }
+}
+
+/** GET endpoints whose answer follows the catalog generation (their ETag is made from it). */
+function catalogRead(url: string): boolean {
+  return !['/v1/events', '/v1/installations', '/v1/repositories/'].some((p) => url.startsWith(p));
 }
 
 /** The original `/v1/profiles` endpoints keep their error shape; every other endpoint answers RFC 9457 problems. */
@@ -237,8 +243,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   const etags = new CatalogEtags();
   // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
+  // Install status and repository scans change without the catalog changing: they carry no such tag.
   app.addHook('preHandler', (req, reply, done) => {
-    if (req.method !== 'GET' || !req.url.startsWith('/v1/') || req.url.startsWith('/v1/events')) {
+    if (req.method !== 'GET' || !req.url.startsWith('/v1/') || !catalogRead(req.url)) {
       done();
       return;
     }
@@ -310,6 +317,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', open, async () => openApiDocument());
 
+  await webRoutes(app);
   profilesRoutes(app);
   searchRoutes(app, {
     search: new Search([
