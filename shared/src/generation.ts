@@ -3,11 +3,14 @@ import type { CatalogKeys } from './keys.ts';
 
 // INCR and PUBLISH in one script: a subscriber learns the new value without a round trip, and on a replica the
 // message arrives through the replication stream after the writes it announces.
+// Redis's Lua 5.1 writes a number with 14 significant digits (`g .. ''` of 1764640338123457 is
+// "1.7646403381235e+15"): the announcement is formatted as an integer explicitly.
 const BUMP = `local g = redis.call('INCR', KEYS[1])
+local text = string.format('%d', g)
 if ARGV[2] ~= '' then
-  redis.call('PUBLISH', ARGV[1], g .. ' ' .. ARGV[2])
+  redis.call('PUBLISH', ARGV[1], text .. ' ' .. ARGV[2])
 else
-  redis.call('PUBLISH', ARGV[1], g)
+  redis.call('PUBLISH', ARGV[1], text)
 end
 return g`;
 

@@ -50,7 +50,7 @@ redis.call('DEL', KEYS[1])
 return 1`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 // Generations must never repeat (ETags and cached pages are keyed by them): a rebuild starts above anything
-// seen before, and above the clock in microseconds, which a counter bumped once per change never reaches.
+// seen before, and above the clock in milliseconds (below 1e14: Lua reads and writes such integers exactly).
 const RAISE = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 local want = math.max(cur, tonumber(ARGV[1])) + 1
 redis.call('SET', KEYS[1], string.format('%d', want))
@@ -137,7 +137,7 @@ export class CatalogRepair {
     const t0 = Date.now();
     log.warn({ reason }, `rebuilding the catalog from the sources stream: ${reason}`);
     await redis.del(keys.catalogEpoch());
-    await redis.eval(RAISE, 1, keys.generation(), String(Math.max(this.lastGeneration, Date.now() * 1000)));
+    await redis.eval(RAISE, 1, keys.generation(), String(Math.max(this.lastGeneration, Date.now())));
     const events = await this.replay(token);
     const epoch = randomUUID();
     const done =
