@@ -22,7 +22,7 @@ import {
   type GitSshServer,
 } from './harness/git.ts';
 import { redisWriteCount, redisWritesByCommand } from './harness/redis-stats.ts';
-import { gitStats } from '../services/indexer/src/git/git-cli.ts';
+import { gitStats } from '@profiles/shared/git';
 
 const SECRET = 'webhook-secret';
 

@@ -137,7 +137,12 @@ export const CONFIG_VARS = {
     kind: 'enum',
     values: ['none', 'folder', 'kubernetes'],
     default: 'folder',
-    description: 'Where the indexer reads secretRef Secrets',
+    description: 'Where the indexer and the installer read secretRef Secrets',
+  },
+  GIT_SSH_KNOWN_HOSTS: {
+    kind: 'string',
+    description:
+      "known_hosts file trusted for every ssh repository (besides a secret's known_hosts); unknown hosts are refused",
   },
   SECRETS_DIR: {
     kind: 'string',
@@ -237,6 +242,7 @@ export interface Config {
   repoDenyHosts: string[];
   secretsSource: 'none' | 'folder' | 'kubernetes';
   secretsDir: string;
+  gitSshKnownHosts: string | undefined;
   webhookSecret: string | undefined;
   corsOrigins: string[];
   rateLimitPerMinute: number;
@@ -341,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     repoDenyHosts: list(read(env, 'REPO_DENY_HOSTS')),
     secretsSource: read(env, 'SECRETS_SOURCE') as Config['secretsSource'],
     secretsDir: read(env, 'SECRETS_DIR')!,
+    gitSshKnownHosts: read(env, 'GIT_SSH_KNOWN_HOSTS'),
     webhookSecret: read(env, 'WEBHOOK_SECRET'),
     corsOrigins: list(read(env, 'CORS_ORIGINS')),
     rateLimitPerMinute: Number(read(env, 'RATE_LIMIT_PER_MINUTE')),

@@ -26,3 +26,4 @@ export * from './search-terms.ts';
 export * from './generation.ts';
 export * from './git-errors.ts';
 export * from './install-checks.ts';
+export * from './redact.ts';

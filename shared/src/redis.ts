@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redactUrl } from './redact.ts';
 
 export { Redis } from 'ioredis';
 
@@ -50,15 +51,4 @@ export async function waitForRedis(client: Redis, timeoutMs = 30_000): Promise<v
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`redis not reachable within ${timeoutMs} ms`);
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    if (u.username) u.username = '***';
-    return u.toString();
-  } catch {
-    return '[unparseable url]';
-  }
 }

@@ -21,7 +21,7 @@ import { start as startWatcher, type Watcher } from '../../services/watcher/src/
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../services/api/src/app.ts';
 import type { ApiAuth } from '../../services/api/src/auth/setup.ts';
-import { folderSecrets, noSecrets } from '../../services/indexer/src/git/credentials.ts';
+import { folderSecrets, noSecrets } from '@profiles/shared/git';
 
 export { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
 export { freePort, spawnGuarded } from '../../scripts/lib/processes.ts';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connectRedis, TERMINAL_STATUSES, type Redis } from '@profiles/shared';
+import type { SecretProvider } from '@profiles/shared/git';
 import { buildApp } from '../../services/api/src/app.ts';
 import { start as startInstaller, type Installer } from '../../services/installer/src/start.ts';
 import { getJson, testLogger, waitFor, type Stack } from './index.ts';
@@ -89,8 +90,8 @@ export async function startInstallerStack(
   stack: Stack,
   examples: string,
   count = 1,
-  /** `secretsDir`: the folder of Secret YAML the installers resolve secretRefs from. */
-  opts: { secretsDir?: string } = {},
+  /** `secretsDir`: the folder of Secret YAML the installers resolve secretRefs from; `secrets`: another source. */
+  opts: { secretsDir?: string; secrets?: SecretProvider } = {},
 ): Promise<InstallerStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const redis = connectRedis(stack.redis.url, testLogger('installer-test'), 'installer-test');
@@ -115,6 +116,7 @@ export async function startInstallerStack(
       gitUrlRewrites: [`${EXAMPLES_URL}=file://${examples}`],
       urlPolicy: { allowFile: true, denyHosts: ['169.254.'] },
       ...(opts.secretsDir ? { secretsDir: opts.secretsDir } : {}),
+      ...(opts.secrets ? { secrets: opts.secrets } : {}),
     });
     installers.push(ins);
     cleanups.push(async () => {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { secretProvider } from '@profiles/shared/git';
 import {
   connectJetStream,
   connectRedis,
@@ -10,7 +11,6 @@ import {
   ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
-import { folderSecrets, kubernetesSecrets, noSecrets, type SecretProvider } from './git/credentials.ts';
 import { ScanMetrics } from './metrics.ts';
 import { start } from './start.ts';
 
@@ -20,12 +20,7 @@ const stopTracing = startTracing('indexer');
 try {
   const config = loadConfig();
   log.level = config.logLevel;
-  const secrets: SecretProvider =
-    config.secretsSource === 'kubernetes'
-      ? await kubernetesSecrets()
-      : config.secretsSource === 'folder'
-        ? folderSecrets(resolve(config.secretsDir), log)
-        : noSecrets;
+  const secrets = await secretProvider({ ...config, secretsDir: resolve(config.secretsDir) }, log);
   const metrics = new ServiceMetrics('indexer');
   const redis = connectRedis(config.redisUrl, log, 'indexer', { autoPipelining: false });
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'indexer');
@@ -44,6 +39,7 @@ try {
       maxProfileBytes: config.repoMaxProfileBytes,
       urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
       secrets,
+      knownHostsFile: config.gitSshKnownHosts,
       log,
       metrics: new ScanMetrics(metrics),
     },

@@ -9,6 +9,7 @@ import {
   ServiceMetrics,
   startHealthServer,
 } from '@profiles/shared';
+import { secretProvider } from '@profiles/shared/git';
 import { start } from './start.ts';
 
 const log = createLogger('installer');
@@ -29,7 +30,8 @@ try {
     log,
     workDir: config.installerWorkDir,
     concurrency: config.installerConcurrency,
-    secretsDir: config.secretsDir,
+    secrets: await secretProvider(config, log),
+    knownHostsFile: config.gitSshKnownHosts,
     fluxSchemasDir: config.fluxSchemasDir,
     gitUrlRewrites: config.gitUrlRewrites,
     urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },

@@ -12,13 +12,11 @@ import {
   type Redis,
 } from '@profiles/shared';
 import type { FluxValidator } from './flux-schemas.ts';
-import type { GitEnv } from './git.ts';
+import type { GitAccess } from '@profiles/shared/git';
 import { planInstall, planUpgrade, RecordMoved, type Plan } from './plan.ts';
 import { providerFor } from './pr-providers.ts';
 import type { ProfileRepos } from './profile-repos.ts';
 import { treeOf } from './resolve-tree.ts';
-import type { SecretProvider } from './secrets.ts';
-import { checkUrl, type UrlPolicy } from './url-policy.ts';
 import type { TargetRepos } from './target-repo.ts';
 
 export interface ProcessorDeps {
@@ -27,12 +25,11 @@ export interface ProcessorDeps {
   repos: ProfileRepos;
   targets: TargetRepos;
   validator: FluxValidator;
-  secrets: SecretProvider;
-  gitEnv: GitEnv;
+  /** URL policy, secrets and git config of every repository and pull-request call. */
+  access: GitAccess;
   log: Logger;
   owner: string;
   leaseMs: number;
-  urlPolicy: UrlPolicy;
 }
 
 export type Outcome = 'done' | 'busy';
@@ -200,7 +197,7 @@ export class Processor {
     const { req, rendered, prepare, state } = plan;
     const pr = req.target.pullRequest;
     if (!pr) throw new AppError('BAD_REQUEST', 'pull-request mode needs target.pullRequest');
-    checkUrl(pr.apiUrl, this.d.urlPolicy, 'pull-request API', ['http', 'https']);
+    this.d.access.check(pr.apiUrl, 'pull-request API', ['http', 'https']);
     const fileList = [...rendered.files.keys()];
     const branch = `profiles/${req.name}-${req.id.slice(0, 8)}`;
     const pushed = await this.d.targets.pushBranch(req.target, branch, req.id, message, prepare);
@@ -217,7 +214,7 @@ export class Processor {
     }
     let opened: { url: string; number: number | string };
     try {
-      const token = pr.secretRef ? (await this.d.secrets.get(pr.secretRef)).token : undefined;
+      const token = pr.secretRef ? (await this.d.access.secret(pr.secretRef)).token : undefined;
       opened = await providerFor(pr, token).ensure({
         head: branch,
         base: req.target.branch,

@@ -22,15 +22,14 @@ import {
   contextFromHeaders,
   inSpan,
   SpanKind,
+  type UrlPolicy,
 } from '@profiles/shared';
+import { GitAccess, folderSecrets, rewriteConfig, type SecretProvider } from '@profiles/shared/git';
 import { FluxValidator } from './flux-schemas.ts';
 import { InstallMetrics } from './metrics.ts';
-import { rewriteConfig, type GitEnv } from './git.ts';
 import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
-import { FolderSecretProvider, type SecretProvider } from './secrets.ts';
 import { TargetRepos } from './target-repo.ts';
-import type { UrlPolicy } from './url-policy.ts';
 import { scanRepository } from './scan.ts';
 
 export interface InstallerDeps {
@@ -44,8 +43,11 @@ export interface InstallerDeps {
   /** Scratch folder for clones; a fresh temp folder when empty. */
   workDir?: string;
   concurrency?: number;
+  /** Where secretRefs are read (SECRETS_SOURCE); default: the folder `secretsDir`. */
   secrets?: SecretProvider;
   secretsDir?: string;
+  /** The operator's known_hosts file for ssh repositories (GIT_SSH_KNOWN_HOSTS). */
+  knownHostsFile?: string | undefined;
   fluxSchemasDir?: string;
   /** `from=to` URL rewrites (GIT_URL_REWRITES). */
   gitUrlRewrites?: string[];
@@ -75,24 +77,26 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const workDir = work.dir;
   await mkdir(join(workDir, 'profiles'), { recursive: true });
   await mkdir(join(workDir, 'targets'), { recursive: true });
-  const gitEnv: GitEnv = { config: rewriteConfig(deps.gitUrlRewrites ?? []) };
-  const secrets = deps.secrets ?? new FolderSecretProvider(deps.secretsDir ?? '');
+  const access = new GitAccess({
+    secrets: deps.secrets ?? folderSecrets(deps.secretsDir ?? '', deps.log),
+    policy: deps.urlPolicy ?? { allowFile: false, denyHosts: [] },
+    base: { config: rewriteConfig(deps.gitUrlRewrites ?? []) },
+    knownHostsFile: deps.knownHostsFile,
+    code: 'BAD_REQUEST',
+  });
   const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
-  const urlPolicy = deps.urlPolicy ?? { allowFile: false, denyHosts: [] };
-  const repos = new ProfileRepos(join(workDir, 'profiles'), gitEnv, secrets, urlPolicy);
-  const targets = new TargetRepos(join(workDir, 'targets'), gitEnv, secrets, deps.log, urlPolicy);
+  const repos = new ProfileRepos(join(workDir, 'profiles'), access);
+  const targets = new TargetRepos(join(workDir, 'targets'), access, deps.log);
   const processor = new Processor({
     redis: deps.redis,
     keys: installationKeys(deps.redisPrefix),
     repos,
     targets,
     validator,
-    secrets,
-    gitEnv,
+    access,
     log: deps.log,
     owner,
     leaseMs: deps.leaseMs ?? 60_000,
-    urlPolicy,
   });
 
   await ensureConsumer(deps.jsm, 'installer');
