@@ -40,7 +40,7 @@ export async function renderLocal(o: RenderLocalOptions): Promise<Rendered & { t
     new GitAccess({
       secrets: noSecrets,
       policy: { allowFile: true, denyHosts: [] },
-      base: { config: rewriteConfig(o.gitUrlRewrites ?? []) },
+      base: { config: rewriteConfig(o.gitUrlRewrites ?? []), asUser: true },
       code: 'BAD_REQUEST',
     }),
   );

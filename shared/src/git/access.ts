@@ -58,6 +58,8 @@ export class GitAccess {
   /** Checks `url` and builds the credentials of `key` (none without a key) for git calls to it. */
   async open(url: string, ref: SecretRefLike | undefined, what = 'repository'): Promise<GitCredentials> {
     const { scheme } = this.check(url, what);
+    // As the user, git without a secret uses their own ssh agent and known hosts.
+    if (!ref && this.base.asUser) return { env: this.base, cleanup: async () => undefined };
     const key = ref ? this.key(ref) : undefined;
     const secret = ref ? await this.secret(ref) : undefined;
     return gitCredentials(secret, scheme, this.base, {

@@ -11,6 +11,11 @@ import { inSpan, SpanKind } from '../tracing.ts';
 export interface GitEnv {
   config: [string, string][];
   extra?: Record<string, string>;
+  /**
+   * Run git as the user who started the process (the CLI's local render): their environment, credential
+   * helpers and ssh agent. Services never set it.
+   */
+  asUser?: boolean;
 }
 
 export const emptyGitEnv: GitEnv = { config: [] };
@@ -65,7 +70,9 @@ const IDENTITY = 'profiles';
  * system config), no prompts, a fixed locale (messages are parsed) and an author for commits.
  */
 export function gitEnvironment(env: GitEnv = emptyGitEnv): Record<string, string> {
+  const inherited = env.asUser ? (process.env as Record<string, string>) : {};
   const out: Record<string, string> = {
+    ...inherited,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     GIT_TERMINAL_PROMPT: '0',
@@ -79,11 +86,13 @@ export function gitEnvironment(env: GitEnv = emptyGitEnv): Record<string, string
     GIT_COMMITTER_EMAIL: `${IDENTITY}-installer@localhost`,
     ...env.extra,
   };
+  // The user's own GIT_CONFIG_* entries (asUser) come first; ours are appended after them.
+  const first = Number(inherited.GIT_CONFIG_COUNT ?? 0) || 0;
   env.config.forEach(([k, v], i) => {
-    out[`GIT_CONFIG_KEY_${i}`] = k;
-    out[`GIT_CONFIG_VALUE_${i}`] = v;
+    out[`GIT_CONFIG_KEY_${first + i}`] = k;
+    out[`GIT_CONFIG_VALUE_${first + i}`] = v;
   });
-  out.GIT_CONFIG_COUNT = String(env.config.length);
+  out.GIT_CONFIG_COUNT = String(first + env.config.length);
   return out;
 }
 
