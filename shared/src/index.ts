@@ -12,6 +12,7 @@ export * from './source-state.ts';
 export * from './retry.ts';
 export * from './redis.ts';
 export * from './nats.ts';
+export * from './consumer-runner.ts';
 export * from './health.ts';
 export * from './metrics.ts';
 export * from './tracing.ts';

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redactUrl } from './redact.ts';
+import { backoffDelay } from './retry.ts';
 
 export { Redis } from 'ioredis';
 
@@ -23,7 +24,7 @@ export function connectRedis(
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
     enableAutoPipelining: opts.autoPipelining ?? true,
-    retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
+    retryStrategy: (times) => backoffDelay(times, { initialMs: 50, maxMs: 2_000 }),
   });
   let lastError = '';
   client.on('error', (err: Error) => {

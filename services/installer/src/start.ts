@@ -5,8 +5,12 @@ import { openWorkDir } from './work-dir.ts';
 import {
   CONSUMERS,
   INSTALLER_SUBJECTS,
+  ack,
   describeError,
-  ensureConsumer,
+  retryAfter,
+  runConsumer,
+  terminate,
+  type Verdict,
   installationKeys,
   installMessage,
   type JetStreamClient,
@@ -68,8 +72,9 @@ export interface Installer {
 /**
  * Consumes the install work queue through the durable `installer` consumer. Up to `concurrency` requests run
  * at once (installs into one repository take turns inside a replica; replicas race at `git push` and retry).
- * A message is acked once the request's status is final, naked when another replica holds its lease or Redis
- * failed, and heartbeated while git works so JetStream does not redeliver it meanwhile.
+ * Through the shared consumer runner: a message is acked once the request's status is final, naked when
+ * another replica holds its lease or Redis failed, and kept in progress while git works, so the ack wait is
+ * short and a crashed replica's request is redelivered within seconds.
  */
 export async function start(deps: InstallerDeps): Promise<Installer> {
   const owner = randomUUID();
@@ -96,32 +101,23 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     access,
     log: deps.log,
     owner,
-    leaseMs: deps.leaseMs ?? 60_000,
+    // As long as the ack wait: a crashed replica's request is taken by another one as soon as it is redelivered.
+    leaseMs: deps.leaseMs ?? CONSUMERS.installer.ackWaitMs,
   });
 
-  await ensureConsumer(deps.jsm, 'installer');
-  const c = CONSUMERS.installer;
-  const consumer = await deps.js.consumers.get(c.stream, c.durable);
   const concurrency = Math.max(1, deps.concurrency ?? 4);
-  const messages = await consumer.consume({ max_messages: concurrency });
-  let handled = 0;
-  const running = new Set<Promise<void>>();
   const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
   const docKey = installationKeys(deps.redisPrefix).doc;
 
-  const handle = async (m: JsMsg) => {
-    metrics.consumer.received(m);
+  const handle = async (m: JsMsg): Promise<Verdict> => {
     const started = performance.now();
     let id: string;
     try {
       id = installMessage.decode(m.data).id;
     } catch (err) {
-      metrics.consumer.failed();
       deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
-      m.term();
-      return;
+      return terminate;
     }
-    const beat = setInterval(() => m.working(), Math.max(1_000, c.ackWaitMs / 4));
     const span = {
       kind: SpanKind.CONSUMER,
       parent: contextFromHeaders(m.headers),
@@ -129,33 +125,28 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     };
     try {
       const outcome = await inSpan('installer handle install request', span, () => processor.handle(id));
-      if (outcome === 'busy') m.nak(2_000);
-      else {
-        m.ack();
-        const status = (JSON.parse((await deps.redis.get(docKey(id))) ?? '{}') as { status?: string }).status;
-        metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
-      }
+      // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
+      if (outcome === 'busy') return retryAfter(5_000);
+      const doc = await deps.redis.get(docKey(id)).catch(() => null);
+      const status = (JSON.parse(doc ?? '{}') as { status?: string }).status;
+      metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
+      return ack;
     } catch (err) {
-      metrics.consumer.failed();
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6));
-      deps.log.warn(
-        { id, err: describeError(err), retryInMs: delay },
-        'install request failed, will be redelivered',
-      );
-      m.nak(delay);
-    } finally {
-      clearInterval(beat);
-      handled++;
+      deps.log.warn({ id, err: describeError(err) }, 'install request failed, will be redelivered');
+      throw err;
     }
   };
-
-  const loop = (async () => {
-    for await (const m of messages) {
-      const p = handle(m).finally(() => running.delete(p));
-      running.add(p);
-      if (running.size >= concurrency) await Promise.race(running);
-    }
-  })();
+  // Up to `concurrency` requests at once; the runner keeps each in progress while git works.
+  const consumer = runConsumer({
+    js: deps.js,
+    jsm: deps.jsm,
+    consumer: 'installer',
+    log: deps.log,
+    concurrency,
+    maxMessages: concurrency,
+    metrics: metrics.consumer,
+    handle,
+  });
   const scanSub = deps.nc?.subscribe(INSTALLER_SUBJECTS.scan, {
     queue: INSTALLER_SUBJECTS.queueGroup,
     callback: (err, msg) => {
@@ -175,12 +166,10 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
 
   return {
     processor,
-    handled: () => handled,
+    handled: consumer.handled,
     stop: async () => {
       scanSub?.unsubscribe();
-      await messages.close();
-      await loop.catch(() => undefined);
-      await Promise.allSettled([...running]);
+      await consumer.stop();
       await work.close();
     },
   };
