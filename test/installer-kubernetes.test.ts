@@ -43,7 +43,7 @@ describe('installer with Kubernetes secrets', () => {
     await writeFile(
       secret,
       'apiVersion: v1\nkind: Secret\nmetadata: {name: git-creds, namespace: team-a}\n' +
-        `stringData: {username: deploy, password: ${PASSWORD}}\n`,
+        `stringData: {username: deploy, password: ${PASSWORD}, repositories: "${http.url}/"}\n`,
     );
     await kube.kubectl('apply', '-f', secret);
     ins = await startInstallerStack(stack, examples, 1, {

@@ -1,3 +1,4 @@
+import type { UrlPolicy } from './repo-url.ts';
 import { AppError } from './errors.ts';
 
 /**
@@ -128,6 +129,17 @@ export const CONFIG_VARS = {
     default: 'false',
     description: 'Allow file:// repositories (local runs and tests; never in a shared cluster)',
   },
+  REPO_ALLOW_LOOPBACK: {
+    kind: 'bool',
+    default: 'false',
+    description: 'Allow repositories on loopback addresses (local runs and tests; never in a shared cluster)',
+  },
+  REPO_ALLOW_HOSTS: {
+    kind: 'list',
+    default: '',
+    description:
+      'Allowlist mode: the only hosts repositories and pull-request APIs may use (names, *.domain, addresses, CIDRs)',
+  },
   REPO_DENY_HOSTS: {
     kind: 'list',
     default: '169.254.,metadata.google.internal,metadata',
@@ -240,6 +252,8 @@ export interface Config {
   repoMaxProfileBytes: number;
   repoAllowFile: boolean;
   repoDenyHosts: string[];
+  repoAllowLoopback: boolean;
+  repoAllowHosts: string[];
   secretsSource: 'none' | 'folder' | 'kubernetes';
   secretsDir: string;
   gitSshKnownHosts: string | undefined;
@@ -313,6 +327,16 @@ function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
   return value;
 }
 
+/** The URL policy the configuration describes (REPO_ALLOW_FILE, REPO_DENY_HOSTS, REPO_ALLOW_LOOPBACK, REPO_ALLOW_HOSTS). */
+export function urlPolicyOf(c: Config): UrlPolicy {
+  return {
+    allowFile: c.repoAllowFile,
+    denyHosts: c.repoDenyHosts,
+    allowLoopback: c.repoAllowLoopback,
+    allowHosts: c.repoAllowHosts,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const list = (v: string | undefined) =>
     (v ?? '')
@@ -345,6 +369,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     repoMaxProfileBytes: Number(read(env, 'REPO_MAX_PROFILE_BYTES')),
     repoAllowFile: ['true', '1'].includes(read(env, 'REPO_ALLOW_FILE')!),
     repoDenyHosts: list(read(env, 'REPO_DENY_HOSTS')),
+    repoAllowLoopback: ['true', '1'].includes(read(env, 'REPO_ALLOW_LOOPBACK')!),
+    repoAllowHosts: list(read(env, 'REPO_ALLOW_HOSTS')),
     secretsSource: read(env, 'SECRETS_SOURCE') as Config['secretsSource'],
     secretsDir: read(env, 'SECRETS_DIR')!,
     gitSshKnownHosts: read(env, 'GIT_SSH_KNOWN_HOSTS'),

@@ -152,7 +152,11 @@ export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): P
           timeoutMs: opts.gitTimeoutMs ?? 30_000,
           maxTags: opts.maxTags ?? 5000,
           maxProfileBytes: 256 * 1024,
-          urlPolicy: { allowFile: true, denyHosts: ['169.254.', 'metadata.google.internal'] },
+          urlPolicy: {
+            allowFile: true,
+            denyHosts: ['169.254.', 'metadata.google.internal'],
+            allowLoopback: true,
+          },
           secrets: opts.secretsDir ? folderSecrets(opts.secretsDir, log) : noSecrets,
           log,
         },

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { connectJetStream, connectRedis, runService, ServiceMetrics } from '@profiles/shared';
+import { connectJetStream, connectRedis, runService, ServiceMetrics, urlPolicyOf } from '@profiles/shared';
 import { secretProvider } from '@profiles/shared/git';
 import { ScanMetrics } from './metrics.ts';
 import { start } from './start.ts';
@@ -22,7 +22,7 @@ await runService('indexer', async ({ config, log }) => {
       timeoutMs: config.repoGitTimeoutSeconds * 1000,
       maxTags: config.repoMaxTags,
       maxProfileBytes: config.repoMaxProfileBytes,
-      urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
+      urlPolicy: urlPolicyOf(config),
       secrets,
       knownHostsFile: config.gitSshKnownHosts,
       log,

@@ -1,4 +1,4 @@
-import { connectJetStream, connectRedis, runService, ServiceMetrics } from '@profiles/shared';
+import { connectJetStream, connectRedis, runService, ServiceMetrics, urlPolicyOf } from '@profiles/shared';
 import { secretProvider } from '@profiles/shared/git';
 import { start } from './start.ts';
 
@@ -19,7 +19,7 @@ await runService('installer', async ({ config, log }) => {
     knownHostsFile: config.gitSshKnownHosts,
     fluxSchemasDir: config.fluxSchemasDir,
     gitUrlRewrites: config.gitUrlRewrites,
-    urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
+    urlPolicy: urlPolicyOf(config),
     metrics,
   });
   return {

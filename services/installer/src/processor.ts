@@ -5,6 +5,7 @@ import {
   describeError,
   inSpan,
   isAppError,
+  redactSecrets,
   type InstallRequest,
   type InstallationDoc,
   type InstallationKeys,
@@ -88,7 +89,8 @@ export class Processor {
         if (!isAppError(err)) this.d.log.error({ id, err }, 'install failed unexpectedly');
         await this.update(id, {
           status: 'failed',
-          reason: e.message,
+          // A URL in the message may carry a password (`https://user:pass@host`): never echoed.
+          reason: redactSecrets(e.message),
           code: e.code,
           ...(e.details?.findings ? { findings: e.details.findings as InstallationDoc['findings'] } : {}),
           ...(e.details?.conflicts ? { conflicts: e.details.conflicts as string[] } : {}),
@@ -197,7 +199,7 @@ export class Processor {
     const { req, rendered, prepare, state } = plan;
     const pr = req.target.pullRequest;
     if (!pr) throw new AppError('BAD_REQUEST', 'pull-request mode needs target.pullRequest');
-    this.d.access.check(pr.apiUrl, 'pull-request API', ['http', 'https']);
+    await this.d.access.reach(pr.apiUrl, 'pull-request API', ['http', 'https']);
     const fileList = [...rendered.files.keys()];
     const branch = `profiles/${req.name}-${req.id.slice(0, 8)}`;
     const pushed = await this.d.targets.pushBranch(req.target, branch, req.id, message, prepare);
@@ -214,7 +216,7 @@ export class Processor {
     }
     let opened: { url: string; number: number | string };
     try {
-      const token = pr.secretRef ? (await this.d.access.secret(pr.secretRef)).token : undefined;
+      const token = pr.secretRef ? (await this.d.access.secret(pr.secretRef, pr.apiUrl)).token : undefined;
       opened = await providerFor(pr, token).ensure({
         head: branch,
         base: req.target.branch,

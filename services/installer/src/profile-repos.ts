@@ -38,7 +38,7 @@ export class ProfileRepos {
   async resolve(url: string, ref: { tag?: string; branch?: string }, secretRef?: SecretRef): Promise<string> {
     this.access.check(url, 'profile repository');
     const key = `${url}|${ref.tag ? `t:${ref.tag}` : `b:${ref.branch}`}`;
-    const who = secretRef ? await this.fingerprint(secretRef) : '';
+    const who = secretRef ? await this.fingerprint(url, secretRef) : '';
     const cached = () => {
       const e = ref.tag ? this.resolved.get(key) : undefined;
       return e && (e.by.has('') || e.by.has(who)) ? e.commit : undefined;
@@ -92,8 +92,8 @@ export class ProfileRepos {
   }
 
   /** Who a secret makes the caller: a hash of its content (never the content itself). */
-  private async fingerprint(ref: SecretRef): Promise<string> {
-    const s = await this.access.secret(ref);
+  private async fingerprint(url: string, ref: SecretRef): Promise<string> {
+    const s = await this.access.secret(ref, url);
     const sorted = Object.keys(s)
       .sort()
       .map((k) => [k, s[k]]);

@@ -11,8 +11,11 @@ test('https credentials become one Authorization header config entry after the b
   const c = await gitCredentials({ username: 'u', password: 'p' }, 'https', base);
   assert.deepEqual(c.env.config, [...base.config, ['http.extraHeader', 'Authorization: Basic dTpw']]);
   const env = gitEnvironment(c.env);
-  assert.equal(env.GIT_CONFIG_COUNT, '2');
-  assert.equal(env.GIT_CONFIG_KEY_1, 'http.extraHeader');
+  // Redirects are never followed: the header would go along to another origin.
+  assert.equal(env.GIT_CONFIG_KEY_0, 'http.followRedirects');
+  assert.equal(env.GIT_CONFIG_VALUE_0, 'false');
+  assert.equal(env.GIT_CONFIG_COUNT, '3');
+  assert.equal(env.GIT_CONFIG_KEY_2, 'http.extraHeader');
   assert.equal(
     (await gitCredentials({ token: 't' }, 'https', base)).env.config[1]?.[1],
     'Authorization: Basic eC1hY2Nlc3MtdG9rZW46dA==',

@@ -1,5 +1,6 @@
 // `@profiles/shared/git`: the one way the services reach git repositories (runner, credentials, secrets).
 export { GitAccess, type GitAccessOptions, type SecretRefLike } from './access.ts';
+export { BINDING_KEY, secretAllows } from './binding.ts';
 export { gitCredentials, type GitCredentials, type SshOptions } from './credentials.ts';
 export {
   GitError,

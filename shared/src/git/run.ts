@@ -65,12 +65,20 @@ export const gitStats = { spawns: 0, byCommand: new Map<string, number>() };
 
 const IDENTITY = 'profiles';
 
+const CONNECT_FAILURE =
+  /Failed to connect|Could not resolve host|Connection refused|Connection timed out|Operation timed out|Empty reply from server|Recv failure|Connection reset|No route to host|Network is unreachable|ssh: connect to host|ssh: Could not resolve/i;
+
 /**
  * git's whole environment: nothing of the process but PATH and HOME (no inherited GIT_* or proxy settings, no
  * system config), no prompts, a fixed locale (messages are parsed) and an author for commits.
  */
 export function gitEnvironment(env: GitEnv = emptyGitEnv): Record<string, string> {
   const inherited = env.asUser ? (process.env as Record<string, string>) : {};
+  // Services never follow a redirect: http.extraHeader credentials would go along to the other origin, and a
+  // redirect could lead past the address policy.
+  const config: [string, string][] = env.asUser
+    ? env.config
+    : [['http.followRedirects', 'false'], ...env.config];
   const out: Record<string, string> = {
     ...inherited,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -88,11 +96,11 @@ export function gitEnvironment(env: GitEnv = emptyGitEnv): Record<string, string
   };
   // The user's own GIT_CONFIG_* entries (asUser) come first; ours are appended after them.
   const first = Number(inherited.GIT_CONFIG_COUNT ?? 0) || 0;
-  env.config.forEach(([k, v], i) => {
+  config.forEach(([k, v], i) => {
     out[`GIT_CONFIG_KEY_${first + i}`] = k;
     out[`GIT_CONFIG_VALUE_${first + i}`] = v;
   });
-  out.GIT_CONFIG_COUNT = String(first + env.config.length);
+  out.GIT_CONFIG_COUNT = String(first + config.length);
   return out;
 }
 
@@ -150,7 +158,11 @@ function spawnGit(args: string[], opts: GitOptions): Promise<GitResult> {
       const safe = redactSecrets(stderr);
       if (killedFor) return reject(new GitError(`git ${args[0]} ${killedFor}`, code, safe));
       if (code !== 0 && !opts.allowFail) {
-        const why = redactSecrets(gitErrorSummary(stderr));
+        // Every way of not reaching a server reads the same, as does a refused address (GitAccess.reach): a
+        // caller cannot map which internal ports are open.
+        const why = CONNECT_FAILURE.test(stderr)
+          ? 'could not connect to the server'
+          : redactSecrets(gitErrorSummary(stderr));
         return reject(new GitError(`git ${args[0]} failed: ${why || `exit code ${code}`}`, code, safe));
       }
       resolve(new GitResult(Buffer.concat(out), safe, code ?? 1));
