@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { AppError } from './errors.ts';
 import { redactUrl } from './redact.ts';
 import { backoffDelay } from './retry.ts';
 
@@ -51,5 +52,5 @@ export async function waitForRedis(client: Redis, timeoutMs = 30_000): Promise<v
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`redis not reachable within ${timeoutMs} ms`);
+  throw new AppError('UNAVAILABLE', `redis not reachable within ${timeoutMs} ms`);
 }

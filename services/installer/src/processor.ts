@@ -5,6 +5,7 @@ import {
   describeError,
   inSpan,
   isAppError,
+  isStoreFailure,
   redactSecrets,
   type InstallRequest,
   type InstallationDoc,
@@ -83,8 +84,7 @@ export class Processor {
         const patch = await this.run(req);
         await this.update(id, patch);
       } catch (err) {
-        if (!isAppError(err) && /redis|ECONNREFUSED|Connection is closed/i.test(describeError(err)))
-          throw err;
+        if (isStoreFailure(err)) throw err;
         const e = isAppError(err) ? err : new AppError('INTERNAL', describeError(err));
         if (!isAppError(err)) this.d.log.error({ id, err }, 'install failed unexpectedly');
         await this.update(id, {

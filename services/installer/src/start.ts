@@ -34,7 +34,7 @@ import { InstallMetrics } from './metrics.ts';
 import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
 import { TargetRepos } from './target-repo.ts';
-import { scanRepository } from './scan.ts';
+import { findInstallations } from './find-installations.ts';
 
 export interface InstallerDeps {
   js: JetStreamClient;
@@ -154,7 +154,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       void (async () => {
         let reply: RepositoryScan;
         try {
-          reply = await scanRepository(targets, repos, scanRequest.decode(msg.data));
+          reply = await findInstallations(targets, repos, scanRequest.decode(msg.data));
         } catch (e) {
           reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
         }

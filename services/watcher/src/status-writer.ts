@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import {
+  AppError,
   type ConsumerMetrics,
   ack,
   decodeEvent,
@@ -19,13 +20,6 @@ import {
 } from '@profiles/shared';
 import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
 
-/**
- * Writes the indexer's results back to each ProfileCatalogSource's status subresource: kstatus conditions
- * (Ready, Reconciling, Stalled), observedGeneration, counts, entry errors and scanned repositories. It reads
- * the `source.indexed` / `source.failed` events through the shared durable consumer `status-writer`, so with
- * several watcher replicas each result is written once. A result for another object (same name, new uid) or
- * an older generation is skipped, and nothing is written when the status would not change.
- */
 export interface StatusWriterDeps {
   kc: k8s.KubeConfig;
   js: JetStreamClient;
@@ -87,6 +81,13 @@ export function desiredStatus(
   return status;
 }
 
+/**
+ * Writes the indexer's results back to each ProfileCatalogSource's status subresource: kstatus conditions
+ * (Ready, Reconciling, Stalled), observedGeneration, counts, entry errors and scanned repositories. It reads
+ * the `source.indexed` / `source.failed` events through the shared durable consumer `status-writer`, so with
+ * several watcher replicas each result is written once. A result for another object (same name, new uid) or
+ * an older generation is skipped, and nothing is written when the status would not change.
+ */
 export class StatusWriter {
   private consumer: ConsumerRunner | undefined;
   private readonly custom: k8s.CustomObjectsApi;
@@ -178,7 +179,7 @@ export class StatusWriter {
         if (statusOf(err) !== 409) throw err; // 409: changed meanwhile, read again
       }
     }
-    throw new Error('status kept changing while being written');
+    throw new AppError('UNAVAILABLE', 'status kept changing while being written');
   }
 }
 

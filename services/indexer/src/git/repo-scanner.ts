@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
+  AppError,
   checkProfileDefinition,
   checkProfileFiles,
   fileRequirements,
@@ -23,13 +24,6 @@ import type { ScanMetrics } from '../metrics.ts';
 import { GitAccess, runGit as git, type GitCredentials, type SecretProvider } from '@profiles/shared/git';
 import { redactUrl, type UrlPolicy } from './repo-url.ts';
 
-/**
- * Scans one repository of a catalog source: lists its tags with one `git ls-remote`, and reads `profile.yaml`
- * only at tags that are new or moved since the previous scan (fetched shallowly, in batches, into a bare cache
- * repository, then read with one `git cat-file --batch`). Tags follow `<dir>/v<semver>`, profile.yaml at
- * `<dir>/profile.yaml`; a bare `v<semver>` tag means profile.yaml at the root. A bad tag is reported with its
- * reason and the others are indexed; a failed scan keeps the previous result.
- */
 export interface ScannerDeps {
   cacheDir: string;
   timeoutMs: number;
@@ -57,6 +51,13 @@ export interface RepoScanResult {
 
 const FETCH_BATCH = 200;
 
+/**
+ * Scans one repository of a catalog source: lists its tags with one `git ls-remote`, and reads `profile.yaml`
+ * only at tags that are new or moved since the previous scan (fetched shallowly, in batches, into a bare cache
+ * repository, then read with one `git cat-file --batch`). Tags follow `<dir>/v<semver>`, profile.yaml at
+ * `<dir>/profile.yaml`; a bare `v<semver>` tag means profile.yaml at the root. A bad tag is reported with its
+ * reason and the others are indexed; a failed scan keeps the previous result.
+ */
 export async function scanRepository(
   deps: ScannerDeps,
   ref: SourceRef,
@@ -98,7 +99,7 @@ async function scanOnce(
   });
   let auth: GitCredentials;
   try {
-    if (typeof repo?.url !== 'string') throw new Error('repository url is required');
+    if (typeof repo?.url !== 'string') throw new AppError('SOURCE_INVALID', 'repository url is required');
     const access = new GitAccess({
       secrets: deps.secrets,
       policy: deps.urlPolicy,
