@@ -269,7 +269,6 @@ export function committedTree(repo: string, prefix: string, ref = 'main'): Map<s
   return out;
 }
 
-/** A folder of Secrets with `git-creds` (username `deploy`, the given password), for `secretsDir`. */
 /** The `git-creds` Secret (user `deploy`), bound (its `repositories` key) to the repositories under `url`. */
 export function gitCredsSecret(password: string, url: string): string {
   return (
@@ -278,6 +277,7 @@ export function gitCredsSecret(password: string, url: string): string {
   );
 }
 
+/** A folder of Secrets with `git-creds` (username `deploy`, the given password, bound to `url`), for `secretsDir`. */
 export function gitSecretsDir(dir: string, password: string, url = 'https://git.invalid/'): string {
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir);
