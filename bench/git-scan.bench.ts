@@ -14,7 +14,7 @@ import { encodeEvent, EVENT_TYPES, makeEvent, SUBJECTS } from '@profiles/shared'
 import { startStack, waitFor, getJson } from '../test/harness/index.ts';
 import { commitFile, profileYaml, sh, workClone } from '../test/harness/git.ts';
 import { redisWriteCount } from '../test/harness/redis-stats.ts';
-import { gitStats } from '../services/indexer/src/git/git-cli.ts';
+import { gitStats } from '@profiles/shared/git';
 
 const TAGS = Number(process.env.TAGS ?? 1000);
 

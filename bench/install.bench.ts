@@ -12,11 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { GitAccess, noSecrets } from '@profiles/shared/git';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
 import { ProfileRepos } from '../services/installer/src/profile-repos.ts';
 import { renderInstallation } from '../services/installer/src/render.ts';
 import { resolveProfile } from '../services/installer/src/resolve-tree.ts';
-import { FolderSecretProvider } from '../services/installer/src/secrets.ts';
 import { getJson, startStack, waitFor } from '../test/harness/index.ts';
 import { examplesRepo, gitopsRepo, startInstallerStack } from '../test/harness/installer.ts';
 
@@ -55,11 +55,16 @@ try {
   const validator = await FluxValidator.load();
   const repos = new ProfileRepos(
     join(dir, 'cache'),
-    {
-      config: [['url.file://' + examples + '.insteadOf', 'https://github.com/weaveworks/profiles-examples']],
-    },
-    new FolderSecretProvider(''),
-    { allowFile: true, denyHosts: [] },
+    new GitAccess({
+      secrets: noSecrets,
+      policy: { allowFile: true, denyHosts: [] },
+      base: {
+        config: [
+          ['url.file://' + examples + '.insteadOf', 'https://github.com/weaveworks/profiles-examples'],
+        ],
+      },
+      code: 'BAD_REQUEST',
+    }),
   );
   const source = { url: `file://${examples}`, tag: 'weaveworks-nginx/v0.1.1' };
   await resolveProfile(repos, source);

@@ -126,6 +126,8 @@ async function main(): Promise<void> {
   // The local experience stays open: anonymous callers see every catalog and may install (docs/security.md).
   // Every other deployment starts closed (AUTH_ANONYMOUS defaults to off).
   env.AUTH_ANONYMOUS ??= 'open';
+  // The example repositories are local: loopback is allowed here, never by default.
+  env.REPO_ALLOW_LOOPBACK ??= 'true';
   const dataRoot = join(root, '.local');
   await mkdir(dataRoot, { recursive: true });
   const repos = await ensureLocalRepos(root, dataRoot);

@@ -21,8 +21,8 @@ import {
   type GitHttpServer,
   type GitSshServer,
 } from './harness/git.ts';
-import { redisWriteCount, redisWritesByCommand } from './harness/redis-stats.ts';
-import { gitStats } from '../services/indexer/src/git/git-cli.ts';
+import { redisWritesByCommand } from './harness/redis-stats.ts';
+import { gitStats } from '@profiles/shared/git';
 
 const SECRET = 'webhook-secret';
 
@@ -68,10 +68,6 @@ describe('git repository scanning', () => {
     dir = await stack.tempDir('sources-');
     fixture = await fixtureRepo(root);
     const secrets = await stack.tempDir('secrets-');
-    await writeFile(
-      join(secrets, 'creds.yaml'),
-      'apiVersion: v1\nkind: Secret\nmetadata: {name: git-creds, namespace: default}\nstringData: {username: alice, password: pa55-w0rd-xyz}\n',
-    );
     await mkdir(join(root, 'private'));
     await fixtureRepo(join(root, 'private'), 'team.git');
     ssh = await startGitSsh();
@@ -79,10 +75,17 @@ describe('git repository scanning', () => {
     await writeFile(
       join(secrets, 'ssh.yaml'),
       'apiVersion: v1\nkind: Secret\nmetadata: {name: ssh-creds, namespace: default}\n' +
-        `data: {identity: ${b64(ssh.identity)}, known_hosts: ${b64(ssh.knownHosts)}}\n`,
+        `data: {identity: ${b64(ssh.identity)}, known_hosts: ${b64(ssh.knownHosts)}, ` +
+        `repositories: ${b64(ssh.url)}}\n`,
     );
     http = await startGitHttp(root);
     httpPrivate = await startGitHttp(join(root, 'private'), { username: 'alice', password: 'pa55-w0rd-xyz' });
+    // Each secret is bound to the server it is for (its `repositories` key).
+    await writeFile(
+      join(secrets, 'creds.yaml'),
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: git-creds, namespace: default}\n' +
+        `stringData: {username: alice, password: pa55-w0rd-xyz, repositories: "${httpPrivate.url}/"}\n`,
+    );
     // The indexer logs at debug into logLines, to check that no credential is ever logged.
     const sink = new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) });
     await stack.indexer('indexer', {
@@ -205,8 +208,9 @@ describe('git repository scanning', () => {
     await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox`)) === 0, {
       what: 'outbox drained',
     });
-    const writesBefore = await redisWriteCount(stack.client);
+    // One snapshot each before and after: two reads in a row could disagree about a write between them.
     const byCommandBefore = await redisWritesByCommand(stack.client);
+    const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0);
     const spawnsBefore = gitStats.spawns;
     const lsBefore = gitStats.byCommand.get('ls-remote') ?? 0;
     const refreshed = await fetch(`${api}/v1/sources/default/examples-file/refresh`, { method: 'POST' });
@@ -216,7 +220,7 @@ describe('git repository scanning', () => {
     assert.equal(gitStats.spawns - spawnsBefore, 1, 'exactly one git process: ls-remote');
     const byCommandAfter = await redisWritesByCommand(stack.client);
     assert.equal(
-      (await redisWriteCount(stack.client)) - writesBefore,
+      total(byCommandAfter) - total(byCommandBefore),
       0,
       `no Redis write; seen: ${JSON.stringify(
         Object.entries(byCommandAfter).filter(([c, n]) => n !== (byCommandBefore[c] ?? 0)),
@@ -338,7 +342,11 @@ describe('git repository scanning', () => {
     assert.equal(none.ready, false);
     assert.match(none.scannedRepositories[0].error, /Authentication failed|could not read Username|401/i);
     const missing = await status('private-missing');
-    assert.match(missing.scannedRepositories[0].error, /secret default\/nope \(secretRef\) not found/);
+    // A missing secret reads like one not bound to the repository: nothing tells which secrets exist.
+    assert.match(
+      missing.scannedRepositories[0].error,
+      /secret default\/nope \(secretRef\) is not available for/,
+    );
     // The password appears nowhere the user or an operator looks.
     const dump = JSON.stringify(await stack.client.hgetall(`${stack.prefix}source:default/private-ok`));
     const events = JSON.stringify((await getJson(`${api}/v1/profiles?name=`)).body);

@@ -1,11 +1,20 @@
 /**
  * Install requests as the API takes them, on real servers (Redis, NATS JetStream, git over file://):
- * Idempotency-Key semantics on every route that creates a request.
+ * Idempotency-Key semantics on every route that creates a request, and the installer's consumer surviving
+ * its deletion while requests are queued.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getJson, startStack, type Stack } from './harness/index.ts';
-import { examplesRepo, gitopsRepo, startInstallerStack, type InstallerStack } from './harness/installer.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CONSUMERS, ensureConsumer } from '@profiles/shared';
+import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
+import {
+  examplesRepo,
+  gitopsRepo,
+  gitSync,
+  startInstallerStack,
+  type InstallerStack,
+} from './harness/installer.ts';
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   getJson(url, {
@@ -84,5 +93,55 @@ describe('install requests', () => {
     );
     assert.equal(c.status, 422);
     assert.equal(c.body.code, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
+  test("the installer's consumer deleted, then deleted and recreated, while requests are queued: every request is processed once", async () => {
+    const target = gitopsRepo(dir, 'recreated');
+    const h = await stack.jetstream();
+    const { stream, durable } = CONSUMERS.installer;
+    await ins.addInstaller();
+    const submit = async (name: string) => {
+      const r = await post(`${ins.api}/v1/installations`, {
+        name,
+        namespace: 'default',
+        profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+        target: { url: `file://${target}`, branch: 'main', path: name },
+      });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      return r.body.id as string;
+    };
+    const committed = async (batch: string[]) => {
+      for (const id of batch) {
+        const doc = await waitFor(
+          async () => {
+            const r = await getJson(`${ins.api}/v1/installations/${id}`);
+            return ['committed', 'failed'].includes(r.body.status) ? r.body : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 50, what: `installation ${id}` },
+        );
+        assert.equal(doc.status, 'committed', JSON.stringify(doc));
+      }
+    };
+    const ids: string[] = [];
+    // Deleted while requests wait and nobody declares it again: the installer must, by itself.
+    const first: string[] = [];
+    for (let i = 0; i < 8; i++) first.push(await submit(`first-${i}`));
+    await h.jsm.consumers.delete(stream, durable);
+    for (let i = 0; i < 4; i++) first.push(await submit(`late-${i}`));
+    await committed(first);
+    // Deleted and recreated by someone else (an operator, another replica) while requests wait.
+    const second: string[] = [];
+    for (let i = 0; i < 8; i++) second.push(await submit(`second-${i}`));
+    await h.jsm.consumers.delete(stream, durable).catch(() => undefined);
+    await sleep(100);
+    await ensureConsumer(h.jsm, 'installer');
+    for (let i = 0; i < 4; i++) second.push(await submit(`third-${i}`));
+    await committed(second);
+    ids.push(...first, ...second);
+    const log = gitSync(['log', '--format=%B', 'main'], target);
+    for (const id of ids) {
+      assert.equal(log.split(`Profiles-Installation-Id: ${id}`).length - 1, 1, `one commit for ${id}`);
+    }
+    assert.equal(gitSync(['rev-list', '--count', 'main'], target).trim(), String(ids.length + 1));
   });
 });

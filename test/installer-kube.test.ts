@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseYamlDocuments } from '@profiles/shared';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
-import { rewriteConfig } from '../services/installer/src/git.ts';
 import { ProfileRepos } from '../services/installer/src/profile-repos.ts';
 import { renderInstallation } from '../services/installer/src/render.ts';
 import { resolveProfile } from '../services/installer/src/resolve-tree.ts';
-import { FolderSecretProvider } from '../services/installer/src/secrets.ts';
+import { GitAccess, noSecrets, rewriteConfig } from '@profiles/shared/git';
 import { CRD_DIR, startKube, type KubeServer } from './harness/kube.ts';
 import { EXAMPLES_URL, examplesRepo } from './harness/installer.ts';
 
@@ -32,10 +31,15 @@ describe('rendered installations on a real kube-apiserver', () => {
     examples = examplesRepo(dir);
     kube = await startKube({ crdDirs: [CRD_DIR, FLUX_CRDS] });
     const env = { config: rewriteConfig([`${EXAMPLES_URL}=file://${examples}`]) };
-    repos = new ProfileRepos(join(dir, 'cache'), env, new FolderSecretProvider(''), {
-      allowFile: true,
-      denyHosts: [],
-    });
+    repos = new ProfileRepos(
+      join(dir, 'cache'),
+      new GitAccess({
+        secrets: noSecrets,
+        policy: { allowFile: true, denyHosts: [] },
+        base: env,
+        code: 'BAD_REQUEST',
+      }),
+    );
     validator = await FluxValidator.load();
   });
   after(async () => {

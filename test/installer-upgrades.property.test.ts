@@ -14,11 +14,10 @@ import { dirname, join, posix } from 'node:path';
 import fc from 'fast-check';
 import { parseYaml, parseYamlDocuments } from '@profiles/shared';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
-import { rewriteConfig } from '../services/installer/src/git.ts';
 import { ProfileRepos } from '../services/installer/src/profile-repos.ts';
 import { renderInstallation } from '../services/installer/src/render.ts';
 import { resolveProfile } from '../services/installer/src/resolve-tree.ts';
-import { FolderSecretProvider } from '../services/installer/src/secrets.ts';
+import { GitAccess, noSecrets, rewriteConfig } from '@profiles/shared/git';
 import { FIXTURE_BUNDLE } from './harness/git.ts';
 import { startStack, type Stack } from './harness/index.ts';
 import {
@@ -107,10 +106,15 @@ describe('upgrade property', () => {
     ins = await startInstallerStack(stack, examples, 1);
     c = installerClient(ins.api);
     const env = { config: rewriteConfig([`${EXAMPLES_URL}=file://${examples}`]) };
-    repos = new ProfileRepos(join(dir, 'reference-cache'), env, new FolderSecretProvider(''), {
-      allowFile: true,
-      denyHosts: [],
-    });
+    repos = new ProfileRepos(
+      join(dir, 'reference-cache'),
+      new GitAccess({
+        secrets: noSecrets,
+        policy: { allowFile: true, denyHosts: [] },
+        base: env,
+        code: 'BAD_REQUEST',
+      }),
+    );
     validator = await FluxValidator.load(existsSync(SHARED_SCHEMAS) ? SHARED_SCHEMAS : undefined);
   });
   after(async () => {

@@ -13,6 +13,7 @@ import { startStack, type Stack } from './harness/index.ts';
 import {
   committedTree,
   examplesRepo,
+  gitCredsSecret,
   gitSecretsDir,
   gitopsRepo,
   gitSync,
@@ -33,12 +34,13 @@ describe('installer upgrades', () => {
   let ins: InstallerStack;
   let c: ReturnType<typeof installerClient>;
   let repoCount = 0;
+  let secretsDir: string;
 
   before(async () => {
     stack = await startStack();
     dir = await stack.tempDir('installer-upgrades-');
     examples = examplesRepo(dir);
-    const secretsDir = gitSecretsDir(dir, PASSWORD);
+    secretsDir = gitSecretsDir(dir, PASSWORD);
     // One installer: its profile cache is the one every request meets.
     ins = await startInstallerStack(stack, examples, 1, { secretsDir });
     c = installerClient(ins.api);
@@ -578,6 +580,7 @@ describe('installer upgrades', () => {
     mkdirSync(root);
     gitSync(['clone', '-q', '--bare', examples, join(root, 'examples.git')]);
     const http = await startGitHttp(root, { username: 'deploy', password: PASSWORD });
+    writeFileSync(join(secretsDir, 'git.yaml'), gitCredsSecret(PASSWORD, http.url));
     try {
       const target = repo();
       const profile = { url: `${http.url}/examples.git`, tag: 'bitnami-nginx/v0.0.2' };

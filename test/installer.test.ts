@@ -14,6 +14,7 @@ import { startGitHttp, startGitSsh } from './harness/git.ts';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   examplesRepo,
+  gitCredsSecret,
   gitSecretsDir,
   gitopsRepo,
   gitSync,
@@ -205,6 +206,7 @@ describe('installer', () => {
     gitSync(['clone', '-q', '--bare', examples, join(root, 'examples.git')]);
     const target = gitopsRepo(root, 'target');
     const http = await startGitHttp(root, { username: 'deploy', password: GIT_PASSWORD });
+    writeFileSync(join(secretsDir, 'git.yaml'), gitCredsSecret(GIT_PASSWORD, http.url));
     try {
       const creds = { secretRef: { name: 'git-creds' } };
       const ok = await settle(
@@ -256,7 +258,8 @@ describe('installer', () => {
     const secret = (name: string, knownHosts: string) =>
       'apiVersion: v1\nkind: Secret\n' +
       `metadata:\n  name: ${name}\n  namespace: default\n` +
-      `data:\n  identity: ${b64(ssh.identity)}\n  known_hosts: ${b64(knownHosts)}\n`;
+      `data:\n  identity: ${b64(ssh.identity)}\n  known_hosts: ${b64(knownHosts)}\n` +
+      `  repositories: ${b64(ssh.url)}\n`;
     writeFileSync(join(secretsDir, 'ssh.yaml'), secret('ssh-key', ssh.knownHosts));
     // The same key, but known_hosts names another server: host key checking must refuse to connect.
     writeFileSync(

@@ -196,6 +196,8 @@ spec:
     assert.equal(await can('profiles-watcher', 'get', 'secrets', '-n', 'team-a'), 'no');
     assert.equal(await can('profiles-indexer', 'get', 'secrets', '-n', 'team-a'), 'yes');
     assert.equal(await can('profiles-indexer', 'list', 'secrets', '-n', 'team-a'), 'no');
+    assert.equal(await can('profiles-installer', 'get', 'secrets', '-n', 'team-a'), 'yes');
+    assert.equal(await can('profiles-installer', 'list', 'secrets', '-n', 'team-a'), 'no');
     assert.equal(await can('profiles-api', 'get', 'secrets', '-n', 'team-a'), 'no');
   });
 

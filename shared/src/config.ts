@@ -1,3 +1,4 @@
+import type { UrlPolicy } from './repo-url.ts';
 import { AppError } from './errors.ts';
 
 /**
@@ -128,6 +129,17 @@ export const CONFIG_VARS = {
     default: 'false',
     description: 'Allow file:// repositories (local runs and tests; never in a shared cluster)',
   },
+  REPO_ALLOW_LOOPBACK: {
+    kind: 'bool',
+    default: 'false',
+    description: 'Allow repositories on loopback addresses (local runs and tests; never in a shared cluster)',
+  },
+  REPO_ALLOW_HOSTS: {
+    kind: 'list',
+    default: '',
+    description:
+      'Allowlist mode: the only hosts repositories and pull-request APIs may use (names, *.domain, addresses, CIDRs)',
+  },
   REPO_DENY_HOSTS: {
     kind: 'list',
     default: '169.254.,metadata.google.internal,metadata',
@@ -137,7 +149,12 @@ export const CONFIG_VARS = {
     kind: 'enum',
     values: ['none', 'folder', 'kubernetes'],
     default: 'folder',
-    description: 'Where the indexer reads secretRef Secrets',
+    description: 'Where the indexer and the installer read secretRef Secrets',
+  },
+  GIT_SSH_KNOWN_HOSTS: {
+    kind: 'string',
+    description:
+      "known_hosts file trusted for every ssh repository (besides a secret's known_hosts); unknown hosts are refused",
   },
   SECRETS_DIR: {
     kind: 'string',
@@ -235,8 +252,11 @@ export interface Config {
   repoMaxProfileBytes: number;
   repoAllowFile: boolean;
   repoDenyHosts: string[];
+  repoAllowLoopback: boolean;
+  repoAllowHosts: string[];
   secretsSource: 'none' | 'folder' | 'kubernetes';
   secretsDir: string;
+  gitSshKnownHosts: string | undefined;
   webhookSecret: string | undefined;
   corsOrigins: string[];
   rateLimitPerMinute: number;
@@ -307,6 +327,16 @@ function read(env: NodeJS.ProcessEnv, name: ConfigVar): string | undefined {
   return value;
 }
 
+/** The URL policy the configuration describes (REPO_ALLOW_FILE, REPO_DENY_HOSTS, REPO_ALLOW_LOOPBACK, REPO_ALLOW_HOSTS). */
+export function urlPolicyOf(c: Config): UrlPolicy {
+  return {
+    allowFile: c.repoAllowFile,
+    denyHosts: c.repoDenyHosts,
+    allowLoopback: c.repoAllowLoopback,
+    allowHosts: c.repoAllowHosts,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const list = (v: string | undefined) =>
     (v ?? '')
@@ -339,8 +369,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     repoMaxProfileBytes: Number(read(env, 'REPO_MAX_PROFILE_BYTES')),
     repoAllowFile: ['true', '1'].includes(read(env, 'REPO_ALLOW_FILE')!),
     repoDenyHosts: list(read(env, 'REPO_DENY_HOSTS')),
+    repoAllowLoopback: ['true', '1'].includes(read(env, 'REPO_ALLOW_LOOPBACK')!),
+    repoAllowHosts: list(read(env, 'REPO_ALLOW_HOSTS')),
     secretsSource: read(env, 'SECRETS_SOURCE') as Config['secretsSource'],
     secretsDir: read(env, 'SECRETS_DIR')!,
+    gitSshKnownHosts: read(env, 'GIT_SSH_KNOWN_HOSTS'),
     webhookSecret: read(env, 'WEBHOOK_SECRET'),
     corsOrigins: list(read(env, 'CORS_ORIGINS')),
     rateLimitPerMinute: Number(read(env, 'RATE_LIMIT_PER_MINUTE')),

@@ -74,6 +74,17 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
+const STORE_FAILURE =
+  /ECONNREFUSED|ECONNRESET|Stream isn't writeable|max retries|Connection is closed|redis/i;
+
+/**
+ * Whether an error (not one of ours) says Redis or the network failed, rather than the input: the API answers
+ * 503 instead of 500, the installer lets the request be redelivered instead of failing it.
+ */
+export function isStoreFailure(err: unknown): boolean {
+  return !isAppError(err) && STORE_FAILURE.test(describeError(err));
+}
+
 /** A short, single-line description of any thrown value, for logs and status messages. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;

@@ -124,15 +124,26 @@ export async function ensureConsumer(jsm: JetStreamManager, which: keyof typeof 
     filterSubject?: string;
     deliverNew?: boolean;
   } = CONSUMERS[which];
-  await jsm.consumers.add(c.stream, {
-    durable_name: c.durable,
+  const config = {
     ...(c.filterSubject ? { filter_subject: c.filterSubject } : {}),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: c.deliverNew ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: ms(c.ackWaitMs),
     max_deliver: c.maxDeliver,
     max_ack_pending: 1000,
-  });
+  };
+  try {
+    await jsm.consumers.add(c.stream, { durable_name: c.durable, ...config });
+  } catch (err) {
+    // Declared before with other settings (an older release's ack wait): bring the editable ones up to date.
+    const existing = await jsm.consumers.info(c.stream, c.durable).catch(() => undefined);
+    if (!existing) throw err;
+    await jsm.consumers.update(c.stream, c.durable, {
+      ack_wait: config.ack_wait,
+      max_deliver: config.max_deliver,
+      max_ack_pending: config.max_ack_pending,
+    });
+  }
 }
 
 export interface JetStreamHandles {

@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { AppError } from './errors.ts';
+import { redactUrl } from './redact.ts';
+import { backoffDelay } from './retry.ts';
 
 export { Redis } from 'ioredis';
 
@@ -22,7 +25,7 @@ export function connectRedis(
     maxRetriesPerRequest: opts.failFast ? 0 : null,
     enableOfflineQueue: !opts.failFast,
     enableAutoPipelining: opts.autoPipelining ?? true,
-    retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
+    retryStrategy: (times) => backoffDelay(times, { initialMs: 50, maxMs: 2_000 }),
   });
   let lastError = '';
   client.on('error', (err: Error) => {
@@ -49,16 +52,5 @@ export async function waitForRedis(client: Redis, timeoutMs = 30_000): Promise<v
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`redis not reachable within ${timeoutMs} ms`);
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    if (u.username) u.username = '***';
-    return u.toString();
-  } catch {
-    return '[unparseable url]';
-  }
+  throw new AppError('UNAVAILABLE', `redis not reachable within ${timeoutMs} ms`);
 }

@@ -23,6 +23,10 @@ export interface UrlPolicy {
   allowFile: boolean;
   /** Hosts, or IP prefixes ending in a dot (REPO_DENY_HOSTS). */
   denyHosts: string[];
+  /** Loopback addresses (REPO_ALLOW_LOOPBACK): tests and `npm start` only. */
+  allowLoopback?: boolean;
+  /** When not empty, the only hosts reachable (REPO_ALLOW_HOSTS): names, `*.domain`, addresses, CIDRs. */
+  allowHosts?: string[];
 }
 
 /**
@@ -68,7 +72,11 @@ export function checkRepoUrl(
     if (!schemes.includes(scheme)) refuse(`scheme ${scheme} is not one of ${schemes.join(', ')}`);
     host = u.hostname;
   }
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  // `metadata.google.internal.` is the same name as without its trailing dot.
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.+$/, '');
   for (const d of policy.denyHosts.map((x) => x.toLowerCase())) {
     if (d.endsWith('.') ? h.startsWith(d) : h === d)
       refuse(`host ${h} is on the deny list (REPO_DENY_HOSTS)`);

@@ -6,12 +6,16 @@ export interface BackoffOptions {
   factor?: number;
 }
 
-/** Exponential backoff with full jitter: the n-th delay is random in [0, min(max, initial * factor^n)]. */
+/**
+ * Exponential backoff with full jitter: the n-th delay is random in [0, min(max, initial * factor^n)], so
+ * replicas that failed together do not retry together. The one backoff of the services (connections, the
+ * consumer runner's redeliveries).
+ */
 export function backoffDelay(attempt: number, o: BackoffOptions = {}): number {
   const initial = o.initialMs ?? 100;
   const max = o.maxMs ?? 5_000;
   const cap = Math.min(max, initial * (o.factor ?? 2) ** attempt);
-  return Math.round(cap / 2 + (Math.random() * cap) / 2);
+  return Math.round(Math.random() * cap);
 }
 
 /**

@@ -57,7 +57,8 @@ export const SUBJECTS = {
 
 export const CONSUMERS = {
   indexer: { stream: STREAMS.sources.name, durable: 'indexer', ackWaitMs: 60_000, maxDeliver: 20 },
-  installer: { stream: STREAMS.installs.name, durable: 'installer', ackWaitMs: 120_000, maxDeliver: 10 },
+  /** Short: the runner keeps a message in progress while it is worked on; a crashed replica's is redelivered soon. */
+  installer: { stream: STREAMS.installs.name, durable: 'installer', ackWaitMs: 30_000, maxDeliver: 10 },
   /** The watcher's status writer (Kubernetes mode): indexing results, written back to each CR's status. */
   statusWriter: {
     stream: STREAMS.catalog.name,

@@ -21,7 +21,7 @@ import { start as startWatcher, type Watcher } from '../../services/watcher/src/
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../services/api/src/app.ts';
 import type { ApiAuth } from '../../services/api/src/auth/setup.ts';
-import { folderSecrets, noSecrets } from '../../services/indexer/src/git/credentials.ts';
+import { folderSecrets, noSecrets } from '@profiles/shared/git';
 
 export { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
 export { freePort, spawnGuarded } from '../../scripts/lib/processes.ts';
@@ -152,7 +152,11 @@ export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): P
           timeoutMs: opts.gitTimeoutMs ?? 30_000,
           maxTags: opts.maxTags ?? 5000,
           maxProfileBytes: 256 * 1024,
-          urlPolicy: { allowFile: true, denyHosts: ['169.254.', 'metadata.google.internal'] },
+          urlPolicy: {
+            allowFile: true,
+            denyHosts: ['169.254.', 'metadata.google.internal'],
+            allowLoopback: true,
+          },
           secrets: opts.secretsDir ? folderSecrets(opts.secretsDir, log) : noSecrets,
           log,
         },

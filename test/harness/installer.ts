@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connectRedis, TERMINAL_STATUSES, type Redis } from '@profiles/shared';
+import { connectRedis, TERMINAL_STATUSES, type Redis, type UrlPolicy } from '@profiles/shared';
+import type { SecretProvider } from '@profiles/shared/git';
 import { buildApp } from '../../services/api/src/app.ts';
 import { start as startInstaller, type Installer } from '../../services/installer/src/start.ts';
 import { getJson, testLogger, waitFor, type Stack } from './index.ts';
@@ -89,8 +90,8 @@ export async function startInstallerStack(
   stack: Stack,
   examples: string,
   count = 1,
-  /** `secretsDir`: the folder of Secret YAML the installers resolve secretRefs from. */
-  opts: { secretsDir?: string } = {},
+  /** `secretsDir`: the folder of Secret YAML the installers resolve secretRefs from; `secrets`: another source. */
+  opts: { secretsDir?: string; secrets?: SecretProvider; urlPolicy?: Partial<UrlPolicy> } = {},
 ): Promise<InstallerStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const redis = connectRedis(stack.redis.url, testLogger('installer-test'), 'installer-test');
@@ -113,8 +114,9 @@ export async function startInstallerStack(
       workDir,
       concurrency: 8,
       gitUrlRewrites: [`${EXAMPLES_URL}=file://${examples}`],
-      urlPolicy: { allowFile: true, denyHosts: ['169.254.'] },
+      urlPolicy: { allowFile: true, denyHosts: ['169.254.'], allowLoopback: true, ...opts.urlPolicy },
       ...(opts.secretsDir ? { secretsDir: opts.secretsDir } : {}),
+      ...(opts.secrets ? { secrets: opts.secrets } : {}),
     });
     installers.push(ins);
     cleanups.push(async () => {
@@ -267,14 +269,18 @@ export function committedTree(repo: string, prefix: string, ref = 'main'): Map<s
   return out;
 }
 
-/** A folder of Secrets with `git-creds` (username `deploy`, the given password), for `secretsDir`. */
-export function gitSecretsDir(dir: string, password: string): string {
+/** The `git-creds` Secret (user `deploy`), bound (its `repositories` key) to the repositories under `url`. */
+export function gitCredsSecret(password: string, url: string): string {
+  return (
+    'apiVersion: v1\nkind: Secret\nmetadata:\n  name: git-creds\n  namespace: default\n' +
+    `stringData:\n  username: deploy\n  password: ${password}\n  repositories: ${url.replace(/\/+$/, '')}/\n`
+  );
+}
+
+/** A folder of Secrets with `git-creds` (username `deploy`, the given password, bound to `url`), for `secretsDir`. */
+export function gitSecretsDir(dir: string, password: string, url = 'https://git.invalid/'): string {
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir);
-  writeFileSync(
-    join(secretsDir, 'git.yaml'),
-    'apiVersion: v1\nkind: Secret\nmetadata:\n  name: git-creds\n  namespace: default\n' +
-      `stringData:\n  username: deploy\n  password: ${password}\n`,
-  );
+  writeFileSync(join(secretsDir, 'git.yaml'), gitCredsSecret(password, url));
   return secretsDir;
 }

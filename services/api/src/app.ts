@@ -18,6 +18,7 @@ import {
   installationKeys,
   ERRORS,
   isAppError,
+  isStoreFailure,
   type JetStreamHandles,
   type Logger,
   type Redis,
@@ -286,9 +287,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
       return sendError(req, reply, new AppError('BAD_REQUEST', e.message));
     req.log.error({ err }, 'request failed');
-    const unavailable =
-      deps.redis.status !== 'ready' ||
-      /ECONNREFUSED|ECONNRESET|Stream isn't writeable|max retries/i.test(e.message);
+    const unavailable = deps.redis.status !== 'ready' || isStoreFailure(err);
     return sendError(
       req,
       reply,

@@ -1,22 +1,9 @@
-import {
-  connectJetStream,
-  connectRedis,
-  createLogger,
-  exitOnStartError,
-  loadConfig,
-  onShutdown,
-  startTracing,
-} from '@profiles/shared';
+import { connectJetStream, connectRedis, runService } from '@profiles/shared';
 import { buildApp } from './app.ts';
 import { KubeAccessReviewer, KubeTokenReviewer, kubeConfig } from './auth/kubernetes.ts';
 import { authFromConfig } from './auth/setup.ts';
 
-const log = createLogger('api');
-// Before anything that makes spans; export only when the OTEL_* variables ask for it.
-const stopTracing = startTracing('api');
-try {
-  const config = loadConfig();
-  log.level = config.logLevel;
+await runService('api', async ({ config, log }) => {
   const redis = connectRedis(config.redisReadUrl ?? config.redisUrl, log, 'api', { failFast: true });
   // Search results and rate-limit counters are written: with a read replica they go to the primary.
   const writeRedis = config.redisReadUrl
@@ -51,13 +38,13 @@ try {
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   log.info({ url: `http://${config.apiHost}:${config.apiPort}` }, 'api listening');
-  onShutdown(log, async () => {
-    await app.close();
-    await nats.nc.drain();
-    redis.disconnect();
-    if (writeRedis !== redis) writeRedis.disconnect();
-    await stopTracing();
-  });
-} catch (err) {
-  exitOnStartError(log, err);
-}
+  // The API answers /healthz and /readyz itself, on its own port.
+  return {
+    stop: async () => {
+      await app.close();
+      await nats.nc.drain();
+      redis.disconnect();
+      if (writeRedis !== redis) writeRedis.disconnect();
+    },
+  };
+});

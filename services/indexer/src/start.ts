@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import {
+  ack,
   catalogKeys,
-  CONSUMERS,
   decodeEvent,
   describeError,
-  ensureConsumer,
   isAppError,
+  runConsumer,
+  terminate,
+  type Verdict,
   type JetStreamClient,
   type JetStreamManager,
   type FileError,
@@ -55,9 +57,9 @@ export interface Indexer {
 }
 
 /**
- * Consumes the sources stream through the durable `indexer` consumer, one event at a time, and acks each
- * event only after Redis holds its result. A failure naks the event for redelivery with backoff; an event
- * that can never be applied (malformed) is terminated and logged.
+ * Consumes the sources stream through the durable `indexer` consumer (the shared consumer runner), one event
+ * at a time, and acks each event only after Redis holds its result. A failure naks the event for redelivery
+ * with backoff; an event that can never be applied (malformed) is terminated and logged.
  */
 export async function start(deps: IndexerDeps): Promise<Indexer> {
   const keys = catalogKeys(deps.redisPrefix);
@@ -70,8 +72,6 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     owner: `${hostname()}:${process.pid}:${Math.random()}`,
   });
   outbox.start();
-  await ensureConsumer(deps.jsm, 'indexer');
-  const c = CONSUMERS.indexer;
   const poller = new PollScheduler({
     redis: deps.redis,
     keys,
@@ -117,24 +117,16 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     },
   });
   repair.start();
-  let handled = 0;
-  let stopping = false;
-  let messages: Awaited<ReturnType<Awaited<ReturnType<typeof deps.js.consumers.get>>['consume']>> | undefined;
-
-  const handle = async (m: JsMsg) => {
-    consumed.received(m);
+  const handle = async (m: JsMsg): Promise<Verdict> => {
     let ev;
     try {
       ev = decodeEvent(m.data);
     } catch (err) {
-      consumed.failed();
       deps.log.error(
         { subject: m.subject, seq: m.seq, err: describeError(err) },
         'dropping a malformed event',
       );
-      // No reason text: nats-server 2.9 does not understand `+TERM <reason>` and would redeliver.
-      m.term();
-      return;
+      return terminate;
     }
     const ref = (ev.data as { ref?: { namespace: string; name: string } }).ref;
     const span = {
@@ -155,53 +147,34 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
         ),
       );
       outbox.kick();
-      m.ack();
+      return ack;
     } catch (err) {
-      consumed.failed();
-      const attempt = m.info.deliveryCount;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
-      deps.log.warn(
-        { subject: m.subject, seq: m.seq, attempt, err: describeError(err), retryInMs: delay },
-        'event failed, will be redelivered',
-      );
-      if (isAppError(err) && err.code === 'EVENT_INVALID') m.term();
-      else m.nak(delay);
+      if (isAppError(err) && err.code === 'EVENT_INVALID') return terminate;
+      throw err; // redelivered with the runner's backoff
     }
   };
-
-  // The consume iterator ends if the consumer disappears (stream re-created, server reset): declare it again
-  // and resume, so the indexer never sits idle while looking healthy.
-  const loop = (async () => {
-    for (let attempt = 0; !stopping; attempt++) {
-      try {
-        await ensureConsumer(deps.jsm, 'indexer');
-        const consumer = await deps.js.consumers.get(c.stream, c.durable);
-        messages = await consumer.consume({ max_messages: 64 });
-        attempt = 0;
-        for await (const m of messages) {
-          await handle(m);
-          handled++;
-        }
-      } catch (err) {
-        if (stopping) break;
-        deps.log.warn({ err: describeError(err) }, 'event consumption interrupted; resuming');
-      }
-      if (!stopping) await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
-    }
-  })();
+  // One event at a time, in stream order.
+  const consumer = runConsumer({
+    js: deps.js,
+    jsm: deps.jsm,
+    consumer: 'indexer',
+    log: deps.log,
+    maxMessages: 64,
+    backoff: { initialMs: 250, maxMs: 30_000 },
+    metrics: consumed,
+    handle,
+  });
 
   return {
     writer,
     outbox,
-    handled: () => handled,
+    handled: consumer.handled,
     poller,
     repair,
     stop: async () => {
-      stopping = true;
       await repair.stop();
       repairRedis.disconnect();
-      await messages?.close();
-      await loop.catch(() => undefined);
+      await consumer.stop();
       await poller.stop();
       await outbox.stop();
     },

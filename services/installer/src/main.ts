@@ -1,22 +1,8 @@
-import {
-  connectJetStream,
-  connectRedis,
-  createLogger,
-  exitOnStartError,
-  loadConfig,
-  onShutdown,
-  startTracing,
-  ServiceMetrics,
-  startHealthServer,
-} from '@profiles/shared';
+import { connectJetStream, connectRedis, runService, ServiceMetrics, urlPolicyOf } from '@profiles/shared';
+import { secretProvider } from '@profiles/shared/git';
 import { start } from './start.ts';
 
-const log = createLogger('installer');
-// Before anything that makes spans; export only when the OTEL_* variables ask for it.
-const stopTracing = startTracing('installer');
-try {
-  const config = loadConfig();
-  log.level = config.logLevel;
+await runService('installer', async ({ config, log }) => {
   const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'installer');
   const redis = connectRedis(config.redisUrl, log, 'installer', { autoPipelining: false });
   const metrics = new ServiceMetrics('installer');
@@ -29,26 +15,20 @@ try {
     log,
     workDir: config.installerWorkDir,
     concurrency: config.installerConcurrency,
-    secretsDir: config.secretsDir,
+    secrets: await secretProvider(config, log),
+    knownHostsFile: config.gitSshKnownHosts,
     fluxSchemasDir: config.fluxSchemasDir,
     gitUrlRewrites: config.gitUrlRewrites,
-    urlPolicy: { allowFile: config.repoAllowFile, denyHosts: config.repoDenyHosts },
+    urlPolicy: urlPolicyOf(config),
     metrics,
   });
-  const health = await startHealthServer({
-    host: config.healthHost,
-    port: config.healthPort,
+  return {
     checks: { nats: () => !nc.isClosed(), redis: () => redis.status === 'ready' },
     metrics,
-  });
-  log.info({ healthPort: health.port }, 'installer started');
-  onShutdown(log, async () => {
-    await installer.stop();
-    await health.close();
-    await nc.drain();
-    redis.disconnect();
-    await stopTracing();
-  });
-} catch (err) {
-  exitOnStartError(log, err);
-}
+    stop: async () => {
+      await installer.stop();
+      await nc.drain();
+      redis.disconnect();
+    },
+  };
+});

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConflictResolution } from '@profiles/shared';
-import { git, type GitEnv } from './git.ts';
+import { runGit as git, type GitEnv } from '@profiles/shared/git';
 
 export interface MergeResult {
   files: Map<string, Buffer>;

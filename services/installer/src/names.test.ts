@@ -55,9 +55,13 @@ test('three-way merge: user edits kept, new version applied, removals and confli
 });
 
 test('url policy: file:// only when allowed, denied hosts refused, API URLs http(s) only', async () => {
-  const { checkUrl } = await import('./url-policy.ts');
-  const open = { allowFile: true, denyHosts: ['169.254.', 'metadata'] };
-  const closed = { allowFile: false, denyHosts: ['169.254.'] };
+  const { GitAccess, noSecrets } = await import('@profiles/shared/git');
+  const checker = (policy: { allowFile: boolean; denyHosts: string[] }) =>
+    new GitAccess({ secrets: noSecrets, policy, code: 'BAD_REQUEST' });
+  const open = checker({ allowFile: true, denyHosts: ['169.254.', 'metadata'] });
+  const closed = checker({ allowFile: false, denyHosts: ['169.254.'] });
+  const checkUrl = (url: string, access: InstanceType<typeof GitAccess>, what: string, schemes?: string[]) =>
+    access.check(url, what, schemes);
   checkUrl('file:///srv/x.git', open, 'profile');
   assert.throws(() => checkUrl('file:///srv/x.git', closed, 'profile'), /REPO_ALLOW_FILE/);
   assert.throws(() => checkUrl('http://169.254.169.254/latest', open, 'profile'), /deny list/);

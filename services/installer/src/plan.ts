@@ -12,7 +12,7 @@ import {
   type ProfileSource,
 } from '@profiles/shared';
 import type { FluxValidator } from './flux-schemas.ts';
-import type { GitEnv } from './git.ts';
+import type { GitAccess } from '@profiles/shared/git';
 import {
   RECORD_FILE,
   checkNameFree,
@@ -50,7 +50,8 @@ export interface PlanDeps {
   repos: ProfileRepos;
   targets: TargetRepos;
   validator: FluxValidator;
-  gitEnv: GitEnv;
+  /** Its `base` env runs the merges. */
+  access: GitAccess;
 }
 
 /**
@@ -234,7 +235,7 @@ function mergeStep(
       req.upgrade?.adopt && !rec.id ? ours : new Map([...base.files, [file, ours.get(file)!]]),
       ours,
       rendered.files,
-      d.gitEnv,
+      d.access.base,
     );
     const { unresolved, resolved } = resolveConflicts(m, req.upgrade?.conflicts);
     state.conflicts = unresolved;

@@ -30,6 +30,8 @@ async function call(
       headers: { accept: 'application/json', 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
+      // The token is for this API: a redirect (perhaps to another origin) is an error, never followed.
+      redirect: 'error',
     });
   } catch (err) {
     throw new AppError(

@@ -5,6 +5,8 @@ import {
   describeError,
   inSpan,
   isAppError,
+  isStoreFailure,
+  redactSecrets,
   type InstallRequest,
   type InstallationDoc,
   type InstallationKeys,
@@ -12,13 +14,11 @@ import {
   type Redis,
 } from '@profiles/shared';
 import type { FluxValidator } from './flux-schemas.ts';
-import type { GitEnv } from './git.ts';
+import type { GitAccess } from '@profiles/shared/git';
 import { planInstall, planUpgrade, RecordMoved, type Plan } from './plan.ts';
 import { providerFor } from './pr-providers.ts';
 import type { ProfileRepos } from './profile-repos.ts';
 import { treeOf } from './resolve-tree.ts';
-import type { SecretProvider } from './secrets.ts';
-import { checkUrl, type UrlPolicy } from './url-policy.ts';
 import type { TargetRepos } from './target-repo.ts';
 
 export interface ProcessorDeps {
@@ -27,12 +27,11 @@ export interface ProcessorDeps {
   repos: ProfileRepos;
   targets: TargetRepos;
   validator: FluxValidator;
-  secrets: SecretProvider;
-  gitEnv: GitEnv;
+  /** URL policy, secrets and git config of every repository and pull-request call. */
+  access: GitAccess;
   log: Logger;
   owner: string;
   leaseMs: number;
-  urlPolicy: UrlPolicy;
 }
 
 export type Outcome = 'done' | 'busy';
@@ -85,13 +84,13 @@ export class Processor {
         const patch = await this.run(req);
         await this.update(id, patch);
       } catch (err) {
-        if (!isAppError(err) && /redis|ECONNREFUSED|Connection is closed/i.test(describeError(err)))
-          throw err;
+        if (isStoreFailure(err)) throw err;
         const e = isAppError(err) ? err : new AppError('INTERNAL', describeError(err));
         if (!isAppError(err)) this.d.log.error({ id, err }, 'install failed unexpectedly');
         await this.update(id, {
           status: 'failed',
-          reason: e.message,
+          // A URL in the message may carry a password (`https://user:pass@host`): never echoed.
+          reason: redactSecrets(e.message),
           code: e.code,
           ...(e.details?.findings ? { findings: e.details.findings as InstallationDoc['findings'] } : {}),
           ...(e.details?.conflicts ? { conflicts: e.details.conflicts as string[] } : {}),
@@ -200,7 +199,7 @@ export class Processor {
     const { req, rendered, prepare, state } = plan;
     const pr = req.target.pullRequest;
     if (!pr) throw new AppError('BAD_REQUEST', 'pull-request mode needs target.pullRequest');
-    checkUrl(pr.apiUrl, this.d.urlPolicy, 'pull-request API', ['http', 'https']);
+    await this.d.access.reach(pr.apiUrl, 'pull-request API', ['http', 'https']);
     const fileList = [...rendered.files.keys()];
     const branch = `profiles/${req.name}-${req.id.slice(0, 8)}`;
     const pushed = await this.d.targets.pushBranch(req.target, branch, req.id, message, prepare);
@@ -217,7 +216,7 @@ export class Processor {
     }
     let opened: { url: string; number: number | string };
     try {
-      const token = pr.secretRef ? (await this.d.secrets.get(pr.secretRef)).token : undefined;
+      const token = pr.secretRef ? (await this.d.access.secret(pr.secretRef, pr.apiUrl)).token : undefined;
       opened = await providerFor(pr, token).ensure({
         head: branch,
         base: req.target.branch,

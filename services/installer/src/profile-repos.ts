@@ -3,10 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, describeError, type SecretRef } from '@profiles/shared';
-import { git, gitEnvVars, type GitEnv } from './git.ts';
+import { gitEnvironment, runGit as git, type GitAccess, type GitEnv } from '@profiles/shared/git';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { gitCredentials, type SecretProvider } from './secrets.ts';
-import { checkUrl, type UrlPolicy } from './url-policy.ts';
 
 /**
  * Read access to profile repositories: one bare cache repository per URL, refs fetched on demand. A tag is
@@ -25,10 +23,12 @@ export class ProfileRepos {
 
   constructor(
     private readonly cacheDir: string,
-    private readonly env: GitEnv,
-    private readonly secrets: SecretProvider,
-    private readonly policy: UrlPolicy = { allowFile: false, denyHosts: [] },
+    private readonly access: GitAccess,
   ) {}
+
+  private get env(): GitEnv {
+    return this.access.base;
+  }
 
   private repoDir(url: string): string {
     return join(this.cacheDir, createHash('sha256').update(url).digest('hex').slice(0, 24));
@@ -36,9 +36,9 @@ export class ProfileRepos {
 
   /** The commit a tag or branch points to, fetching it first. */
   async resolve(url: string, ref: { tag?: string; branch?: string }, secretRef?: SecretRef): Promise<string> {
-    checkUrl(url, this.policy, 'profile repository');
+    this.access.check(url, 'profile repository');
     const key = `${url}|${ref.tag ? `t:${ref.tag}` : `b:${ref.branch}`}`;
-    const who = secretRef ? await this.fingerprint(secretRef) : '';
+    const who = secretRef ? await this.fingerprint(url, secretRef) : '';
     const cached = () => {
       const e = ref.tag ? this.resolved.get(key) : undefined;
       return e && (e.by.has('') || e.by.has(who)) ? e.commit : undefined;
@@ -56,7 +56,7 @@ export class ProfileRepos {
       }
       const local = ref.tag ? `refs/tags/${ref.tag}` : `refs/remotes/src/${ref.branch}`;
       const remote = ref.tag ? `refs/tags/${ref.tag}` : `refs/heads/${ref.branch}`;
-      const creds = await gitCredentials(this.secrets, secretRef, this.env);
+      const creds = await this.access.open(url, secretRef, 'profile repository');
       try {
         await git(['fetch', '--no-tags', '-q', '--', url, `+${remote}:${local}`], {
           cwd: dir,
@@ -92,8 +92,8 @@ export class ProfileRepos {
   }
 
   /** Who a secret makes the caller: a hash of its content (never the content itself). */
-  private async fingerprint(ref: SecretRef): Promise<string> {
-    const s = await this.secrets.get(ref);
+  private async fingerprint(url: string, ref: SecretRef): Promise<string> {
+    const s = await this.access.secret(ref, url);
     const sorted = Object.keys(s)
       .sort()
       .map((k) => [k, s[k]]);
@@ -102,8 +102,7 @@ export class ProfileRepos {
 
   /** Tags of a remote repository (for `latest` and available updates). */
   async remoteTags(url: string, pattern: string, secretRef?: SecretRef): Promise<string[]> {
-    checkUrl(url, this.policy, 'profile repository');
-    const creds = await gitCredentials(this.secrets, secretRef, this.env);
+    const creds = await this.access.open(url, secretRef, 'profile repository');
     try {
       const out = await git(['ls-remote', '--tags', '--refs', '--', url, `refs/tags/${pattern}`], {
         env: creds.env,
@@ -156,7 +155,7 @@ export class ProfileRepos {
       env: this.env,
       allowFail: true,
     });
-    return r.code === 0 ? Buffer.from(r.stdout, 'utf8') : undefined;
+    return r.code === 0 ? r.bytes : undefined;
   }
 }
 
@@ -165,7 +164,7 @@ function catFileBatch(repo: string, shas: string[], env: GitEnv): Promise<Buffer
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['cat-file', '--batch'], {
       cwd: repo,
-      env: { ...process.env, ...gitEnvVars(env) },
+      env: gitEnvironment(env),
     });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));

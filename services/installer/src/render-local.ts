@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InstallRequest, ProfileSource, ProfileTreeNode } from '@profiles/shared';
 import { FluxValidator } from './flux-schemas.ts';
-import { rewriteConfig } from './git.ts';
+import { GitAccess, noSecrets, rewriteConfig } from '@profiles/shared/git';
 import { ProfileRepos } from './profile-repos.ts';
 import { renderInstallation, type Rendered } from './render.ts';
 import { resolveProfile, treeOf } from './resolve-tree.ts';
@@ -37,11 +37,12 @@ export interface RenderLocalOptions {
 export async function renderLocal(o: RenderLocalOptions): Promise<Rendered & { tree: ProfileTreeNode }> {
   const repos = new ProfileRepos(
     o.cacheDir,
-    { config: rewriteConfig(o.gitUrlRewrites ?? []) },
-    {
-      get: async () => ({}),
-    },
-    { allowFile: true, denyHosts: [] },
+    new GitAccess({
+      secrets: noSecrets,
+      policy: { allowFile: true, denyHosts: [] },
+      base: { config: rewriteConfig(o.gitUrlRewrites ?? []), asUser: true },
+      code: 'BAD_REQUEST',
+    }),
   );
   const [validator, profile] = await Promise.all([
     FluxValidator.load(o.fluxSchemasDir),

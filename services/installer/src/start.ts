@@ -5,8 +5,12 @@ import { openWorkDir } from './work-dir.ts';
 import {
   CONSUMERS,
   INSTALLER_SUBJECTS,
+  ack,
   describeError,
-  ensureConsumer,
+  retryAfter,
+  runConsumer,
+  terminate,
+  type Verdict,
   installationKeys,
   installMessage,
   type JetStreamClient,
@@ -22,16 +26,15 @@ import {
   contextFromHeaders,
   inSpan,
   SpanKind,
+  type UrlPolicy,
 } from '@profiles/shared';
+import { GitAccess, folderSecrets, rewriteConfig, type SecretProvider } from '@profiles/shared/git';
 import { FluxValidator } from './flux-schemas.ts';
 import { InstallMetrics } from './metrics.ts';
-import { rewriteConfig, type GitEnv } from './git.ts';
 import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
-import { FolderSecretProvider, type SecretProvider } from './secrets.ts';
 import { TargetRepos } from './target-repo.ts';
-import type { UrlPolicy } from './url-policy.ts';
-import { scanRepository } from './scan.ts';
+import { findInstallations } from './find-installations.ts';
 
 export interface InstallerDeps {
   js: JetStreamClient;
@@ -44,8 +47,11 @@ export interface InstallerDeps {
   /** Scratch folder for clones; a fresh temp folder when empty. */
   workDir?: string;
   concurrency?: number;
+  /** Where secretRefs are read (SECRETS_SOURCE); default: the folder `secretsDir`. */
   secrets?: SecretProvider;
   secretsDir?: string;
+  /** The operator's known_hosts file for ssh repositories (GIT_SSH_KNOWN_HOSTS). */
+  knownHostsFile?: string | undefined;
   fluxSchemasDir?: string;
   /** `from=to` URL rewrites (GIT_URL_REWRITES). */
   gitUrlRewrites?: string[];
@@ -66,8 +72,9 @@ export interface Installer {
 /**
  * Consumes the install work queue through the durable `installer` consumer. Up to `concurrency` requests run
  * at once (installs into one repository take turns inside a replica; replicas race at `git push` and retry).
- * A message is acked once the request's status is final, naked when another replica holds its lease or Redis
- * failed, and heartbeated while git works so JetStream does not redeliver it meanwhile.
+ * Through the shared consumer runner: a message is acked once the request's status is final, naked when
+ * another replica holds its lease or Redis failed, and kept in progress while git works, so the ack wait is
+ * short and a crashed replica's request is redelivered within seconds.
  */
 export async function start(deps: InstallerDeps): Promise<Installer> {
   const owner = randomUUID();
@@ -75,49 +82,42 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const workDir = work.dir;
   await mkdir(join(workDir, 'profiles'), { recursive: true });
   await mkdir(join(workDir, 'targets'), { recursive: true });
-  const gitEnv: GitEnv = { config: rewriteConfig(deps.gitUrlRewrites ?? []) };
-  const secrets = deps.secrets ?? new FolderSecretProvider(deps.secretsDir ?? '');
+  const access = new GitAccess({
+    secrets: deps.secrets ?? folderSecrets(deps.secretsDir ?? '', deps.log),
+    policy: deps.urlPolicy ?? { allowFile: false, denyHosts: [] },
+    base: { config: rewriteConfig(deps.gitUrlRewrites ?? []) },
+    knownHostsFile: deps.knownHostsFile,
+    code: 'BAD_REQUEST',
+  });
   const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
-  const urlPolicy = deps.urlPolicy ?? { allowFile: false, denyHosts: [] };
-  const repos = new ProfileRepos(join(workDir, 'profiles'), gitEnv, secrets, urlPolicy);
-  const targets = new TargetRepos(join(workDir, 'targets'), gitEnv, secrets, deps.log, urlPolicy);
+  const repos = new ProfileRepos(join(workDir, 'profiles'), access);
+  const targets = new TargetRepos(join(workDir, 'targets'), access, deps.log);
   const processor = new Processor({
     redis: deps.redis,
     keys: installationKeys(deps.redisPrefix),
     repos,
     targets,
     validator,
-    secrets,
-    gitEnv,
+    access,
     log: deps.log,
     owner,
-    leaseMs: deps.leaseMs ?? 60_000,
-    urlPolicy,
+    // As long as the ack wait: a crashed replica's request is taken by another one as soon as it is redelivered.
+    leaseMs: deps.leaseMs ?? CONSUMERS.installer.ackWaitMs,
   });
 
-  await ensureConsumer(deps.jsm, 'installer');
-  const c = CONSUMERS.installer;
-  const consumer = await deps.js.consumers.get(c.stream, c.durable);
   const concurrency = Math.max(1, deps.concurrency ?? 4);
-  const messages = await consumer.consume({ max_messages: concurrency });
-  let handled = 0;
-  const running = new Set<Promise<void>>();
   const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
   const docKey = installationKeys(deps.redisPrefix).doc;
 
-  const handle = async (m: JsMsg) => {
-    metrics.consumer.received(m);
+  const handle = async (m: JsMsg): Promise<Verdict> => {
     const started = performance.now();
     let id: string;
     try {
       id = installMessage.decode(m.data).id;
     } catch (err) {
-      metrics.consumer.failed();
       deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
-      m.term();
-      return;
+      return terminate;
     }
-    const beat = setInterval(() => m.working(), Math.max(1_000, c.ackWaitMs / 4));
     const span = {
       kind: SpanKind.CONSUMER,
       parent: contextFromHeaders(m.headers),
@@ -125,33 +125,28 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     };
     try {
       const outcome = await inSpan('installer handle install request', span, () => processor.handle(id));
-      if (outcome === 'busy') m.nak(2_000);
-      else {
-        m.ack();
-        const status = (JSON.parse((await deps.redis.get(docKey(id))) ?? '{}') as { status?: string }).status;
-        metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
-      }
+      // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
+      if (outcome === 'busy') return retryAfter(5_000);
+      const doc = await deps.redis.get(docKey(id)).catch(() => null);
+      const status = (JSON.parse(doc ?? '{}') as { status?: string }).status;
+      metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
+      return ack;
     } catch (err) {
-      metrics.consumer.failed();
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6));
-      deps.log.warn(
-        { id, err: describeError(err), retryInMs: delay },
-        'install request failed, will be redelivered',
-      );
-      m.nak(delay);
-    } finally {
-      clearInterval(beat);
-      handled++;
+      deps.log.warn({ id, err: describeError(err) }, 'install request failed, will be redelivered');
+      throw err;
     }
   };
-
-  const loop = (async () => {
-    for await (const m of messages) {
-      const p = handle(m).finally(() => running.delete(p));
-      running.add(p);
-      if (running.size >= concurrency) await Promise.race(running);
-    }
-  })();
+  // Up to `concurrency` requests at once; the runner keeps each in progress while git works.
+  const consumer = runConsumer({
+    js: deps.js,
+    jsm: deps.jsm,
+    consumer: 'installer',
+    log: deps.log,
+    concurrency,
+    maxMessages: concurrency,
+    metrics: metrics.consumer,
+    handle,
+  });
   const scanSub = deps.nc?.subscribe(INSTALLER_SUBJECTS.scan, {
     queue: INSTALLER_SUBJECTS.queueGroup,
     callback: (err, msg) => {
@@ -159,7 +154,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       void (async () => {
         let reply: RepositoryScan;
         try {
-          reply = await scanRepository(targets, repos, scanRequest.decode(msg.data));
+          reply = await findInstallations(targets, repos, scanRequest.decode(msg.data));
         } catch (e) {
           reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
         }
@@ -171,12 +166,10 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
 
   return {
     processor,
-    handled: () => handled,
+    handled: consumer.handled,
     stop: async () => {
       scanSub?.unsubscribe();
-      await messages.close();
-      await loop.catch(() => undefined);
-      await Promise.allSettled([...running]);
+      await consumer.stop();
       await work.close();
     },
   };

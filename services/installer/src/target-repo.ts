@@ -9,10 +9,8 @@ import {
   type InstallTarget,
   type Logger,
 } from '@profiles/shared';
-import { git, type GitEnv } from './git.ts';
+import { runGit as git, type GitAccess, type GitEnv } from '@profiles/shared/git';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { gitCredentials, type SecretProvider } from './secrets.ts';
-import { checkUrl, type UrlPolicy } from './url-policy.ts';
 import { openWorkspace, writeChange, type Change, type Prepare, type Workspace } from './workspace.ts';
 
 export type { Change, Prepare, Workspace } from './workspace.ts';
@@ -52,16 +50,18 @@ export class TargetRepos {
 
   constructor(
     private readonly workDir: string,
-    private readonly env: GitEnv,
-    private readonly secrets: SecretProvider,
+    private readonly access: GitAccess,
     private readonly log: Logger,
-    private readonly policy: UrlPolicy = { allowFile: false, denyHosts: [] },
   ) {}
+
+  private get env(): GitEnv {
+    return this.access.base;
+  }
 
   private async open(
     target: InstallTarget,
   ): Promise<{ dir: string; env: GitEnv; cleanup: () => Promise<void> }> {
-    checkUrl(target.url, this.policy, 'target repository');
+    this.access.check(target.url, 'target repository');
     const dir = join(
       this.workDir,
       createHash('sha256').update(`${target.url}\n${target.branch}`).digest('hex').slice(0, 24),
@@ -71,7 +71,7 @@ export class TargetRepos {
       await git(['init', '-q', dir], { env: this.env });
       await git(['remote', 'add', 'origin', target.url], { cwd: dir, env: this.env });
     }
-    const creds = await gitCredentials(this.secrets, target.secretRef, this.env);
+    const creds = await this.access.open(target.url, target.secretRef, 'target repository');
     return { dir, env: creds.env, cleanup: creds.cleanup };
   }
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FolderSecretProvider } from './secrets.ts';
+import { GitAccess, noSecrets } from '@profiles/shared/git';
 import { ProfileRepos } from './profile-repos.ts';
 import { openWorkDir } from './work-dir.ts';
 
@@ -35,10 +35,15 @@ test('temporary work folders: removed on stop, orphans of dead processes removed
 test('a profile repository URL that fails leaves no cache folder behind', async () => {
   const cache = await mkdtemp(join(tmpdir(), 'profile-cache-test-'));
   try {
-    const repos = new ProfileRepos(cache, { config: [] }, new FolderSecretProvider(''), {
-      allowFile: true,
-      denyHosts: [],
-    });
+    const repos = new ProfileRepos(
+      cache,
+      new GitAccess({
+        secrets: noSecrets,
+        policy: { allowFile: true, denyHosts: [] },
+        base: { config: [] },
+        code: 'BAD_REQUEST',
+      }),
+    );
     for (let i = 0; i < 3; i++)
       await assert.rejects(repos.resolve(`file:///nonexistent/repo-${i}.git`, { tag: 'v1.0.0' }));
     assert.deepEqual(await readdir(cache), []);

@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AppError, checkTargetPath } from '@profiles/shared';
-import { git, type GitEnv } from './git.ts';
+import { runGit as git, type GitEnv } from '@profiles/shared/git';
 
 /** What an install puts into the working tree, decided after the tree was synced to the branch head. */
 export interface Change {

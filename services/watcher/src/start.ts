@@ -1,4 +1,5 @@
 import {
+  AppError,
   ConsumerMetrics,
   ServiceMetrics,
   type Config,
@@ -44,7 +45,7 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
   const publisher = new Publisher({ js: deps.js, log: deps.log });
   const metrics = deps.metrics ?? new ServiceMetrics('watcher');
   if (deps.config.watcherMode === 'kubernetes') {
-    if (!deps.jsm) throw new Error('Kubernetes mode needs a JetStream manager');
+    if (!deps.jsm) throw new AppError('CONFIG_INVALID', 'Kubernetes mode needs a JetStream manager');
     const kc = loadKubeConfig(deps.kubeconfigPath ?? deps.config.kubeconfig);
     const kubernetes = new KubernetesSource({
       kc,

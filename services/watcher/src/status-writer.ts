@@ -1,10 +1,15 @@
 import * as k8s from '@kubernetes/client-node';
 import {
-  CONSUMERS,
+  AppError,
   type ConsumerMetrics,
+  ack,
   decodeEvent,
   ensureConsumer,
   describeError,
+  runConsumer,
+  terminate,
+  type ConsumerRunner,
+  type Verdict,
   EVENT_TYPES,
   isEventOf,
   type JetStreamClient,
@@ -15,13 +20,6 @@ import {
 } from '@profiles/shared';
 import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
 
-/**
- * Writes the indexer's results back to each ProfileCatalogSource's status subresource: kstatus conditions
- * (Ready, Reconciling, Stalled), observedGeneration, counts, entry errors and scanned repositories. It reads
- * the `source.indexed` / `source.failed` events through the shared durable consumer `status-writer`, so with
- * several watcher replicas each result is written once. A result for another object (same name, new uid) or
- * an older generation is skipped, and nothing is written when the status would not change.
- */
 export interface StatusWriterDeps {
   kc: k8s.KubeConfig;
   js: JetStreamClient;
@@ -83,10 +81,15 @@ export function desiredStatus(
   return status;
 }
 
+/**
+ * Writes the indexer's results back to each ProfileCatalogSource's status subresource: kstatus conditions
+ * (Ready, Reconciling, Stalled), observedGeneration, counts, entry errors and scanned repositories. It reads
+ * the `source.indexed` / `source.failed` events through the shared durable consumer `status-writer`, so with
+ * several watcher replicas each result is written once. A result for another object (same name, new uid) or
+ * an older generation is skipped, and nothing is written when the status would not change.
+ */
 export class StatusWriter {
-  private messages: { close: () => Promise<void | Error> } | undefined;
-  private loop: Promise<void> | undefined;
-  private stopped = false;
+  private consumer: ConsumerRunner | undefined;
   private readonly custom: k8s.CustomObjectsApi;
   writes = 0;
   /** Status writes that failed and were put back for a retry after a backoff. */
@@ -98,56 +101,41 @@ export class StatusWriter {
 
   async start(): Promise<void> {
     await ensureConsumer(this.deps.jsm, 'statusWriter');
-    this.loop = (async () => {
-      while (!this.stopped) {
-        try {
-          const consumer = await this.deps.js.consumers.get(
-            CONSUMERS.statusWriter.stream,
-            CONSUMERS.statusWriter.durable,
-          );
-          const messages = await consumer.consume({ max_messages: 32 });
-          this.messages = messages;
-          for await (const m of messages) await this.handle(m);
-        } catch (err) {
-          if (!this.stopped)
-            this.deps.log.warn({ err: describeError(err) }, 'status consumption interrupted; resuming');
-        }
-        if (!this.stopped) await new Promise((r) => setTimeout(r, 1_000));
-      }
-    })();
+    this.consumer = runConsumer({
+      js: this.deps.js,
+      jsm: this.deps.jsm,
+      consumer: 'statusWriter',
+      log: this.deps.log,
+      maxMessages: 32,
+      ...(this.deps.consumer ? { metrics: this.deps.consumer } : {}),
+      handle: (m) => this.handle(m),
+    });
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.messages?.close();
-    await this.loop;
+    await this.consumer?.stop();
   }
 
-  private async handle(m: JsMsg): Promise<void> {
-    this.deps.consumer?.received(m);
+  private async handle(m: JsMsg): Promise<Verdict> {
     let ev;
     try {
       ev = decodeEvent(m.data);
     } catch {
-      this.deps.consumer?.failed();
-      m.term();
-      return;
+      return terminate;
     }
-    if (!isEventOf(ev, EVENT_TYPES.sourceIndexed) && !isEventOf(ev, EVENT_TYPES.sourceFailed))
-      return void m.ack();
+    if (!isEventOf(ev, EVENT_TYPES.sourceIndexed) && !isEventOf(ev, EVENT_TYPES.sourceFailed)) return ack;
     const r = ev.data as SourceResult;
-    if (r.origin !== this.deps.origin || !r.uid) return void m.ack();
+    if (r.origin !== this.deps.origin || !r.uid) return ack;
     try {
       await this.write(r);
-      m.ack();
+      return ack;
     } catch (err) {
-      this.deps.consumer?.failed();
       this.backoffs++;
       this.deps.log.warn(
         { source: `${r.ref.namespace}/${r.ref.name}`, err: describeError(err) },
         'status write failed; will retry',
       );
-      m.nak(Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6)));
+      throw err; // redelivered with the runner's backoff
     }
   }
 
@@ -191,7 +179,7 @@ export class StatusWriter {
         if (statusOf(err) !== 409) throw err; // 409: changed meanwhile, read again
       }
     }
-    throw new Error('status kept changing while being written');
+    throw new AppError('UNAVAILABLE', 'status kept changing while being written');
   }
 }
 

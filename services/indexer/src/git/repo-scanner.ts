@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
+  AppError,
   checkProfileDefinition,
   checkProfileFiles,
   fileRequirements,
@@ -20,17 +21,9 @@ import {
   type SourceRef,
 } from '@profiles/shared';
 import type { ScanMetrics } from '../metrics.ts';
-import { gitAuth, type SecretProvider } from './credentials.ts';
-import { git } from './git-cli.ts';
-import { checkRepoUrl, redactUrl, type UrlPolicy } from './repo-url.ts';
+import { GitAccess, runGit as git, type GitCredentials, type SecretProvider } from '@profiles/shared/git';
+import { redactUrl, type UrlPolicy } from './repo-url.ts';
 
-/**
- * Scans one repository of a catalog source: lists its tags with one `git ls-remote`, and reads `profile.yaml`
- * only at tags that are new or moved since the previous scan (fetched shallowly, in batches, into a bare cache
- * repository, then read with one `git cat-file --batch`). Tags follow `<dir>/v<semver>`, profile.yaml at
- * `<dir>/profile.yaml`; a bare `v<semver>` tag means profile.yaml at the root. A bad tag is reported with its
- * reason and the others are indexed; a failed scan keeps the previous result.
- */
 export interface ScannerDeps {
   cacheDir: string;
   timeoutMs: number;
@@ -38,6 +31,8 @@ export interface ScannerDeps {
   maxProfileBytes: number;
   urlPolicy: UrlPolicy;
   secrets: SecretProvider;
+  /** The operator's known_hosts file for ssh repositories (GIT_SSH_KNOWN_HOSTS). */
+  knownHostsFile?: string | undefined;
   log: Logger;
   /** Records each scan's duration and failure per repository. */
   metrics?: ScanMetrics;
@@ -56,6 +51,13 @@ export interface RepoScanResult {
 
 const FETCH_BATCH = 200;
 
+/**
+ * Scans one repository of a catalog source: lists its tags with one `git ls-remote`, and reads `profile.yaml`
+ * only at tags that are new or moved since the previous scan (fetched shallowly, in batches, into a bare cache
+ * repository, then read with one `git cat-file --batch`). Tags follow `<dir>/v<semver>`, profile.yaml at
+ * `<dir>/profile.yaml`; a bare `v<semver>` tag means profile.yaml at the root. A bad tag is reported with its
+ * reason and the others are indexed; a failed scan keeps the previous result.
+ */
 export async function scanRepository(
   deps: ScannerDeps,
   ref: SourceRef,
@@ -95,33 +97,25 @@ async function scanOnce(
     changed: false,
     error: describeError(err),
   });
-  let scheme: string;
+  let auth: GitCredentials;
   try {
-    if (typeof repo?.url !== 'string') throw new Error('repository url is required');
-    scheme = checkRepoUrl(repo.url, deps.urlPolicy).scheme;
-  } catch (err) {
-    return fail(err);
-  }
-  let secret;
-  if (repo.secretRef?.name) {
-    try {
-      secret = await deps.secrets.get(ref.namespace, repo.secretRef.name);
-    } catch (err) {
-      return fail(err);
-    }
-    if (!secret)
-      return fail(new Error(`secret ${ref.namespace}/${repo.secretRef.name} (secretRef) not found`));
-  }
-  let auth;
-  try {
-    auth = await gitAuth(secret, scheme);
+    if (typeof repo?.url !== 'string') throw new AppError('SOURCE_INVALID', 'repository url is required');
+    const access = new GitAccess({
+      secrets: deps.secrets,
+      policy: deps.urlPolicy,
+      knownHostsFile: deps.knownHostsFile,
+      code: 'SOURCE_INVALID',
+    });
+    // A secretRef names a Secret in the source's own namespace.
+    const key = repo.secretRef?.name ? { namespace: ref.namespace, name: repo.secretRef.name } : undefined;
+    auth = await access.open(repo.url, key);
   } catch (err) {
     return fail(err);
   }
   try {
     const opts = { env: auth.env, timeoutMs: deps.timeoutMs };
     const listing = await git(['ls-remote', '--tags', '--', repo.url], opts);
-    const remote = parseLsRemote(listing.stdout.toString('utf8'));
+    const remote = parseLsRemote(listing.stdout);
     let versions = [...remote.entries()].filter(([tag]) => parseTag(tag) !== undefined);
     let skippedTags: number | undefined;
     if (versions.length > deps.maxTags) {
@@ -232,7 +226,7 @@ async function checkFiles(cache: string, states: RepoTagState[], deps: ScannerDe
     timeoutMs: deps.timeoutMs,
     input: specs.join('\n') + '\n',
   });
-  const lines = stdout.toString('utf8').split('\n');
+  const lines = stdout.split('\n');
   const types = new Map(specs.map((spec, i) => [spec, lines[i]?.trim()]));
   states.forEach((s, i) => {
     if (!s.entry) return;
@@ -248,7 +242,7 @@ type FileRead = { ok: true; text: string } | { ok: false; reason: string };
 
 /** Reads many `<commit>:<path>` blobs with one `git cat-file --batch`. */
 async function readFiles(cache: string, specs: string[], deps: ScannerDeps): Promise<FileRead[]> {
-  const { stdout } = await git(['cat-file', '--batch'], {
+  const { bytes: stdout } = await git(['cat-file', '--batch'], {
     cwd: cache,
     timeoutMs: deps.timeoutMs,
     input: specs.join('\n') + '\n',

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { redactSecrets } from '@profiles/shared';
 import { checkRepoUrl, normalizeRepoUrl } from './repo-url.ts';
-import { redactCredentials } from './git-cli.ts';
 
 const policy = { allowFile: false, denyHosts: ['169.254.', 'metadata.google.internal'] };
 
@@ -33,7 +33,7 @@ test('URLs of one repository normalise alike', () => {
 
 test('credentials in URLs are redacted from messages', () => {
   assert.equal(
-    redactCredentials('fatal: unable to access https://bob:s3cret@host/x'),
+    redactSecrets('fatal: unable to access https://bob:s3cret@host/x'),
     'fatal: unable to access https://***@host/x',
   );
 });

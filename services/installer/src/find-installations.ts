@@ -18,7 +18,7 @@ import type { TargetRepos } from './target-repo.ts';
  * Lists the installations in a GitOps repository (every profile-installation.yaml under the path) with the
  * newer versions of their profiles: the tags `<profile folder>/<semver>` of the profile repository.
  */
-export async function scanRepository(
+export async function findInstallations(
   targets: TargetRepos,
   repos: ProfileRepos,
   target: InstallTarget,
