@@ -3,7 +3,7 @@
  * them) and its clients (the `profiles` CLI, which reads them).
  */
 import type { Artifact } from './profile-definition.ts';
-import type { CatalogEntry, ScannedRepository } from './keys.ts';
+import type { CatalogEntry, ScannedRepository, SourceStatus } from './keys.ts';
 
 /** One hit of `GET /v1/search`: a profile (its latest matching version), or every version with versions=all. */
 export interface SearchHit {
@@ -59,16 +59,13 @@ export interface ProfileUpdatesDoc {
 }
 
 /** One catalog source of `GET /v1/sources` (and `{item}` of `GET /v1/sources/{namespace}/{name}`). */
-export interface SourceView {
+export interface SourceView extends Pick<
+  SourceStatus,
+  'ready' | 'reason' | 'message' | 'profiles' | 'versions' | 'entryErrors'
+> {
   namespace: string;
   name: string;
   origin: string;
-  ready: boolean;
-  reason: string;
-  message: string;
-  profiles: number;
-  versions: number;
-  entryErrors: { entry: string; reason: string }[];
   lastError: string | null | undefined;
   scannedRepositories: ScannedRepository[];
   observedGeneration: number | null;
