@@ -183,6 +183,12 @@ export interface InstallationDoc {
   /** Files removed by an upgrade. */
   removed?: string[];
   conflicts?: string[];
+  /**
+   * Each conflicting region of each conflicting file, diff3-style: the user's lines, the lines of the version
+   * installed before and the new version's lines (`<<<<<<< repository` … `||||||| installed` … `=======` …
+   * `>>>>>>> upgrade`), with a few lines of context. What a CLI or page shows so the user sees the clash itself.
+   */
+  conflictHunks?: { file: string; hunks: string[] }[];
   /** Conflicting files an upgrade resolved as the request chose. */
   resolved?: { file: string; by: 'ours' | 'theirs' | 'markers' }[];
   /** Schema findings that stopped an install (nothing was written). */
