@@ -31,18 +31,9 @@ fi
 
 command -v go >/dev/null || { echo "go is needed to build kube-apiserver and etcd (or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
 mkdir -p "$out"
-# Several test processes may call this at once: one builds, the others wait for it.
-if command -v flock >/dev/null; then
-  exec 9>"$out/.lock"
-  if ! flock -n 9; then
-    echo "another build of $out is running; waiting for it" >&2
-    flock 9
-  fi
-  if have; then
-    echo "$out"
-    exit 0
-  fi
-fi
+# shellcheck source=../lib/build-lock.sh
+. "$here/../lib/build-lock.sh"
+take_build_lock "$out" "$out" have
 
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
 jobs="${KUBE_ASSETS_BUILD_P:-2}"
