@@ -114,6 +114,27 @@ describe('the Helm chart and the kustomize base', { skip }, () => {
     }
   });
 
+  test('values the chart cannot honour or does not know fail the rendering with a message naming the value', async () => {
+    const fails = (...set: string[]) =>
+      helm('template', 'profiles', CHART, ...set.flatMap((v) => ['--set', v])).then(
+        () => assert.fail(`rendered with ${set.join(' ')}`),
+        (e: Error) => e.message,
+      );
+    assert.match(
+      await fails('config.REDIS_URL=redis://x'),
+      /config\.REDIS_URL is not set in config: use redis\.external/,
+    );
+    assert.match(
+      await fails('config.WEBHOOK_SECRET=s3cret'),
+      /use webhookSecret \(a Secret, never a ConfigMap\)/,
+    );
+    assert.match(await fails('redis.external.url='), /redis\.external\.url is required/);
+    assert.match(await fails('nats.external.url='), /nats\.external\.url is required/);
+    // values.schema.json: a misspelt key or a wrong type is refused before anything renders.
+    assert.match(await fails('watcher.replica=3'), /\/watcher.*additional properties 'replica' not allowed/);
+    assert.match(await fails('api.port=http'), /\/api\/port.*want integer/);
+  });
+
   test("the chart's CRDs are deploy/crds, both kinds", async () => {
     const base = join(root, 'deploy/crds');
     const files = (await readdir(base)).filter((f) => f.endsWith('.yaml'));
