@@ -337,6 +337,58 @@ describe('the Helm chart and the kustomize base', { skip }, () => {
     assert.equal(REDIS_URL && NATS_URL ? 'both' : 'missing', 'both', 'the base names Redis and NATS');
   });
 
+  test('the policy checks find what a weakened rendering lacks (they are not vacuous)', async () => {
+    const weak = parseObjects(
+      await helm(
+        'template',
+        'profiles',
+        CHART,
+        '-n',
+        NS,
+        '--set',
+        'networkPolicy.enabled=false',
+        '--set',
+        'api.resources.limits=null',
+        '--set',
+        'indexer.pdb.enabled=false',
+      ),
+    );
+    assert.deepEqual(containerViolations(weak), ['Deployment/profiles-api container api: no limits.memory']);
+    assert.deepEqual(pdbViolations(weak), ['Deployment/profiles-indexer: no PodDisruptionBudget']);
+    assert.deepEqual(flowsOf(weak, workloadOf('default', 'api').podLabels).isolated, {
+      ingress: false,
+      egress: false,
+    });
+    // What values cannot weaken, changed by hand in a copy of the kustomize base.
+    const base: K8sObject[] = structuredClone(objects('kustomize'));
+    const watcher = workloads(base).find((w) => w.obj.metadata.name === 'profiles-watcher')!;
+    Object.assign(watcher.pod.containers[0].securityContext, {
+      readOnlyRootFilesystem: false,
+      allowPrivilegeEscalation: true,
+    });
+    delete watcher.pod.containers[0].readinessProbe;
+    watcher.pod.securityContext.runAsNonRoot = false;
+    workloads(base).find((w) => w.obj.metadata.name === 'profiles-api')!.pod.serviceAccountName =
+      'profiles-watcher';
+    base
+      .find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'profiles-indexer')!
+      .rules[0].verbs.push('list', '*');
+    assert.deepEqual(containerViolations(base), [
+      'Deployment/profiles-watcher container watcher: runAsNonRoot is not true',
+      'Deployment/profiles-watcher container watcher: no readinessProbe',
+      'Deployment/profiles-watcher container watcher: root filesystem writable',
+      'Deployment/profiles-watcher container watcher: allowPrivilegeEscalation is not false',
+    ]);
+    assert.deepEqual(serviceAccountViolations(base), [
+      'ServiceAccount profiles-watcher is shared by Deployment/profiles-api, Deployment/profiles-watcher',
+    ]);
+    assert.deepEqual(rbacViolations(base), [
+      'ClusterRole/profiles-indexer: * in verbs',
+      'ClusterRole/profiles-indexer: verb *',
+      'ClusterRole/profiles-indexer: Secrets beyond get (get, list, *)',
+    ]);
+  });
+
   test('an applied chart (external values, release ext) grants each account only its own namespaces and verbs', async () => {
     const server = await serverVersion(kube);
     const text = await helm(
