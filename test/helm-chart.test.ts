@@ -297,6 +297,10 @@ describe('the Helm chart and the kustomize base', { skip }, () => {
       { name: 'profiles-backends', key: 'nats-url' },
       { name: 'profiles-webhook', key: 'webhook-secret' },
     ]);
+    // Each service gets only the addresses, and so the credentials, it uses.
+    const names = (c: string) => workloadOf('external', c).pod.containers[0].env.map((e: any) => e.name);
+    assert.ok(!names('watcher').some((n: string) => n.startsWith('REDIS_')), 'the watcher uses no Redis');
+    for (const c of ['indexer', 'installer']) assert.ok(!names(c).includes('REDIS_READ_URL'), c);
     for (const c of SERVICES)
       for (const e of workloadOf('external', c).pod.containers[0].env)
         assert.doesNotMatch(e.value ?? '', /\/\/[^/@]*@/, `${c}: credentials in ${e.name}`);

@@ -66,16 +66,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if eq (toString .Values.config.SECRETS_SOURCE) "kubernetes" -}}true{{- end -}}
 {{- end -}}
 
-{{/* REDIS_URL, REDIS_READ_URL and NATS_URL: the bundled servers, an existing Secret, or the external URLs. */}}
+{{/*
+REDIS_URL, REDIS_READ_URL and NATS_URL: the bundled servers, an existing Secret, or the external URLs. Each
+service gets only the addresses (and so the credentials) it uses: the watcher no Redis, only the API the
+read replica. Argument: dict root, component.
+*/}}
 {{- define "profiles.backendEnv" -}}
+{{- $component := .component -}}
+{{- with .root -}}
 {{- $r := .Values.redis -}}
+{{- if ne $component "watcher" }}
 {{- if $r.bundled.enabled }}
 - name: REDIS_URL
   value: {{ printf "redis://%s:6379" (include "profiles.componentName" (dict "root" . "component" "redis")) | quote }}
 {{- else if $r.external.existingSecret }}
 - name: REDIS_URL
   valueFrom: { secretKeyRef: { name: {{ $r.external.existingSecret | quote }}, key: {{ $r.external.urlKey | quote }} } }
-{{- if $r.external.readUrlKey }}
+{{- if and $r.external.readUrlKey (eq $component "api") }}
 - name: REDIS_READ_URL
   valueFrom: { secretKeyRef: { name: {{ $r.external.existingSecret | quote }}, key: {{ $r.external.readUrlKey | quote }} } }
 {{- end }}
@@ -83,9 +90,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: REDIS_URL
   value: {{ required "redis.external.url is required (or redis.external.existingSecret, or redis.bundled.enabled)" $r.external.url | quote }}
 {{- end }}
-{{- if and (not $r.bundled.enabled) $r.external.readUrl (not $r.external.readUrlKey) }}
+{{- if and (not $r.bundled.enabled) $r.external.readUrl (not $r.external.readUrlKey) (eq $component "api") }}
 - name: REDIS_READ_URL
   value: {{ $r.external.readUrl | quote }}
+{{- end }}
 {{- end }}
 {{- $n := .Values.nats -}}
 {{- if $n.bundled.enabled }}
@@ -101,6 +109,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.tracing.otlpEndpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ .Values.tracing.otlpEndpoint | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

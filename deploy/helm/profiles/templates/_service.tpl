@@ -55,7 +55,7 @@ spec:
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
           env:
             - { name: SERVICE, value: {{ .component }} }
-            {{- include "profiles.backendEnv" $root | trim | nindent 12 }}
+            {{- include "profiles.backendEnv" $ctx | trim | nindent 12 }}
             {{- with .env }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
