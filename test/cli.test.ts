@@ -241,6 +241,46 @@ describe('profiles CLI', () => {
     );
     assert.equal(dry.code, 1, dry.stdout);
     assert.match(dry.stderr, new RegExp(`conflicts with edits in the repository.*\\n {2}- ${file}$`, 'm'));
+    // The same dry run as the API's document, and `status` of it: the conflict there too.
+    const dryDoc = JSON.parse(
+      (
+        await cli(
+          'upgrade',
+          '1.1.0',
+          '--repo',
+          `file://${target}`,
+          '--path',
+          'clusters/dev/app',
+          '--dry-run',
+          '-o',
+          'json',
+        )
+      ).stdout,
+    );
+    assert.deepEqual(dryDoc.conflicts, [file]);
+    const status = await cli('status', dryDoc.id);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^Conflicts:\\n {2}- ${file}$`, 'm'));
+    // Under each file, its hunks (indented, diff3) when the installer sends conflictHunks; the file alone if not.
+    const under = (text: string) => {
+      const lines = text.split('\n');
+      const at = lines.indexOf(`  - ${file}`);
+      assert.ok(at >= 0, text);
+      const end = lines.findIndex((l, i) => i > at && !l.startsWith('    ') && l !== '');
+      return lines.slice(at + 1, end < 0 ? undefined : end).join('\n');
+    };
+    for (const text of [dry.stderr, status.stdout]) {
+      if (dryDoc.conflictHunks) {
+        assert.deepEqual(
+          dryDoc.conflictHunks.map((h: { file: string }) => h.file),
+          [file],
+        );
+        assert.match(
+          under(text),
+          /^ {4}<<<<<<< repository.*\n(?:.*\n)*? {4}.*replicas: "5".*\n(?:.*\n)*? {4}=======\n(?:.*\n)*? {4}.*replicas: "2".*\n(?:.*\n)*? {4}>>>>>>> upgrade/m,
+        );
+      } else assert.equal(under(text), '', 'no hunks without conflictHunks');
+    }
     const up = await cli('upgrade', '1.1.0', '--repo', `file://${target}`, '--path', 'clusters/dev/app/');
     assert.equal(up.code, 1, up.stdout);
     assert.match(
