@@ -339,6 +339,41 @@ describe('profiles CLI', () => {
     );
   });
 
+  test('sources: health and counts of each catalog source; refresh asks for a rescan; completion names every command', async () => {
+    const t = await cli('sources');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^NAMESPACE +NAME +READY +PROFILES +VERSIONS +REPOS +INDEXED +LAST ERROR$/m);
+    assert.match(t.stdout, /^default +examples +True +\d+ +\d+ +2 +\d+[smhd] ago/m);
+    const doc = JSON.parse((await cli('sources', '-o', 'json')).stdout);
+    const api = (await getJson(`${ins.api}/v1/sources`)).body;
+    assert.deepEqual(
+      doc.items.map((s: { name: string; profiles: number }) => [s.name, s.profiles]),
+      api.items.map((s: { name: string; profiles: number }) => [s.name, s.profiles]),
+    );
+
+    const r = await cli('refresh', 'examples');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'refresh of default/examples requested; see it with: profiles sources\n');
+    const j = await cli('refresh', 'default/examples', '-o', 'json');
+    assert.deepEqual(JSON.parse(j.stdout), { refreshing: ['default/examples'] });
+    const missing = await cli('refresh', 'no-such-source');
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.match(missing.stderr, /^error: .*no-such-source.* not found .*\[CATALOG_NOT_FOUND\]$/m);
+
+    // Each shell's script names every command (and the install alias) where that shell looks for them.
+    const entry: Record<string, (name: string) => RegExp> = {
+      bash: (n) => new RegExp(`^ {4}${n}\\) opts='`, 'm'),
+      zsh: (n) => new RegExp(`^ {4}'${n}:`, 'm'),
+      fish: (n) => new RegExp(`^complete -c profiles -n __fish_use_subcommand -a ${n} `, 'm'),
+    };
+    for (const [shell, line] of Object.entries(entry)) {
+      const c = await cli('completion', shell);
+      assert.equal(c.code, 0, c.stderr);
+      for (const name of ['search', 'show', 'install', 'add', 'upgrade', 'status', 'refresh', 'render'])
+        assert.match(c.stdout, line(name), `${shell} completes ${name}`);
+    }
+  });
+
   test('events: a dropped connection resumes after the last event, nothing lost, nothing twice', async () => {
     const port = await freePort();
     const serve = () => restartableApi(stack, port);
