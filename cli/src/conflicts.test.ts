@@ -77,3 +77,10 @@ test('without conflictHunks (an older installer) only the file list is printed',
   assert.equal(hasConflicts({ conflicts: [] }), false);
   assert.equal(hasConflicts({}), false);
 });
+
+test("a file's control characters are shown as codes, not sent to the terminal", () => {
+  const hunk = '<<<<<<< repository\nname: "\x1b]0;owned\x07"\tx\n=======\nname: b\n>>>>>>> upgrade\n';
+  const text = conflictList({ conflictHunks: [{ file: FILE, hunks: [hunk] }] }, pc.createColors(false));
+  assert.equal(text.split('\n')[2], '    name: "\\x1b]0;owned\\x07"\tx');
+  assert.ok(!text.includes('\x1b'));
+});

@@ -17,6 +17,14 @@ const MARKERS: [prefix: string, side: Side][] = [
 type Side = 'context' | 'repository' | 'installed' | 'upgrade';
 
 /**
+ * File content shown as text: a control character (an escape sequence in a file could drive the terminal) is
+ * printed as its code, tabs kept.
+ */
+const shown = (line: string) =>
+  // eslint-disable-next-line no-control-regex
+  line.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+/**
  * One hunk's lines coloured by side: the user's lines (repository) yellow, the installed version's dim, the
  * upgrade's green, the markers bold cyan, context plain.
  */
@@ -31,6 +39,7 @@ function paintHunk(hunk: string, c: Colors): string[] {
   return hunk
     .replace(/\n$/, '')
     .split('\n')
+    .map(shown)
     .map((line) => {
       const marker = MARKERS.find(([prefix]) => line.startsWith(prefix));
       if (!marker) return paint[side](line);
@@ -48,7 +57,7 @@ export function conflictList(doc: Pick<InstallationDoc, 'conflicts' | 'conflictH
   const files = [...new Set([...(doc.conflicts ?? []), ...hunks.keys()])];
   const out: string[] = [];
   for (const file of files) {
-    out.push(`  - ${file}`);
+    out.push(`  - ${shown(file)}`);
     (hunks.get(file) ?? []).forEach((hunk, i) => {
       if (i > 0) out.push(`    ${c.dim('⋯')}`);
       out.push(...paintHunk(hunk, c).map((l) => (l === '' ? '' : `    ${l}`)));
