@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildCli, CLI_BIN } from '../test/harness/cli.ts';
@@ -62,6 +63,12 @@ try {
     await timed(['-e', '0'], {});
     await timed(search, env);
   }
+  // Other work on the machine stretches every process start; the load beside the figures says how much.
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const loadBefore = load();
   const bare0: number[] = [];
   const cli: number[] = [];
   const help: number[] = [];
@@ -77,6 +84,7 @@ try {
   const row = (name: string, xs: number[]) =>
     `${name.padEnd(36)} median ${median(xs).toFixed(1).padStart(6)} ms   p90 ${pct(xs, 90).toFixed(1).padStart(6)} ms   ${(median(xs) / median(bare0)).toFixed(2)}×`;
   console.log(`node ${process.version}, ${ROUNDS} interleaved rounds, search finds ${hits} profiles`);
+  console.log(`load average (1, 5, 15 min) on ${cpus().length} cores: ${loadBefore} before, ${load()} after`);
   console.log(row('node -e 0', bare0));
   console.log(row('profiles search nginx -o json', cli));
   console.log(row('profiles --help (no request)', help));

@@ -241,6 +241,46 @@ describe('profiles CLI', () => {
     );
     assert.equal(dry.code, 1, dry.stdout);
     assert.match(dry.stderr, new RegExp(`conflicts with edits in the repository.*\\n {2}- ${file}$`, 'm'));
+    // The same dry run as the API's document, and `status` of it: the conflict there too.
+    const dryDoc = JSON.parse(
+      (
+        await cli(
+          'upgrade',
+          '1.1.0',
+          '--repo',
+          `file://${target}`,
+          '--path',
+          'clusters/dev/app',
+          '--dry-run',
+          '-o',
+          'json',
+        )
+      ).stdout,
+    );
+    assert.deepEqual(dryDoc.conflicts, [file]);
+    const status = await cli('status', dryDoc.id);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^Conflicts:\\n {2}- ${file}$`, 'm'));
+    // Under each file, its hunks (indented, diff3) when the installer sends conflictHunks; the file alone if not.
+    const under = (text: string) => {
+      const lines = text.split('\n');
+      const at = lines.indexOf(`  - ${file}`);
+      assert.ok(at >= 0, text);
+      const end = lines.findIndex((l, i) => i > at && !l.startsWith('    ') && l !== '');
+      return lines.slice(at + 1, end < 0 ? undefined : end).join('\n');
+    };
+    for (const text of [dry.stderr, status.stdout]) {
+      if (dryDoc.conflictHunks) {
+        assert.deepEqual(
+          dryDoc.conflictHunks.map((h: { file: string }) => h.file),
+          [file],
+        );
+        assert.match(
+          under(text),
+          /^ {4}<<<<<<< repository.*\n(?:.*\n)*? {4}.*replicas: "5".*\n(?:.*\n)*? {4}=======\n(?:.*\n)*? {4}.*replicas: "2".*\n(?:.*\n)*? {4}>>>>>>> upgrade/m,
+        );
+      } else assert.equal(under(text), '', 'no hunks without conflictHunks');
+    }
     const up = await cli('upgrade', '1.1.0', '--repo', `file://${target}`, '--path', 'clusters/dev/app/');
     assert.equal(up.code, 1, up.stdout);
     assert.match(
@@ -297,6 +337,41 @@ describe('profiles CLI', () => {
       readFileSync(join(dir, 'alone/app/artifacts/config/config/cm.yaml'), 'utf8'),
       /replicas: "2"/,
     );
+  });
+
+  test('sources: health and counts of each catalog source; refresh asks for a rescan; completion names every command', async () => {
+    const t = await cli('sources');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^NAMESPACE +NAME +READY +PROFILES +VERSIONS +REPOS +INDEXED +LAST ERROR$/m);
+    assert.match(t.stdout, /^default +examples +True +\d+ +\d+ +2 +\d+[smhd] ago/m);
+    const doc = JSON.parse((await cli('sources', '-o', 'json')).stdout);
+    const api = (await getJson(`${ins.api}/v1/sources`)).body;
+    assert.deepEqual(
+      doc.items.map((s: { name: string; profiles: number }) => [s.name, s.profiles]),
+      api.items.map((s: { name: string; profiles: number }) => [s.name, s.profiles]),
+    );
+
+    const r = await cli('refresh', 'examples');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'refresh of default/examples requested; see it with: profiles sources\n');
+    const j = await cli('refresh', 'default/examples', '-o', 'json');
+    assert.deepEqual(JSON.parse(j.stdout), { refreshing: ['default/examples'] });
+    const missing = await cli('refresh', 'no-such-source');
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.match(missing.stderr, /^error: .*no-such-source.* not found .*\[CATALOG_NOT_FOUND\]$/m);
+
+    // Each shell's script names every command (and the install alias) where that shell looks for them.
+    const entry: Record<string, (name: string) => RegExp> = {
+      bash: (n) => new RegExp(`^ {4}${n}\\) opts='`, 'm'),
+      zsh: (n) => new RegExp(`^ {4}'${n}:`, 'm'),
+      fish: (n) => new RegExp(`^complete -c profiles -n __fish_use_subcommand -a ${n} `, 'm'),
+    };
+    for (const [shell, line] of Object.entries(entry)) {
+      const c = await cli('completion', shell);
+      assert.equal(c.code, 0, c.stderr);
+      for (const name of ['search', 'show', 'install', 'add', 'upgrade', 'status', 'refresh', 'render'])
+        assert.match(c.stdout, line(name), `${shell} completes ${name}`);
+    }
   });
 
   test('events: a dropped connection resumes after the last event, nothing lost, nothing twice', async () => {

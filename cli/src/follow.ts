@@ -4,6 +4,7 @@
  * the dry run's tree, diff and findings, or why it failed.
  */
 import { TERMINAL_STATUSES, type InstallationDoc } from '@profiles/shared';
+import { conflictList, hasConflicts } from './conflicts.ts';
 import type { Context } from './context.ts';
 import { CliError, EXIT, type ExitCode } from './exit.ts';
 import { color, printDocument, say } from './output.ts';
@@ -65,7 +66,7 @@ export async function report(
 ): Promise<ExitCode> {
   const failed =
     doc.status === 'failed' ||
-    (doc.conflicts?.length ?? 0) > 0 ||
+    hasConflicts(doc) ||
     doc.dryRun?.applies === false ||
     (doc.dryRun?.findings.length ?? 0) > 0;
   const code = failed ? EXIT.failed : EXIT.ok;
@@ -102,10 +103,9 @@ export async function report(
     );
     for (const f of doc.findings ?? []) console.error(`  ${f.file}: ${f.object} ${f.message}`);
   }
-  if (doc.conflicts?.length) {
+  if (hasConflicts(doc)) {
     console.error(
-      `${color.red('✗')} conflicts with edits in the repository (nothing was written):\n` +
-        doc.conflicts.map((c) => `  - ${c}`).join('\n'),
+      `${color.red('✗')} conflicts with edits in the repository (nothing was written):\n${conflictList(doc, color)}`,
     );
   }
   return code;

@@ -7,8 +7,8 @@ import { CliError, EXIT } from './exit.ts';
 import { color } from './output.ts';
 import { buildProgram } from './program.ts';
 
-const program = buildProgram();
 try {
+  const program = buildProgram(process.argv);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

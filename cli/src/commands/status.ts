@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { InstallationDoc } from '@profiles/shared';
+import { conflictList, hasConflicts } from '../conflicts.ts';
 import { contextOf } from '../context.ts';
 import { EXIT } from '../exit.ts';
 import { follow, report } from '../follow.ts';
@@ -48,10 +49,10 @@ Examples:
           ['Commit', doc.commit],
           ['Pull request', doc.pullRequest?.url],
           ['Files', doc.files ? String(doc.files.length) : undefined],
-          ['Conflicts', doc.conflicts?.length ? doc.conflicts.join(', ') : undefined],
           ['Updated', `${ago(doc.updatedAt)} (${doc.updatedAt})`],
         ]),
       );
+      if (hasConflicts(doc)) say(`${color.bold('Conflicts:')}\n${conflictList(doc, color)}`);
       process.exitCode = EXIT.ok;
     });
 }

@@ -31,7 +31,8 @@ Examples:
   profiles upgrade --repo file:///srv/gitops.git --path clusters/dev/pprof 0.1.1
 
 Edits made in the repository since the installation are kept; an edit the new version also changes is a
-conflict: the files are listed, nothing is written, and the exit status is 1 (with --dry-run too).`,
+conflict: each file is listed with its clashing hunks (the repository's lines, the installed version's, the
+upgrade's), nothing is written, and the exit status is 1 (with --dry-run too).`,
     )
     .action(
       async (
