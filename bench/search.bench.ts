@@ -22,7 +22,8 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { bumpGeneration, catalogKeys, connectRedis, silentLogger } from '@profiles/shared';
+import { bumpGeneration, catalogKeys } from '@profiles/shared';
+import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { startRedis } from '../scripts/lib/servers.ts';
 import { loadSyntheticCatalog } from './lib/synthetic-catalog.ts';
 

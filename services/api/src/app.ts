@@ -19,10 +19,8 @@ import {
   ERRORS,
   isAppError,
   isStoreFailure,
-  type JetStreamHandles,
-  type Logger,
-  type Redis,
 } from '@profiles/shared';
+import type { JetStreamHandles, Logger, Redis } from '@profiles/shared/runtime';
 import { CatalogGeneration, type CatalogFollower } from './catalog-generation.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { CatalogEtags } from './etag.ts';

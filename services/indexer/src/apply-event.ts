@@ -7,10 +7,10 @@ import {
   sourceId,
   type CloudEvent,
   type FileError,
-  type Logger,
   type SourceRef,
   type SourceStatus,
 } from '@profiles/shared';
+import type { Logger } from '@profiles/shared/runtime';
 import type { CatalogWriter } from './catalog-writer.ts';
 import { resolveInline, type Resolution } from './resolve-source.ts';
 import { resolveRepositories, type RepoResolution } from './resolve-repositories.ts';

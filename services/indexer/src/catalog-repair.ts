@@ -8,11 +8,8 @@ import {
   STREAMS,
   type CatalogKeys,
   type CloudEvent,
-  type JetStreamClient,
-  type JetStreamManager,
-  type Logger,
-  type Redis,
 } from '@profiles/shared';
+import type { JetStreamClient, JetStreamManager, Logger, Redis } from '@profiles/shared/runtime';
 
 /**
  * Notices that Redis no longer holds the whole catalog and rebuilds it from the sources of truth. Redis is a

@@ -13,18 +13,16 @@ import { coalesce, type RedisCommand } from './redis-commands.ts';
 import {
   profileNameMember,
   readSourceState,
-  inSpan,
   sourceId,
   sourceRepos,
   sourceStateOf,
   type CatalogKeys,
   type CloudEvent,
-  type Logger,
-  type Redis,
   type RepoTagState,
   type SourceRef,
   type SourceState,
 } from '@profiles/shared';
+import { inSpan, type Logger, type Redis } from '@profiles/shared/runtime';
 
 export type { SourceUpdate } from './catalog-plan.ts';
 

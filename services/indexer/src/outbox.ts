@@ -1,16 +1,13 @@
+import { describeError, encodeEvent, type CatalogKeys, type CloudEvent } from '@profiles/shared';
 import {
   contextFromAttributes,
-  describeError,
   inSpan,
   SpanKind,
   traceHeaders,
-  encodeEvent,
-  type CatalogKeys,
-  type CloudEvent,
   type JetStreamClient,
   type Logger,
   type Redis,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 
 /**
  * Publishes the catalog events that the writer left in the Redis outbox, oldest first, in batches of up to 500

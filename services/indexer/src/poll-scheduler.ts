@@ -7,10 +7,8 @@ import {
   readSourceState,
   SUBJECTS,
   type CatalogKeys,
-  type JetStreamClient,
-  type Logger,
-  type Redis,
 } from '@profiles/shared';
+import type { JetStreamClient, Logger, Redis } from '@profiles/shared/runtime';
 
 /**
  * Rescans repositories on their interval. Due sources sit in the `poll-schedule` sorted set (score: due time);

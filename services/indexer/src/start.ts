@@ -1,16 +1,12 @@
 import { hostname } from 'node:os';
+import { catalogKeys, decodeEvent, describeError, isAppError, type FileError } from '@profiles/shared';
 import {
   ack,
-  catalogKeys,
-  decodeEvent,
-  describeError,
-  isAppError,
   runConsumer,
   terminate,
   type Verdict,
   type JetStreamClient,
   type JetStreamManager,
-  type FileError,
   type JsMsg,
   type Logger,
   type Redis,
@@ -18,7 +14,7 @@ import {
   contextFromHeaders,
   inSpan,
   SpanKind,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import { applyEvent } from './apply-event.ts';
 import { CatalogRepair } from './catalog-repair.ts';
 import { CatalogWriter } from './catalog-writer.ts';

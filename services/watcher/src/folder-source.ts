@@ -11,9 +11,9 @@ import {
   sourceId,
   SUBJECTS,
   type FileError,
-  type Logger,
   type SourceRef,
 } from '@profiles/shared';
+import type { Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 
 /**

@@ -1,14 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
-import {
-  describeError,
-  EVENT_TYPES,
-  makeEvent,
-  sourceId,
-  SUBJECTS,
-  backoffDelay,
-  type Logger,
-  type SourceRef,
-} from '@profiles/shared';
+import { describeError, EVENT_TYPES, makeEvent, sourceId, SUBJECTS, type SourceRef } from '@profiles/shared';
+import { backoffDelay, type Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
 

@@ -1,14 +1,12 @@
+import { encodeEvent, describeError, type CloudEvent } from '@profiles/shared';
 import {
-  encodeEvent,
   inSpan,
   SpanKind,
   traceHeaders,
   backoffDelay,
-  describeError,
-  type CloudEvent,
   type JetStreamClient,
   type Logger,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 
 /**
  * Publishes events to JetStream and never drops one: each event waits in a FIFO until the server has

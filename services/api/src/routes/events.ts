@@ -1,15 +1,8 @@
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import {
-  AppError,
-  contextFromHeaders,
-  decodeEvent,
-  inSpan,
-  SpanKind,
-  STREAMS,
-  type JetStreamClient,
-} from '@profiles/shared';
+import { AppError, decodeEvent, STREAMS } from '@profiles/shared';
+import { contextFromHeaders, inSpan, SpanKind, type JetStreamClient } from '@profiles/shared/runtime';
 import type { Audience } from '../auth/audience.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { Metrics } from '../metrics.ts';

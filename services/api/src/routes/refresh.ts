@@ -7,9 +7,9 @@ import {
   makeEvent,
   parseSourceId,
   SUBJECTS,
-  type JetStreamClient,
   type SourceRef,
 } from '@profiles/shared';
+import type { JetStreamClient } from '@profiles/shared/runtime';
 import type { WritePolicy } from '../auth/policy.ts';
 import type { CatalogReader } from '../catalog-reader.ts';
 

@@ -9,17 +9,14 @@ import {
   type ObjectType,
   compareVersionsDesc,
   describeError,
-  inSpan,
   parseTag,
-  SpanKind,
-  SpanStatusCode,
   parseYaml,
   type CatalogEntry,
-  type Logger,
   type RepoTagState,
   type RepositoryRef,
   type SourceRef,
 } from '@profiles/shared';
+import { inSpan, SpanKind, SpanStatusCode, type Logger } from '@profiles/shared/runtime';
 import type { ScanMetrics } from '../metrics.ts';
 import { GitAccess, runGit as git, type GitCredentials, type SecretProvider } from '@profiles/shared/git';
 import { redactUrl, type UrlPolicy } from './repo-url.ts';
