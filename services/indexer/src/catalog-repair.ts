@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import {
+  AppError,
   ALL_SOURCES,
   bumpGeneration,
   decodeEvent,
@@ -180,7 +181,8 @@ export class CatalogRepair {
         if (Date.now() - renewed > LEASE_MS / 3) {
           renewed = Date.now();
           await redis.pexpire(keys.catalogRebuildLock(), LEASE_MS);
-          if ((await redis.get(keys.catalogRebuildLock())) !== token) throw new Error('rebuild lease lost');
+          if ((await redis.get(keys.catalogRebuildLock())) !== token)
+            throw new AppError('UNAVAILABLE', 'rebuild lease lost');
         }
         if (m.seq >= last || this.stopped) break;
       }

@@ -11,6 +11,7 @@ import {
 } from './catalog-plan.ts';
 import { coalesce, type RedisCommand } from './redis-commands.ts';
 import {
+  AppError,
   profileNameMember,
   readSourceState,
   sourceId,
@@ -210,7 +211,8 @@ export class CatalogWriter {
       if (result) return result;
       // EXEC returned null: another writer touched this source between WATCH and EXEC. Read again.
     }
-    throw new Error(`could not write source ${sourceId(ref)}: too much contention`);
+    // UNAVAILABLE, not EVENT_INVALID: the event is fine and is delivered again after a backoff.
+    throw new AppError('UNAVAILABLE', `could not write source ${sourceId(ref)}: too much contention`);
   }
 
   /**
@@ -263,6 +265,7 @@ export class CatalogWriter {
 
 /** The replies of a pipeline; the first error is thrown. */
 function results(res: [Error | null, unknown][] | null): unknown[] {
+  // An assert, not a user's error: ioredis answers null only for a MULTI whose WATCH failed, never a pipeline.
   if (!res) throw new Error('pipeline was not executed');
   return res.map(([err, value]) => {
     if (err) throw err;

@@ -3,6 +3,7 @@ import parcelWatcher from '@parcel/watcher';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import {
+  AppError,
   checkCatalogSourceDocument,
   describeError,
   EVENT_TYPES,
@@ -75,12 +76,12 @@ export class FolderSource {
   }
 
   async start(): Promise<void> {
-    try {
-      const s = await stat(this.dir);
-      if (!s.isDirectory()) throw new Error('not a directory');
-    } catch (err) {
-      throw new Error(`WATCH_DIR ${this.dir} cannot be watched: ${describeError(err)}`, { cause: err });
-    }
+    const unwatchable = (why: string, cause?: unknown) =>
+      new AppError('CONFIG_INVALID', `WATCH_DIR ${this.dir} cannot be watched: ${why}`, { cause });
+    const s = await stat(this.dir).catch((err: unknown) => {
+      throw unwatchable(describeError(err), err);
+    });
+    if (!s.isDirectory()) throw unwatchable('not a directory');
     // Watch first, then scan, so that a change made during the scan is not missed.
     // Node 20's recursive fs.watch follows inodes on Linux: after one atomic save (a temp file renamed over)
     // it never reports that file again. @parcel/watcher watches directories (inotify), so a rename into the
@@ -174,6 +175,7 @@ export class FolderSource {
     for (const known of this.files.get(this.owners.get(id) ?? '')?.values() ?? []) {
       if (sourceId(known.ref) === id) return known.ref;
     }
+    // An assert: every id in `owners` names a source of the file it maps to.
     throw new Error(`unknown source ${id}`);
   }
 
@@ -223,7 +225,7 @@ export class FolderSource {
     let docs: unknown[];
     try {
       // An empty read is most likely a file truncated by a write in progress: it is read again before it
-      // counts as "no sources".
+      // counts as "no sources". This error never leaves here: it sends the first try to the retry below.
       if (firstTry && text.trim() === '' && this.files.get(file)?.size) throw new Error('empty file');
       docs = parseYamlDocuments(text, { maxBytes: this.deps.maxBytes });
     } catch (err) {

@@ -1,5 +1,13 @@
 import * as k8s from '@kubernetes/client-node';
-import { describeError, EVENT_TYPES, makeEvent, sourceId, SUBJECTS, type SourceRef } from '@profiles/shared';
+import {
+  AppError,
+  describeError,
+  EVENT_TYPES,
+  makeEvent,
+  sourceId,
+  SUBJECTS,
+  type SourceRef,
+} from '@profiles/shared';
 import { backoffDelay, type Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
@@ -161,7 +169,7 @@ export class KubernetesSource {
       const touch = () => {
         clearTimeout(idle);
         idle = setTimeout(
-          () => finish(new Error(`watch silent for ${timeoutSeconds + 30} s`)),
+          () => finish(new AppError('UNAVAILABLE', `watch silent for ${timeoutSeconds + 30} s`)),
           (timeoutSeconds + 30) * 1000,
         );
       };
@@ -173,8 +181,11 @@ export class KubernetesSource {
           (type: string, obj: KubeObject & { code?: number; message?: string }) => {
             touch();
             if (type === 'ERROR') {
-              const gone = Object.assign(new Error(obj.message ?? 'watch error'), { code: obj.code });
-              return finish(gone);
+              // The API server's status (410 Gone: the version is too old) rides in details, for statusOf.
+              const ended = new AppError('UNAVAILABLE', obj.message ?? 'watch error', {
+                details: { status: obj.code },
+              });
+              return finish(ended);
             }
             if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
             if (type === 'BOOKMARK') return;
