@@ -16,10 +16,6 @@ import { resolveInline, type Resolution } from './resolve-source.ts';
 import { resolveRepositories, type RepoResolution } from './resolve-repositories.ts';
 import type { ScannerDeps } from './git/repo-scanner.ts';
 
-/**
- * Applies one event of the sources stream to the catalog. `seq` is the event's JetStream stream sequence: it
- * orders all events of a source, so applying is idempotent and a stale event changes nothing.
- */
 export interface ApplyDeps {
   writer: CatalogWriter;
   log: Logger;
@@ -33,6 +29,10 @@ export interface ApplyDeps {
   fileErrors?: (origin: string, errors: FileError[], seq: number) => Promise<void>;
 }
 
+/**
+ * Applies one event of the sources stream to the catalog. `seq` is the event's JetStream stream sequence: it
+ * orders all events of a source, so applying is idempotent and a stale event changes nothing.
+ */
 export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): Promise<void> {
   const now = deps.now ?? (() => new Date().toISOString());
   if (isEventOf(ev, EVENT_TYPES.sourceUpserted)) {

@@ -27,16 +27,6 @@ import { inSpan, type Logger, type Redis } from '@profiles/shared/runtime';
 
 export type { SourceUpdate } from './catalog-plan.ts';
 
-/**
- * Writes the catalog of one source to Redis in one MULTI/EXEC: the old entries of a source vanish in the same
- * step its new ones appear, and the events describing the change enter the outbox in that step too (so they
- * are published even if we crash right after). WATCH on the source's key makes concurrent writers of the same
- * source (other indexer replicas) retry; the stored JetStream sequence makes a stale event a no-op. Each write
- * reads what Redis holds about the source (two pipelined round trips), plans the change (`catalog-plan.ts`, no
- * Redis) and commits the plan.
- *
- * Needs a connection of its own: WATCH is per connection, so writes are serialised here.
- */
 export interface CatalogWriterDeps {
   redis: Redis;
   keys: CatalogKeys;
@@ -82,6 +72,16 @@ export function isStaleUpsert(
   return Number(stored.generation ?? 0) > (generation ?? 0);
 }
 
+/**
+ * Writes the catalog of one source to Redis in one MULTI/EXEC: the old entries of a source vanish in the same
+ * step its new ones appear, and the events describing the change enter the outbox in that step too (so they
+ * are published even if we crash right after). WATCH on the source's key makes concurrent writers of the same
+ * source (other indexer replicas) retry; the stored JetStream sequence makes a stale event a no-op. Each write
+ * reads what Redis holds about the source (two pipelined round trips), plans the change (`catalog-plan.ts`, no
+ * Redis) and commits the plan.
+ *
+ * Needs a connection of its own: WATCH is per connection, so writes are serialised here.
+ */
 export class CatalogWriter {
   private chain: Promise<unknown> = Promise.resolve();
   /** Number of MULTI/EXEC transactions that changed the catalog (benchmarks and tests count them). */

@@ -9,11 +9,6 @@ import {
   type Redis,
 } from '@profiles/shared/runtime';
 
-/**
- * Publishes the catalog events that the writer left in the Redis outbox, oldest first, in batches of up to 500
- * publishes in flight, and removes each one only after JetStream has stored it. One replica drains at a time (a short lease); the event id is the
- * JetStream de-duplication id, so an event published twice (lease lost mid-batch) is stored once.
- */
 export interface OutboxDeps {
   redis: Redis;
   keys: CatalogKeys;
@@ -25,6 +20,11 @@ export interface OutboxDeps {
 const LEASE_MS = 10_000;
 const BATCH = 500;
 
+/**
+ * Publishes the catalog events that the writer left in the Redis outbox, oldest first, in batches of up to 500
+ * publishes in flight, and removes each one only after JetStream has stored it. One replica drains at a time (a short lease); the event id is the
+ * JetStream de-duplication id, so an event published twice (lease lost mid-batch) is stored once.
+ */
 export class Outbox {
   private running: Promise<void> | undefined;
   private again = false;

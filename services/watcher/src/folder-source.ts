@@ -17,12 +17,6 @@ import {
 import type { Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 
-/**
- * Folder mode: every `*.yaml`/`*.yml` file below a directory may hold ProfileCatalogSource documents. Each
- * file is parsed on change; the sources it defines are diffed against what it defined before and published
- * as upserts and deletes. A file that fails to parse is reported once and keeps its previous sources, so a
- * half-saved edit never empties the catalog.
- */
 export interface FolderSourceDeps {
   dir: string;
   publisher: Publisher;
@@ -57,6 +51,12 @@ async function listYamlFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * Folder mode: every `*.yaml`/`*.yml` file below a directory may hold ProfileCatalogSource documents. Each
+ * file is parsed on change; the sources it defines are diffed against what it defined before and published
+ * as upserts and deletes. A file that fails to parse is reported once and keeps its previous sources, so a
+ * half-saved edit never empties the catalog.
+ */
 export class FolderSource {
   /** file -> the sources it currently defines */
   private readonly files = new Map<string, Map<string, Known>>();

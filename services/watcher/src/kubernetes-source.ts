@@ -12,17 +12,6 @@ import { backoffDelay, type Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
 
-/**
- * Kubernetes mode: lists and watches ProfileCatalogSources (all namespaces, or each configured one) and
- * publishes upserts and deletes. Every (re-)list publishes a full snapshot, so deletions missed while the
- * watcher was down or disconnected are applied. The event id is `<uid>:<generation>` (`<uid>:deleted` for a
- * deletion): JetStream de-duplicates it, so several watcher replicas publish each change once, and status-only
- * updates (no new generation) publish nothing.
- *
- * client-node's informer stops on most errors and its watch has no idle timeout, so this runs its own loop:
- * list, watch from the list's resourceVersion with a server-side timeout, re-watch from the last version
- * seen, re-list on 410 Gone or any error (with backoff), abort a watch that has been silent for too long.
- */
 export interface KubernetesSourceDeps {
   kc: k8s.KubeConfig;
   publisher: Publisher;
@@ -40,6 +29,17 @@ interface Known {
   generation: number;
 }
 
+/**
+ * Kubernetes mode: lists and watches ProfileCatalogSources (all namespaces, or each configured one) and
+ * publishes upserts and deletes. Every (re-)list publishes a full snapshot, so deletions missed while the
+ * watcher was down or disconnected are applied. The event id is `<uid>:<generation>` (`<uid>:deleted` for a
+ * deletion): JetStream de-duplicates it, so several watcher replicas publish each change once, and status-only
+ * updates (no new generation) publish nothing.
+ *
+ * client-node's informer stops on most errors and its watch has no idle timeout, so this runs its own loop:
+ * list, watch from the list's resourceVersion with a server-side timeout, re-watch from the last version
+ * seen, re-list on 410 Gone or any error (with backoff), abort a watch that has been silent for too long.
+ */
 export class KubernetesSource {
   readonly origin: string;
   private readonly known = new Map<string, Map<string, Known>>(); // scope -> source id -> known

@@ -8,17 +8,17 @@ import {
   type Logger,
 } from '@profiles/shared/runtime';
 
+export interface PublisherDeps {
+  js: JetStreamClient;
+  log: Logger;
+}
+
 /**
  * Publishes events to JetStream and never drops one: each event waits in a FIFO until the server has
  * acknowledged it, retrying with backoff while NATS is away. A newer event for the same subject replaces a
  * pending older one (the stream keeps only the latest per source anyway). The event id is the JetStream
  * de-duplication id, so a retry after a lost acknowledgement is stored once.
  */
-export interface PublisherDeps {
-  js: JetStreamClient;
-  log: Logger;
-}
-
 export class Publisher {
   private readonly pending = new Map<string, CloudEvent>();
   private draining: Promise<void> | undefined;
