@@ -30,14 +30,8 @@ export {
   sourceId,
   type SourceRef,
 } from './catalog-source.ts';
-export {
-  type AuthConfig,
-  type Config,
-  CONFIG_VARS,
-  type ConfigVar,
-  loadConfig,
-  urlPolicyOf,
-} from './config.ts';
+export { type AuthConfig, type Config, loadConfig, urlPolicyOf } from './config.ts';
+export { CONFIG_VARS, type ConfigVar } from './config-vars.ts';
 export {
   assertEvent,
   type CloudEvent,

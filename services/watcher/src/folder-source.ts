@@ -237,25 +237,8 @@ export class FolderSource {
       this.reportFailure(file, `${describeError(err)}; previous sources kept`);
       return;
     }
-    const next = new Map<string, Known & { object: Record<string, unknown> }>();
     const problems: string[] = [];
-    docs.forEach((doc, i) => {
-      const check = checkCatalogSourceDocument(doc);
-      if (!check.ok && !check.ref) {
-        problems.push(`document ${i + 1}: ${check.reason}`);
-        return;
-      }
-      const ref = check.ok ? check.ref : check.ref!;
-      const id = sourceId(ref);
-      const owner = this.owners.get(id);
-      if (owner && owner !== file) {
-        problems.push(`source ${id} is defined in ${this.rel(owner)} already; ignored here`);
-        return;
-      }
-      const object = doc as Record<string, unknown>;
-      const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
-      next.set(id, { ref, hash, object });
-    });
+    const next = this.sourcesOf(file, docs, problems);
     const prev = this.files.get(file) ?? new Map<string, Known>();
     for (const [id, known] of prev) {
       if (!next.has(id)) this.publishDelete(id, known.ref, file);
@@ -288,6 +271,33 @@ export class FolderSource {
       this.failuresChanged();
     }
     this.files.set(file, new Map([...next].map(([id, k]) => [id, { ref: k.ref, hash: k.hash }])));
+  }
+
+  /** The sources a file's documents define, by id; what cannot be one is added to `problems`. */
+  private sourcesOf(
+    file: string,
+    docs: unknown[],
+    problems: string[],
+  ): Map<string, Known & { object: Record<string, unknown> }> {
+    const next = new Map<string, Known & { object: Record<string, unknown> }>();
+    docs.forEach((doc, i) => {
+      const check = checkCatalogSourceDocument(doc);
+      if (!check.ok && !check.ref) {
+        problems.push(`document ${i + 1}: ${check.reason}`);
+        return;
+      }
+      const ref = check.ok ? check.ref : check.ref!;
+      const id = sourceId(ref);
+      const owner = this.owners.get(id);
+      if (owner && owner !== file) {
+        problems.push(`source ${id} is defined in ${this.rel(owner)} already; ignored here`);
+        return;
+      }
+      const object = doc as Record<string, unknown>;
+      const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
+      next.set(id, { ref, hash, object });
+    });
+    return next;
   }
 
   private forgetFile(file: string): void {
