@@ -147,20 +147,7 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
           check.ref,
           check.document,
         );
-        const seen = new Set(resolution.entries.map((e) => `${e.name}@${e.version}`));
-        for (const e of repos.entries) {
-          const key = `${e.name}@${e.version}`;
-          if (seen.has(key)) {
-            resolution.entryErrors.push({
-              entry: `${e.url}@${e.tag}`,
-              reason: `${key} is already provided by another entry of this source`,
-            });
-            continue;
-          }
-          seen.add(key);
-          resolution.entries.push(e);
-        }
-        resolution.entryErrors.push(...repos.errors);
+        addRepositoryEntries(resolution, repos);
       } else {
         resolution.entryErrors.push({
           entry: 'spec.repositories',
@@ -193,9 +180,39 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
     pollAt,
     pollSeconds: repos?.intervalSeconds,
   });
-  const log = status.ready ? deps.log.info.bind(deps.log) : deps.log.warn.bind(deps.log);
+  logOutcome(deps.log, x, status, out);
+}
+
+/**
+ * The versions found in the source's repositories join its inline ones; one that an inline entry (or an
+ * earlier repository) already provides is an entry error, not a second copy.
+ */
+function addRepositoryEntries(resolution: Resolution, repos: RepoResolution): void {
+  const seen = new Set(resolution.entries.map((e) => `${e.name}@${e.version}`));
+  for (const e of repos.entries) {
+    const key = `${e.name}@${e.version}`;
+    if (seen.has(key)) {
+      resolution.entryErrors.push({
+        entry: `${e.url}@${e.tag}`,
+        reason: `${key} is already provided by another entry of this source`,
+      });
+      continue;
+    }
+    seen.add(key);
+    resolution.entries.push(e);
+  }
+  resolution.entryErrors.push(...repos.errors);
+}
+
+/** A change is logged (a warning when the source is not ready); an event that changed nothing, at debug. */
+function logOutcome(
+  log: Logger,
+  x: IndexInput,
+  status: SourceStatus,
+  out: Awaited<ReturnType<CatalogWriter['upsert']>>,
+): void {
   if (out.applied && out.changed) {
-    log(
+    (status.ready ? log.info.bind(log) : log.warn.bind(log))(
       {
         source: sourceId(x.ref),
         seq: x.seq,
@@ -206,7 +223,7 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
       `source ${sourceId(x.ref)}: ${status.message}`,
     );
   } else {
-    deps.log.debug(
+    log.debug(
       { source: sourceId(x.ref), seq: x.seq, outcome: out.applied ? 'unchanged' : out.reason },
       'source event changed nothing',
     );
