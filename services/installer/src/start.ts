@@ -111,8 +111,33 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
   const docKey = installationKeys(deps.redisPrefix).doc;
 
-  const handle = (m: JsMsg) =>
-    handleInstall(m, { log: deps.log, processor, redis: deps.redis, docKey, metrics });
+  const handle = async (m: JsMsg): Promise<Verdict> => {
+    const started = performance.now();
+    let id: string;
+    try {
+      id = installMessage.decode(m.data).id;
+    } catch (err) {
+      deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
+      return terminate;
+    }
+    const span = {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromHeaders(m.headers),
+      attributes: { 'profiles.installation.id': id },
+    };
+    try {
+      const outcome = await inSpan('installer handle install request', span, () => processor.handle(id));
+      // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
+      if (outcome === 'busy') return retryAfter(5_000);
+      const doc = await deps.redis.get(docKey(id)).catch(() => null);
+      const status = (JSON.parse(doc ?? '{}') as { status?: string }).status;
+      metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
+      return ack;
+    } catch (err) {
+      deps.log.warn({ id, err: describeError(err) }, 'install request failed, will be redelivered');
+      throw err;
+    }
+  };
   // Up to `concurrency` requests at once; the runner keeps each in progress while git works.
   const consumer = runConsumer({
     js: deps.js,
@@ -150,45 +175,4 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       await work.close();
     },
   };
-}
-
-/**
- * One install message: a malformed one is terminated, one whose lease another replica holds is retried soon,
- * a handled one is acked and counted by its final status; a failure (Redis) is thrown for redelivery.
- */
-async function handleInstall(
-  m: JsMsg,
-  d: {
-    log: Logger;
-    processor: Processor;
-    redis: Redis;
-    docKey: (id: string) => string;
-    metrics: InstallMetrics;
-  },
-): Promise<Verdict> {
-  const started = performance.now();
-  let id: string;
-  try {
-    id = installMessage.decode(m.data).id;
-  } catch (err) {
-    d.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
-    return terminate;
-  }
-  const span = {
-    kind: SpanKind.CONSUMER,
-    parent: contextFromHeaders(m.headers),
-    attributes: { 'profiles.installation.id': id },
-  };
-  try {
-    const outcome = await inSpan('installer handle install request', span, () => d.processor.handle(id));
-    // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
-    if (outcome === 'busy') return retryAfter(5_000);
-    const doc = await d.redis.get(d.docKey(id)).catch(() => null);
-    const status = (JSON.parse(doc ?? '{}') as { status?: string }).status;
-    d.metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
-    return ack;
-  } catch (err) {
-    d.log.warn({ id, err: describeError(err) }, 'install request failed, will be redelivered');
-    throw err;
-  }
 }
