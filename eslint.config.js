@@ -17,4 +17,27 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  {
+    // The project's size rule for service and shared code: small modules, functions a reader can hold whole.
+    // Lines are counted as they stand (comments and blank lines too), as `wc -l` and an editor count them.
+    files: ['services/*/src/**/*.ts', 'shared/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'max-lines': ['error', { max: 400 }],
+      // Functions count their code lines: comments say why, and counting them would reward deleting them.
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // TODO(issue 13): over the limits still. target-repo.ts (421 lines; commitBatch), render.ts
+    // (renderInstallation) and the installer's start.ts (start) are being rewritten on other branches;
+    // resolve-tree.ts (resolveProfile) is next.
+    files: [
+      'services/installer/src/target-repo.ts',
+      'services/installer/src/render.ts',
+      'services/installer/src/start.ts',
+      'services/installer/src/resolve-tree.ts',
+    ],
+    rules: { 'max-lines': 'off', 'max-lines-per-function': 'off' },
+  },
 );

@@ -14,15 +14,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import {
-  connectRedis,
-  encodeEvent,
-  EVENT_TYPES,
-  makeEvent,
-  silentLogger,
-  STREAMS,
-  SUBJECTS,
-} from '@profiles/shared';
+import { encodeEvent, EVENT_TYPES, makeEvent, STREAMS, SUBJECTS } from '@profiles/shared';
+import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { startStack, waitFor } from '../test/harness/index.ts';
 import { dumpKeys, writeCommands } from '../test/harness/redis-dump.ts';
 import { catalogSourceObject } from '../test/fixtures/catalog-generator.ts';

@@ -18,14 +18,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import {
-  bumpGeneration,
-  catalogKeys,
-  checkCatalogSourceDocument,
-  connectRedis,
-  silentLogger,
-  type CatalogEntry,
-} from '@profiles/shared';
+import { bumpGeneration, catalogKeys, checkCatalogSourceDocument, type CatalogEntry } from '@profiles/shared';
+import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { startRedis } from '../scripts/lib/servers.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { resolveInline } from '../services/indexer/src/resolve-source.ts';

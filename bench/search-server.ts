@@ -8,7 +8,7 @@
  * listening.
  */
 import Fastify from 'fastify';
-import { connectRedis, silentLogger } from '@profiles/shared';
+import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
 import { Authenticator } from '../services/api/src/auth/authenticate.ts';
 import { WritePolicy } from '../services/api/src/auth/policy.ts';

@@ -22,7 +22,8 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { bumpGeneration, catalogKeys, connectRedis, silentLogger } from '@profiles/shared';
+import { bumpGeneration, catalogKeys } from '@profiles/shared';
+import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { startRedis } from '../scripts/lib/servers.ts';
 import { loadSyntheticCatalog } from './lib/synthetic-catalog.ts';
 
@@ -101,16 +102,20 @@ try {
   for (const [i, size] of SIZES.entries()) {
     const t = performance.now();
     const expected = await loadSyntheticCatalog(redis, prefixes[i]!, size);
-    // Wait until the API's mirror holds the catalog, so the heap figure includes it.
+    // Wait until the API's mirror holds the catalog, so the heap figure includes it. Each poll asks another
+    // page size: a page is cached per generation, and one the Redis engine answered while the mirror caught up
+    // would be served again, saying `redis`, until the next change (none comes).
+    let poll = 0;
+    const fresh = () => `/v1/search?q=&limit=${1 + (poll++ % 20)}`;
     for (;;) {
-      const r = await fetch(`${apis[i]}/v1/search?q=&limit=1`);
+      const r = await fetch(`${apis[i]}${fresh()}`);
       const body = (await r.json()) as { total: number };
       if (r.headers.get('x-search-engine') === 'memory' && body.total === expected) break;
       await new Promise((res) => setTimeout(res, 100));
     }
     // The authenticated instance serves the largest catalog: wait for its mirror too.
     for (; i === SIZES.length - 1;) {
-      const r = await fetch(`http://127.0.0.1:${ports.authed}/v1/search?q=&limit=1`, {
+      const r = await fetch(`http://127.0.0.1:${ports.authed}${fresh()}`, {
         headers: { authorization: `Bearer ${BENCH_TOKEN}` },
       });
       const body = (await r.json()) as { total: number };

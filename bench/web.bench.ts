@@ -9,7 +9,7 @@
  */
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../test/harness/browser.ts';
-import { connectRedis, silentLogger } from '@profiles/shared';
+import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { buildWeb, isWebStale, webFirstPageGzip } from '../scripts/build.ts';
 import { startRedis } from '../scripts/lib/servers.ts';
 import { buildApp } from '../services/api/src/app.ts';

@@ -39,8 +39,8 @@ await build({
   target: 'node20',
   minify: true,
   legalComments: 'none',
-  // shared's index re-exports the Redis, NATS and log clients; the CLI uses none, and shared is marked free of
-  // side effects so they drop out. Kept external so that one reached by mistake loads instead of bloating.
+  // The Redis, NATS and log clients live behind @profiles/shared/runtime, which the CLI does not import. Kept
+  // external so that one reached by mistake (through a contract module) loads instead of bloating.
   external: ['ioredis', '@nats-io/*', 'pino'],
   banner: {
     js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",

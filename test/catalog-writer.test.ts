@@ -1,13 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  catalogKeys,
-  connectRedis,
-  silentLogger,
-  type CatalogEntry,
-  type Redis,
-  type RepoTagState,
-} from '@profiles/shared';
+import { catalogKeys, type CatalogEntry, type RepoTagState } from '@profiles/shared';
+import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { CatalogWriter, type SourceUpdate } from '../services/indexer/src/catalog-writer.ts';
 import { startRedis, type LocalServer } from './harness/index.ts';
 import { dumpKeys, type KeyContent } from './harness/redis-dump.ts';

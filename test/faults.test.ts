@@ -7,7 +7,6 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import {
-  createLogger,
   EVENT_TYPES,
   makeEvent,
   encodeEvent,
@@ -15,6 +14,7 @@ import {
   catalogKeys,
   type CatalogEntry,
 } from '@profiles/shared';
+import { createLogger } from '@profiles/shared/runtime';
 import { getJson, sourceYaml as source, startStack, waitFor, type Stack } from './harness/index.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { testLogger } from './harness/index.ts';

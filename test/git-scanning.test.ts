@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger } from '@profiles/shared';
+import { createLogger } from '@profiles/shared/runtime';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   commitFile,

@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONSUMERS, ensureConsumer } from '@profiles/shared';
+import { CONSUMERS } from '@profiles/shared';
+import { ensureConsumer } from '@profiles/shared/runtime';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   examplesRepo,

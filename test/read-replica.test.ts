@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectRedis, silentLogger, type Redis } from '@profiles/shared';
+import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { getJson, startRedis, startStack, waitFor, type LocalServer, type Stack } from './harness/index.ts';
 import { catalogYaml, generateCatalog } from './fixtures/catalog-generator.ts';
 

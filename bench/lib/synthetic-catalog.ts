@@ -1,5 +1,6 @@
 /** A synthetic catalog for benches, written through the indexer's own CatalogWriter (the real indexes). */
-import { catalogKeys, silentLogger, type CatalogEntry, type Redis } from '@profiles/shared';
+import { catalogKeys, type CatalogEntry } from '@profiles/shared';
+import { silentLogger, type Redis } from '@profiles/shared/runtime';
 import { CatalogWriter } from '../../services/indexer/src/catalog-writer.ts';
 import { generateCatalog } from '../../test/fixtures/catalog-generator.ts';
 

@@ -62,33 +62,13 @@ export function runConsumer(o: ConsumerRunnerOptions): ConsumerRunner {
   let stopping = false;
   let messages: { close: () => Promise<void | Error> } | undefined;
 
-  const settle = (m: JsMsg, v: Verdict) => {
-    if (v.kind === 'ack') m.ack();
-    // No reason text: nats-server 2.9 does not understand `+TERM <reason>` and would redeliver.
-    else if (v.kind === 'terminate') m.term();
-    else m.nak(v.afterMs);
-  };
-
   // A message waiting for a free slot is kept in progress too: only the ones being handled count against
   // `concurrency`, but every message received is ours until it is settled.
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async () => {
-    if (active < concurrency) {
-      active++;
-      return;
-    }
-    await new Promise<void>((r) => waiting.push(r));
-  };
-  const release = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else active--;
-  };
+  const slots = new Slots(concurrency);
 
   const handleOne = async (m: JsMsg) => {
     const beat = setInterval(() => m.working(), Math.max(500, Math.floor(c.ackWaitMs / 3)));
-    await slot();
+    await slots.take();
     o.metrics?.received(m);
     try {
       const verdict = await o.handle(m);
@@ -104,7 +84,7 @@ export function runConsumer(o: ConsumerRunnerOptions): ConsumerRunner {
       m.nak(delay);
     } finally {
       clearInterval(beat);
-      release();
+      slots.release();
       handled++;
     }
   };
@@ -149,4 +129,34 @@ export function runConsumer(o: ConsumerRunnerOptions): ConsumerRunner {
       await Promise.allSettled([...running]);
     },
   };
+}
+
+function settle(m: JsMsg, v: Verdict): void {
+  if (v.kind === 'ack') m.ack();
+  // No reason text: nats-server 2.9 does not understand `+TERM <reason>` and would redeliver.
+  else if (v.kind === 'terminate') m.term();
+  else m.nak(v.afterMs);
+}
+
+/** At most `size` holders at once; the others wait in arrival order. */
+class Slots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async take(): Promise<void> {
+    if (this.active < this.size) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  /** Hands the slot to the next waiter, if any. */
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
 }

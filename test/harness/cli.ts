@@ -5,7 +5,7 @@
 import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { connectJetStream, connectRedis } from '@profiles/shared';
+import { connectJetStream, connectRedis } from '@profiles/shared/runtime';
 import { buildApp } from '../../services/api/src/app.ts';
 import { testLogger, type Stack } from './index.ts';
 import { gitSync } from './installer.ts';

@@ -14,7 +14,7 @@ import {
   type JetStreamHandles,
   type Logger,
   type Redis,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import { startNats, startRedis, type LocalServer } from '../../scripts/lib/servers.ts';
 import { start as startIndexer, type Indexer } from '../../services/indexer/src/start.ts';
 import { start as startWatcher, type Watcher } from '../../services/watcher/src/start.ts';

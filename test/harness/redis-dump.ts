@@ -1,4 +1,4 @@
-import type { Redis } from '@profiles/shared';
+import type { Redis } from '@profiles/shared/runtime';
 
 /** One key's content, in a form two catalogs can be compared by (sets and sorted sets in a stable order). */
 export type KeyContent =

@@ -1,28 +1,11 @@
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import {
-  AppError,
-  catalogKeys,
-  installationKeys,
-  ERRORS,
-  isAppError,
-  isStoreFailure,
-  type JetStreamHandles,
-  type Logger,
-  type Redis,
-} from '@profiles/shared';
+import { AppError, catalogKeys, installationKeys, type CatalogKeys } from '@profiles/shared';
+import type { JetStreamHandles, Logger, Redis } from '@profiles/shared/runtime';
 import { CatalogGeneration, type CatalogFollower } from './catalog-generation.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { CatalogEtags } from './etag.ts';
@@ -47,6 +30,7 @@ import { MirrorLoader } from './mirror-loader.ts';
 import { RedisSearch } from './search-redis.ts';
 import { completeOpenApi } from './openapi.ts';
 import { webRoutes } from './web.ts';
+import { clientErrorHandler, setErrorHandlers } from './http-errors.ts';
 
 export interface ApiDeps {
   redis: Redis;
@@ -81,93 +65,12 @@ function catalogRead(url: string): boolean {
   return !['/v1/events', '/v1/installations', '/v1/repositories/'].some((p) => url.startsWith(p));
 }
 
-/** The original `/v1/profiles` endpoints keep their error shape; every other endpoint answers RFC 9457 problems. */
-function isOriginal(req: FastifyRequest): boolean {
-  return req.url.startsWith('/v1/profiles');
-}
-
-/** An RFC 9457 problem document for an error. */
-function problem(err: AppError, instance: string | undefined): Record<string, unknown> {
-  return {
-    type: `https://profiles.dev/problems/${err.code.toLowerCase().replace(/_/g, '-')}`,
-    title: ERRORS[err.code].title,
-    status: err.status,
-    detail: err.message,
-    ...(instance === undefined ? {} : { instance }),
-    code: err.code,
-    ...(err.details ?? {}),
-  };
-}
-
-function sendError(req: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
-  if (err.status === 401) reply.header('www-authenticate', 'Bearer');
-  if (isOriginal(req)) return reply.status(err.status).send(err.toJSON());
-  return reply
-    .status(err.status)
-    .type('application/problem+json')
-    .send(problem(err, req.url.split('?')[0]));
-}
-
-/**
- * Errors Node's HTTP parser meets before Fastify sees a request (headers too large, malformed requests) get the
- * same problem format, then the connection is closed as Node would.
- */
-function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const e =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? new AppError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts (16 KiB)')
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new AppError('BAD_REQUEST', 'the request did not arrive in time')
-        : new AppError('BAD_REQUEST', 'malformed HTTP request');
-  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : e.status;
-  const body = JSON.stringify({ ...problem(e, undefined), status });
-  if (socket.writable)
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Content-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`,
-    );
-  socket.destroy(err);
-}
-
-/** Fastify answers 415 for a body without a content type or with one no parser reads. */
-function unsupportedMediaType(req: FastifyRequest): AppError {
-  const type = req.headers['content-type'];
-  const accepted = req.url.startsWith('/v1/webhooks/')
-    ? 'application/json or application/x-www-form-urlencoded'
-    : 'application/json';
-  return new AppError(
-    'UNSUPPORTED_MEDIA_TYPE',
-    type
-      ? `content type ${JSON.stringify(type)} is not accepted here; send ${accepted}`
-      : `a request body needs a content type; send ${accepted}`,
-    { details: { parameter: 'content-type', in: 'header' } },
-  );
-}
-
 /**
  * Builds the Fastify app (not listening): plugins, routes, validation and the error mapping. It holds no state
  * of its own (results, counters and the catalog live in Redis), so any number of replicas answer alike.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
-    bodyLimit: 1024 * 1024,
-    // A catalog `namespace/name` arrives URL-encoded (%2F) in one path segment.
-    routerOptions: { maxParamLength: 512 },
-    logController: new LogController({ disableRequestLogging: true }),
-    clientErrorHandler,
-    ajv: { customOptions: { coerceTypes: true, useDefaults: true, removeAdditional: false } },
-  });
-  // Every route the app serves, as registered: the access tests enumerate them so none can skip the check.
-  const routes: { method: string; url: string; public: boolean }[] = [];
-  app.decorate('routeList', routes);
-  app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat())
-      routes.push({ method, url: r.url, public: !!(r.config as { public?: boolean } | undefined)?.public });
-  });
-  // Every body is JSON (webhooks: also form-encoded): a text body is refused with 415, not read as a string.
-  app.removeContentTypeParser('text/plain');
+  const app = createServer(deps.log);
   const keys = catalogKeys(deps.redisPrefix);
   const reader = new CatalogReader(deps.redis, keys);
   const writeRedis = deps.writeRedis ?? deps.redis;
@@ -193,6 +96,67 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     app.addHook('onClose', async () => catalogGeneration.close());
   }
 
+  const openApiDocument = await registerPlugins(app, deps, writeRedis);
+
+  // Per-request fields are declared up front, so every request object has the same shape (V8 keeps it fast).
+  app.decorateRequest('catalogGeneration', undefined);
+  requestAuth(app, { authenticator: auth.authenticator, visibility, reader });
+  // Hooks on every request are callback-style where they need not wait: no promise per hook per request.
+  // Fastify times every reply from before the onRequest hooks (elapsedTime): no hook of ours to start a clock.
+  traceRequests(app);
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.observe(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  const etags = new CatalogEtags();
+  catalogEtags(app, etags, catalogGeneration, reader);
+
+  setErrorHandlers(app, deps.redis);
+
+  healthRoutes(app, deps.redis, keys, metrics, openApiDocument);
+  await webRoutes(app);
+  profilesRoutes(app);
+  searchRoutes(app, {
+    search: new Search([
+      ...(loader ? [new SearchMirror(loader, () => catalogGeneration.followed())] : []),
+      new RedisSearch(writeRedis, keys, reader),
+    ]),
+    generation: () => catalogGeneration.current(),
+    etags,
+  });
+  catalogRoutes(app);
+  refreshRoutes(app, { reader, policy: auth.policy, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
+  eventRoutes(app, {
+    metrics,
+    js: deps.nats?.js,
+    audience: (identity) => visibility.audience(identity),
+    ...(deps.sseHeartbeatMs ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
+  });
+  installRoutes(app, deps, writeRedis, auth);
+  return app;
+}
+
+/** The search mirror and the visibility follow the catalog together: one announcement, both reloaded. */
+function followBoth(a: CatalogFollower, b: CatalogFollower): CatalogFollower {
+  return {
+    reloadAll: async () => {
+      await Promise.all([a.reloadAll(), b.reloadAll()]);
+    },
+    reloadSource: async (id) => {
+      await Promise.all([a.reloadSource(id), b.reloadSource(id)]);
+    },
+  };
+}
+
+/**
+ * Fastify's plugins: the OpenAPI document and its UI, compression, CORS and the rate limit (counted in the
+ * writable Redis). Returns the completed OpenAPI document's getter.
+ */
+async function registerPlugins(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  writeRedis: Redis,
+): Promise<() => Record<string, unknown>> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -231,18 +195,63 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         ),
     });
   }
+  return openApiDocument;
+}
 
-  // Per-request fields are declared up front, so every request object has the same shape (V8 keeps it fast).
-  app.decorateRequest('catalogGeneration', undefined);
-  requestAuth(app, { authenticator: auth.authenticator, visibility, reader });
-  // Hooks on every request are callback-style where they need not wait: no promise per hook per request.
-  // Fastify times every reply from before the onRequest hooks (elapsedTime): no hook of ours to start a clock.
-  traceRequests(app);
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.observe(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime);
-    done();
+/** The public routes of operations: liveness, readiness (Redis and a whole catalog), metrics, the OpenAPI document. */
+function healthRoutes(
+  app: FastifyInstance,
+  redis: Redis,
+  keys: CatalogKeys,
+  metrics: Metrics,
+  openApiDocument: () => Record<string, unknown>,
+): void {
+  const open = { schema: { hide: true }, config: { public: true } };
+  app.get('/healthz', open, async () => ({ status: 'ok' }));
+  app.get('/readyz', open, async (_req, reply) => {
+    // The catalog check: the indexer writes the epoch once the catalog is whole, and removes it to rebuild.
+    const epoch = redis.status === 'ready' ? await redis.exists(keys.catalogEpoch()).catch(() => -1) : -1;
+    const checks = { redis: epoch >= 0, catalog: epoch === 1 };
+    const ok = checks.redis && checks.catalog;
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
   });
-  const etags = new CatalogEtags();
+  app.get('/metrics', open, async (_req, reply) => {
+    reply.type('text/plain; version=0.0.4');
+    return metrics.render();
+  });
+  app.get('/openapi.json', open, async () => openApiDocument());
+}
+
+/** The Fastify instance with the API's limits and parsers, listing every route it serves as `routeList`. */
+function createServer(log: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    // A catalog `namespace/name` arrives URL-encoded (%2F) in one path segment.
+    routerOptions: { maxParamLength: 512 },
+    logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler,
+    ajv: { customOptions: { coerceTypes: true, useDefaults: true, removeAdditional: false } },
+  });
+  // Every route the app serves, as registered: the access tests enumerate them so none can skip the check.
+  const routes: { method: string; url: string; public: boolean }[] = [];
+  app.decorate('routeList', routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat())
+      routes.push({ method, url: r.url, public: !!(r.config as { public?: boolean } | undefined)?.public });
+  });
+  // Every body is JSON (webhooks: also form-encoded): a text body is refused with 415, not read as a string.
+  app.removeContentTypeParser('text/plain');
+  return app;
+}
+
+/** Answers conditional catalog reads: the ETag of a catalog read is made from the generation it reads. */
+function catalogEtags(
+  app: FastifyInstance,
+  etags: CatalogEtags,
+  catalogGeneration: CatalogGeneration,
+  reader: CatalogReader,
+): void {
   // Strong ETags from the catalog generation: any catalog change changes every tag; If-None-Match -> 304.
   // Install status and repository scans change without the catalog changing: they carry no such tag.
   app.addHook('preHandler', (req, reply, done) => {
@@ -262,79 +271,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       (err: Error) => done(err),
     );
   });
+}
 
-  app.setErrorHandler((err, req, reply) => {
-    if (isAppError(err)) return sendError(req, reply, err);
-    const e = err as {
-      validation?: { instancePath?: string; params?: { missingProperty?: string } }[];
-      validationContext?: string;
-      statusCode?: number;
-      message: string;
-      code?: string;
-    };
-    if (e.validation) {
-      const v = e.validation[0];
-      const parameter = v?.params?.missingProperty ?? v?.instancePath?.replace(/^\//, '') ?? undefined;
-      return sendError(
-        req,
-        reply,
-        new AppError('BAD_REQUEST', e.message, { details: { parameter, in: e.validationContext } }),
-      );
-    }
-    if (e.statusCode === 429) return sendError(req, reply, new AppError('RATE_LIMITED', e.message));
-    if (e.statusCode === 413) return sendError(req, reply, new AppError('PAYLOAD_TOO_LARGE', e.message));
-    if (e.statusCode === 415) return sendError(req, reply, unsupportedMediaType(req));
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
-      return sendError(req, reply, new AppError('BAD_REQUEST', e.message));
-    req.log.error({ err }, 'request failed');
-    const unavailable = deps.redis.status !== 'ready' || isStoreFailure(err);
-    return sendError(
-      req,
-      reply,
-      unavailable
-        ? new AppError('UNAVAILABLE', 'the catalog store is unavailable, retry shortly')
-        : new AppError('INTERNAL', 'internal error'),
-    );
-  });
-  app.setNotFoundHandler((req, reply) => {
-    sendError(req, reply, new AppError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
-  });
-
-  const open = { schema: { hide: true }, config: { public: true } };
-  app.get('/healthz', open, async () => ({ status: 'ok' }));
-  app.get('/readyz', open, async (_req, reply) => {
-    // The catalog check: the indexer writes the epoch once the catalog is whole, and removes it to rebuild.
-    const epoch =
-      deps.redis.status === 'ready' ? await deps.redis.exists(keys.catalogEpoch()).catch(() => -1) : -1;
-    const checks = { redis: epoch >= 0, catalog: epoch === 1 };
-    const ok = checks.redis && checks.catalog;
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
-  });
-  app.get('/metrics', open, async (_req, reply) => {
-    reply.type('text/plain; version=0.0.4');
-    return metrics.render();
-  });
-  app.get('/openapi.json', open, async () => openApiDocument());
-
-  await webRoutes(app);
-  profilesRoutes(app);
-  searchRoutes(app, {
-    search: new Search([
-      ...(loader ? [new SearchMirror(loader, () => catalogGeneration.followed())] : []),
-      new RedisSearch(writeRedis, keys, reader),
-    ]),
-    generation: () => catalogGeneration.current(),
-    etags,
-  });
-  catalogRoutes(app);
-  refreshRoutes(app, { reader, policy: auth.policy, js: deps.nats?.js, webhookSecret: deps.webhookSecret });
-  eventRoutes(app, {
-    metrics,
-    js: deps.nats?.js,
-    audience: (identity) => visibility.audience(identity),
-    ...(deps.sseHeartbeatMs ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
-  });
-  // Install requests and their status are written: the writable Redis.
+/** Install requests and their status are written: the writable Redis; with NATS, the outbox publishes them. */
+function installRoutes(app: FastifyInstance, deps: ApiDeps, writeRedis: Redis, auth: ApiAuth): void {
   const installKeys = installationKeys(deps.redisPrefix);
   const requests = new InstallRequests({
     redis: writeRedis,
@@ -348,17 +288,4 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const stopOutbox = startInstallOutbox({ redis: writeRedis, keys: installKeys, requests, log: deps.log });
     app.addHook('onClose', async () => stopOutbox());
   }
-  return app;
-}
-
-/** The search mirror and the visibility follow the catalog together: one announcement, both reloaded. */
-function followBoth(a: CatalogFollower, b: CatalogFollower): CatalogFollower {
-  return {
-    reloadAll: async () => {
-      await Promise.all([a.reloadAll(), b.reloadAll()]);
-    },
-    reloadSource: async (id) => {
-      await Promise.all([a.reloadSource(id), b.reloadSource(id)]);
-    },
-  };
 }

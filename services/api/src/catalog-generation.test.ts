@@ -4,7 +4,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bumpGeneration, catalogKeys, connectRedis, silentLogger, type Redis } from '@profiles/shared';
+import { bumpGeneration, catalogKeys } from '@profiles/shared';
+import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { startRedis, waitFor, type LocalServer } from '../../../test/harness/index.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { CatalogGeneration } from './catalog-generation.ts';

@@ -1,4 +1,5 @@
-import { ALL_SOURCES, parseGenerationMessage, type Logger, type Redis } from '@profiles/shared';
+import { ALL_SOURCES, parseGenerationMessage } from '@profiles/shared';
+import type { Logger, Redis } from '@profiles/shared/runtime';
 import type { CatalogReader } from './catalog-reader.ts';
 
 type GenerationMessage = ReturnType<typeof parseGenerationMessage>;

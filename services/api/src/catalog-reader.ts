@@ -14,12 +14,12 @@ import {
   type CatalogEntry,
   type CatalogKeys,
   type FileError,
-  type Redis,
   type RepoTagState,
   type SourceAccess,
   type SourceRef,
   type SourceStatus,
 } from '@profiles/shared';
+import type { Redis } from '@profiles/shared/runtime';
 import { EVERYTHING, type Audience } from './auth/audience.ts';
 
 /** A profile of one catalog, named as the indexes name it. */

@@ -1,4 +1,5 @@
-import { describeError, type InstallationKeys, type Logger, type Redis } from '@profiles/shared';
+import { describeError, type InstallationKeys } from '@profiles/shared';
+import type { Logger, Redis } from '@profiles/shared/runtime';
 import type { InstallRequests } from './install-requests.ts';
 
 export interface InstallOutboxDeps {

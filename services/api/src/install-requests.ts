@@ -3,17 +3,19 @@ import {
   AppError,
   SUBJECTS,
   describeError,
-  inSpan,
   installMessage,
-  SpanKind,
-  traceHeaders,
   type InstallationDoc,
   type InstallationKeys,
   type InstallRequest,
+} from '@profiles/shared';
+import {
+  inSpan,
+  SpanKind,
+  traceHeaders,
   type JetStreamHandles,
   type Logger,
   type Redis,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import type { Identity } from './auth/identity.ts';
 import { targetOf, type WritePolicy } from './auth/policy.ts';
 

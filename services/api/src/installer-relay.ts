@@ -5,9 +5,9 @@ import {
   scanReply,
   scanRequest,
   type FoundInstallation,
-  type NatsConnection,
   type ScanRequest,
 } from '@profiles/shared';
+import type { NatsConnection } from '@profiles/shared/runtime';
 
 /**
  * Asks an installer (any replica of the queue group: it has the git checkouts) over core NATS request/reply

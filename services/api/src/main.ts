@@ -1,4 +1,4 @@
-import { connectJetStream, connectRedis, runService } from '@profiles/shared';
+import { connectJetStream, connectRedis, runService } from '@profiles/shared/runtime';
 import { buildApp } from './app.ts';
 import { KubeAccessReviewer, KubeTokenReviewer, kubeConfig } from './auth/kubernetes.ts';
 import { authFromConfig } from './auth/setup.ts';

@@ -6,7 +6,7 @@ import {
   type CollectionResult,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
-import { ServiceMetrics, type Counter } from '@profiles/shared';
+import { ServiceMetrics, type Counter } from '@profiles/shared/runtime';
 
 /**
  * The API's metrics (see ServiceMetrics), at `/metrics` on its own port: request count and duration by route,

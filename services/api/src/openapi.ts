@@ -265,6 +265,7 @@ export function completeOpenApi(generated: Json): Json {
   for (const [path, item] of Object.entries(doc.paths as Json)) {
     for (const [method, op] of Object.entries(item as Json)) {
       const d = OPERATIONS[`${method} ${path}`];
+      // An assert at start-up: a route added without its description in OPERATIONS.
       if (!d)
         throw new Error(
           `no OpenAPI description of ${method.toUpperCase()} ${path} (services/api/src/openapi.ts)`,

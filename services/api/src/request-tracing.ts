@@ -7,7 +7,7 @@ import {
   startSpan,
   tracingEnabled,
   type Span,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 
 /**
  * A server span per request when tracing is on (see shared tracing.ts), continuing the caller's `traceparent`;

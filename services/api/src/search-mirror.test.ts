@@ -5,14 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  catalogKeys,
-  connectRedis,
-  parseProfileNameMember,
-  silentLogger,
-  type CatalogEntry,
-  type Redis,
-} from '@profiles/shared';
+import { catalogKeys, parseProfileNameMember, type CatalogEntry } from '@profiles/shared';
+import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { startRedis, type LocalServer } from '../../../test/harness/index.ts';
 import { CatalogWriter } from '../../indexer/src/catalog-writer.ts';
 import { EVERYTHING } from './auth/audience.ts';

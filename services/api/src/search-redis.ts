@@ -6,8 +6,8 @@ import {
   TYPO_MIN_LENGTH,
   withinOneEdit,
   type CatalogKeys,
-  type Redis,
 } from '@profiles/shared';
+import type { Redis } from '@profiles/shared/runtime';
 import type { Audience } from './auth/audience.ts';
 import type { CatalogReader } from './catalog-reader.ts';
 import type { RankRequest, SearchEngine } from './search-engine.ts';

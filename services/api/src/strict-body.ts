@@ -43,6 +43,8 @@ export function strictBody(schema: FastifySchema): RouteShorthandOptions {
     validatorCompiler: compiler,
     schemaErrorFormatter: (errors, dataVar) => {
       const e = errors[0] as ErrorObject | undefined;
+      // Not the body: Fastify marks this error as a validation failure, and the API's error handler answers it
+      // as BAD_REQUEST naming the parameter, like every other route's.
       if (!e || dataVar !== 'body') return new Error(`${dataVar} ${e?.message ?? 'is invalid'}`);
       const field = fieldOf(e);
       const extra = (e.params as { additionalProperty?: string }).additionalProperty;

@@ -7,19 +7,15 @@ import {
   sourceId,
   type CloudEvent,
   type FileError,
-  type Logger,
   type SourceRef,
   type SourceStatus,
 } from '@profiles/shared';
+import type { Logger } from '@profiles/shared/runtime';
 import type { CatalogWriter } from './catalog-writer.ts';
 import { resolveInline, type Resolution } from './resolve-source.ts';
 import { resolveRepositories, type RepoResolution } from './resolve-repositories.ts';
 import type { ScannerDeps } from './git/repo-scanner.ts';
 
-/**
- * Applies one event of the sources stream to the catalog. `seq` is the event's JetStream stream sequence: it
- * orders all events of a source, so applying is idempotent and a stale event changes nothing.
- */
 export interface ApplyDeps {
   writer: CatalogWriter;
   log: Logger;
@@ -33,6 +29,10 @@ export interface ApplyDeps {
   fileErrors?: (origin: string, errors: FileError[], seq: number) => Promise<void>;
 }
 
+/**
+ * Applies one event of the sources stream to the catalog. `seq` is the event's JetStream stream sequence: it
+ * orders all events of a source, so applying is idempotent and a stale event changes nothing.
+ */
 export async function applyEvent(deps: ApplyDeps, ev: CloudEvent, seq: number): Promise<void> {
   const now = deps.now ?? (() => new Date().toISOString());
   if (isEventOf(ev, EVENT_TYPES.sourceUpserted)) {
@@ -147,20 +147,7 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
           check.ref,
           check.document,
         );
-        const seen = new Set(resolution.entries.map((e) => `${e.name}@${e.version}`));
-        for (const e of repos.entries) {
-          const key = `${e.name}@${e.version}`;
-          if (seen.has(key)) {
-            resolution.entryErrors.push({
-              entry: `${e.url}@${e.tag}`,
-              reason: `${key} is already provided by another entry of this source`,
-            });
-            continue;
-          }
-          seen.add(key);
-          resolution.entries.push(e);
-        }
-        resolution.entryErrors.push(...repos.errors);
+        addRepositoryEntries(resolution, repos);
       } else {
         resolution.entryErrors.push({
           entry: 'spec.repositories',
@@ -193,9 +180,39 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
     pollAt,
     pollSeconds: repos?.intervalSeconds,
   });
-  const log = status.ready ? deps.log.info.bind(deps.log) : deps.log.warn.bind(deps.log);
+  logOutcome(deps.log, x, status, out);
+}
+
+/**
+ * The versions found in the source's repositories join its inline ones; one that an inline entry (or an
+ * earlier repository) already provides is an entry error, not a second copy.
+ */
+function addRepositoryEntries(resolution: Resolution, repos: RepoResolution): void {
+  const seen = new Set(resolution.entries.map((e) => `${e.name}@${e.version}`));
+  for (const e of repos.entries) {
+    const key = `${e.name}@${e.version}`;
+    if (seen.has(key)) {
+      resolution.entryErrors.push({
+        entry: `${e.url}@${e.tag}`,
+        reason: `${key} is already provided by another entry of this source`,
+      });
+      continue;
+    }
+    seen.add(key);
+    resolution.entries.push(e);
+  }
+  resolution.entryErrors.push(...repos.errors);
+}
+
+/** A change is logged (a warning when the source is not ready); an event that changed nothing, at debug. */
+function logOutcome(
+  log: Logger,
+  x: IndexInput,
+  status: SourceStatus,
+  out: Awaited<ReturnType<CatalogWriter['upsert']>>,
+): void {
   if (out.applied && out.changed) {
-    log(
+    (status.ready ? log.info.bind(log) : log.warn.bind(log))(
       {
         source: sourceId(x.ref),
         seq: x.seq,
@@ -206,7 +223,7 @@ async function indexSource(deps: ApplyDeps, x: IndexInput): Promise<void> {
       `source ${sourceId(x.ref)}: ${status.message}`,
     );
   } else {
-    deps.log.debug(
+    log.debug(
       { source: sourceId(x.ref), seq: x.seq, outcome: out.applied ? 'unchanged' : out.reason },
       'source event changed nothing',
     );

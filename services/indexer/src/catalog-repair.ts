@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import {
+  AppError,
   ALL_SOURCES,
   bumpGeneration,
   decodeEvent,
@@ -8,26 +9,9 @@ import {
   STREAMS,
   type CatalogKeys,
   type CloudEvent,
-  type JetStreamClient,
-  type JetStreamManager,
-  type Logger,
-  type Redis,
 } from '@profiles/shared';
+import type { JetStreamClient, JetStreamManager, Logger, Redis } from '@profiles/shared/runtime';
 
-/**
- * Notices that Redis no longer holds the whole catalog and rebuilds it from the sources of truth. Redis is a
- * copy: the sources stream keeps the last event of every source, so replaying it (through the same code the
- * durable consumer runs; writes are ordered by stream sequence, so both may run at once) restores every source,
- * and repositories are scanned again because their scan state went with the rest.
- *
- * What counts as "not whole", checked every `checkMs`:
- * - `catalog-epoch` is missing: written at the end of each rebuild, it vanishes with a FLUSHALL, a restart
- *   without data, or a new empty server;
- * - the generation went back: an older copy was restored;
- * - the server is another process (INFO run_id) and the epoch is still the one seen before: a restart or a
- *   promoted replica may lack the last writes (asynchronous persistence and replication).
- * While a rebuild is due or running the epoch is absent, so every replica's readiness (and the API's) is false.
- */
 export interface CatalogRepairDeps {
   /** A connection of its own: the writer behind `apply` uses WATCH, which a MULTI here would end. */
   redis: Redis;
@@ -56,6 +40,20 @@ local want = math.max(cur, tonumber(ARGV[1])) + 1
 redis.call('SET', KEYS[1], string.format('%d', want))
 return want`;
 
+/**
+ * Notices that Redis no longer holds the whole catalog and rebuilds it from the sources of truth. Redis is a
+ * copy: the sources stream keeps the last event of every source, so replaying it (through the same code the
+ * durable consumer runs; writes are ordered by stream sequence, so both may run at once) restores every source,
+ * and repositories are scanned again because their scan state went with the rest.
+ *
+ * What counts as "not whole", checked every `checkMs`:
+ * - `catalog-epoch` is missing: written at the end of each rebuild, it vanishes with a FLUSHALL, a restart
+ *   without data, or a new empty server;
+ * - the generation went back: an older copy was restored;
+ * - the server is another process (INFO run_id) and the epoch is still the one seen before: a restart or a
+ *   promoted replica may lack the last writes (asynchronous persistence and replication).
+ * While a rebuild is due or running the epoch is absent, so every replica's readiness (and the API's) is false.
+ */
 export class CatalogRepair {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -183,7 +181,8 @@ export class CatalogRepair {
         if (Date.now() - renewed > LEASE_MS / 3) {
           renewed = Date.now();
           await redis.pexpire(keys.catalogRebuildLock(), LEASE_MS);
-          if ((await redis.get(keys.catalogRebuildLock())) !== token) throw new Error('rebuild lease lost');
+          if ((await redis.get(keys.catalogRebuildLock())) !== token)
+            throw new AppError('UNAVAILABLE', 'rebuild lease lost');
         }
         if (m.seq >= last || this.stopped) break;
       }

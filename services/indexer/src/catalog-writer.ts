@@ -11,33 +11,22 @@ import {
 } from './catalog-plan.ts';
 import { coalesce, type RedisCommand } from './redis-commands.ts';
 import {
+  AppError,
   profileNameMember,
   readSourceState,
-  inSpan,
   sourceId,
   sourceRepos,
   sourceStateOf,
   type CatalogKeys,
   type CloudEvent,
-  type Logger,
-  type Redis,
   type RepoTagState,
   type SourceRef,
   type SourceState,
 } from '@profiles/shared';
+import { inSpan, type Logger, type Redis } from '@profiles/shared/runtime';
 
 export type { SourceUpdate } from './catalog-plan.ts';
 
-/**
- * Writes the catalog of one source to Redis in one MULTI/EXEC: the old entries of a source vanish in the same
- * step its new ones appear, and the events describing the change enter the outbox in that step too (so they
- * are published even if we crash right after). WATCH on the source's key makes concurrent writers of the same
- * source (other indexer replicas) retry; the stored JetStream sequence makes a stale event a no-op. Each write
- * reads what Redis holds about the source (two pipelined round trips), plans the change (`catalog-plan.ts`, no
- * Redis) and commits the plan.
- *
- * Needs a connection of its own: WATCH is per connection, so writes are serialised here.
- */
 export interface CatalogWriterDeps {
   redis: Redis;
   keys: CatalogKeys;
@@ -83,6 +72,16 @@ export function isStaleUpsert(
   return Number(stored.generation ?? 0) > (generation ?? 0);
 }
 
+/**
+ * Writes the catalog of one source to Redis in one MULTI/EXEC: the old entries of a source vanish in the same
+ * step its new ones appear, and the events describing the change enter the outbox in that step too (so they
+ * are published even if we crash right after). WATCH on the source's key makes concurrent writers of the same
+ * source (other indexer replicas) retry; the stored JetStream sequence makes a stale event a no-op. Each write
+ * reads what Redis holds about the source (two pipelined round trips), plans the change (`catalog-plan.ts`, no
+ * Redis) and commits the plan.
+ *
+ * Needs a connection of its own: WATCH is per connection, so writes are serialised here.
+ */
 export class CatalogWriter {
   private chain: Promise<unknown> = Promise.resolve();
   /** Number of MULTI/EXEC transactions that changed the catalog (benchmarks and tests count them). */
@@ -212,7 +211,8 @@ export class CatalogWriter {
       if (result) return result;
       // EXEC returned null: another writer touched this source between WATCH and EXEC. Read again.
     }
-    throw new Error(`could not write source ${sourceId(ref)}: too much contention`);
+    // UNAVAILABLE, not EVENT_INVALID: the event is fine and is delivered again after a backoff.
+    throw new AppError('UNAVAILABLE', `could not write source ${sourceId(ref)}: too much contention`);
   }
 
   /**
@@ -265,6 +265,7 @@ export class CatalogWriter {
 
 /** The replies of a pipeline; the first error is thrown. */
 function results(res: [Error | null, unknown][] | null): unknown[] {
+  // An assert, not a user's error: ioredis answers null only for a MULTI whose WATCH failed, never a pipeline.
   if (!res) throw new Error('pipeline was not executed');
   return res.map(([err, value]) => {
     if (err) throw err;

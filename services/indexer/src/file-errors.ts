@@ -1,4 +1,5 @@
-import type { CatalogKeys, FileError, Redis } from '@profiles/shared';
+import type { CatalogKeys, FileError } from '@profiles/shared';
+import type { Redis } from '@profiles/shared/runtime';
 
 // Written only by a snapshot newer (stream sequence) than the one stored: a redelivered older snapshot never
 // brings back errors that were fixed since.

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { connectJetStream, connectRedis, runService, ServiceMetrics, urlPolicyOf } from '@profiles/shared';
+import { urlPolicyOf } from '@profiles/shared';
+import { connectJetStream, connectRedis, runService, ServiceMetrics } from '@profiles/shared/runtime';
 import { secretProvider } from '@profiles/shared/git';
 import { ScanMetrics } from './metrics.ts';
 import { start } from './start.ts';

@@ -1,13 +1,13 @@
+import type { CatalogKeys } from '@profiles/shared';
 import {
   ConsumerMetrics,
   redactUrl,
-  type CatalogKeys,
   type Counter,
   type Histogram,
   type JetStreamManager,
   type Redis,
   type ServiceMetrics,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import type { CatalogWriter } from './catalog-writer.ts';
 import type { Outbox } from './outbox.ts';
 

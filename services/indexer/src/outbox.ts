@@ -1,22 +1,14 @@
+import { describeError, encodeEvent, type CatalogKeys, type CloudEvent } from '@profiles/shared';
 import {
   contextFromAttributes,
-  describeError,
   inSpan,
   SpanKind,
   traceHeaders,
-  encodeEvent,
-  type CatalogKeys,
-  type CloudEvent,
   type JetStreamClient,
   type Logger,
   type Redis,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 
-/**
- * Publishes the catalog events that the writer left in the Redis outbox, oldest first, in batches of up to 500
- * publishes in flight, and removes each one only after JetStream has stored it. One replica drains at a time (a short lease); the event id is the
- * JetStream de-duplication id, so an event published twice (lease lost mid-batch) is stored once.
- */
 export interface OutboxDeps {
   redis: Redis;
   keys: CatalogKeys;
@@ -28,6 +20,11 @@ export interface OutboxDeps {
 const LEASE_MS = 10_000;
 const BATCH = 500;
 
+/**
+ * Publishes the catalog events that the writer left in the Redis outbox, oldest first, in batches of up to 500
+ * publishes in flight, and removes each one only after JetStream has stored it. One replica drains at a time (a short lease); the event id is the
+ * JetStream de-duplication id, so an event published twice (lease lost mid-batch) is stored once.
+ */
 export class Outbox {
   private running: Promise<void> | undefined;
   private again = false;

@@ -7,17 +7,9 @@ import {
   readSourceState,
   SUBJECTS,
   type CatalogKeys,
-  type JetStreamClient,
-  type Logger,
-  type Redis,
 } from '@profiles/shared';
+import type { JetStreamClient, Logger, Redis } from '@profiles/shared/runtime';
 
-/**
- * Rescans repositories on their interval. Due sources sit in the `poll-schedule` sorted set (score: due time);
- * any indexer replica may look, and the one whose ZREM removes a source owns that round: it schedules the next
- * one (interval ±10%) and publishes a refresh event, which any replica then applies. The event id names the
- * round, so a round published twice is stored once.
- */
 export interface PollSchedulerDeps {
   redis: Redis;
   keys: CatalogKeys;
@@ -27,6 +19,12 @@ export interface PollSchedulerDeps {
   tickMs?: number;
 }
 
+/**
+ * Rescans repositories on their interval. Due sources sit in the `poll-schedule` sorted set (score: due time);
+ * any indexer replica may look, and the one whose ZREM removes a source owns that round: it schedules the next
+ * one (interval ±10%) and publishes a refresh event, which any replica then applies. The event id names the
+ * round, so a round published twice is stored once.
+ */
 export class PollScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;

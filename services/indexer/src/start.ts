@@ -1,16 +1,20 @@
 import { hostname } from 'node:os';
 import {
-  ack,
   catalogKeys,
   decodeEvent,
   describeError,
   isAppError,
+  type CatalogKeys,
+  type CloudEvent,
+  type FileError,
+} from '@profiles/shared';
+import {
+  ack,
   runConsumer,
   terminate,
   type Verdict,
   type JetStreamClient,
   type JetStreamManager,
-  type FileError,
   type JsMsg,
   type Logger,
   type Redis,
@@ -18,7 +22,7 @@ import {
   contextFromHeaders,
   inSpan,
   SpanKind,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import { applyEvent } from './apply-event.ts';
 import { CatalogRepair } from './catalog-repair.ts';
 import { CatalogWriter } from './catalog-writer.ts';
@@ -98,61 +102,18 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
     ...(progress ? { progress } : {}),
   });
-  // The rebuild replays the stream beside the durable consumer, on a connection of its own (WATCH).
-  const repairRedis = deps.redis.duplicate({ connectionName: 'indexer-repair' });
-  repairRedis.on('error', () => {
-    /* the writer's connection logs connection trouble; this one retries with it */
-  });
-  const repairWriter = new CatalogWriter({ redis: repairRedis, keys, log: deps.log });
-  const repair = new CatalogRepair({
-    redis: repairRedis,
-    keys,
-    js: deps.js,
-    jsm: deps.jsm,
-    log: deps.log,
-    owner: `${hostname()}:${process.pid}`,
-    apply: async (ev, seq) => {
-      await applyEvent(applyDeps(repairWriter, repairRedis), ev, seq);
-      outbox.kick();
-    },
-  });
-  repair.start();
-  const handle = async (m: JsMsg): Promise<Verdict> => {
-    let ev;
-    try {
-      ev = decodeEvent(m.data);
-    } catch (err) {
-      deps.log.error(
-        { subject: m.subject, seq: m.seq, err: describeError(err) },
-        'dropping a malformed event',
-      );
-      return terminate;
-    }
-    const ref = (ev.data as { ref?: { namespace: string; name: string } }).ref;
-    const span = {
-      kind: SpanKind.CONSUMER,
-      parent: contextFromHeaders(m.headers),
-      attributes: {
-        'profiles.event.type': ev.type,
-        'messaging.message.id': ev.id,
-        ...(ref ? { 'profiles.source': `${ref.namespace}/${ref.name}` } : {}),
-      },
-    };
-    try {
-      await inSpan('indexer apply source event', span, () =>
-        applyEvent(
-          applyDeps(writer, deps.redis, () => m.working()),
-          ev,
-          m.seq,
-        ),
+  const { repair, repairRedis } = startRepair(deps, keys, (ev, seq, redis, w) =>
+    applyEvent(applyDeps(w, redis), ev, seq).then(() => outbox.kick()),
+  );
+  const handle = (m: JsMsg) =>
+    handleEvent(m, deps.log, async (ev) => {
+      await applyEvent(
+        applyDeps(writer, deps.redis, () => m.working()),
+        ev,
+        m.seq,
       );
       outbox.kick();
-      return ack;
-    } catch (err) {
-      if (isAppError(err) && err.code === 'EVENT_INVALID') return terminate;
-      throw err; // redelivered with the runner's backoff
-    }
-  };
+    });
   // One event at a time, in stream order.
   const consumer = runConsumer({
     js: deps.js,
@@ -179,4 +140,66 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
       await outbox.stop();
     },
   };
+}
+
+/**
+ * One message of the sources stream: a malformed or invalid event is terminated (it can never apply), a
+ * failure is thrown for the runner to redeliver, an applied event is acked.
+ */
+async function handleEvent(
+  m: JsMsg,
+  log: Logger,
+  apply: (ev: CloudEvent) => Promise<void>,
+): Promise<Verdict> {
+  let ev;
+  try {
+    ev = decodeEvent(m.data);
+  } catch (err) {
+    log.error({ subject: m.subject, seq: m.seq, err: describeError(err) }, 'dropping a malformed event');
+    return terminate;
+  }
+  const ref = (ev.data as { ref?: { namespace: string; name: string } }).ref;
+  const span = {
+    kind: SpanKind.CONSUMER,
+    parent: contextFromHeaders(m.headers),
+    attributes: {
+      'profiles.event.type': ev.type,
+      'messaging.message.id': ev.id,
+      ...(ref ? { 'profiles.source': `${ref.namespace}/${ref.name}` } : {}),
+    },
+  };
+  try {
+    await inSpan('indexer apply source event', span, () => apply(ev));
+    return ack;
+  } catch (err) {
+    if (isAppError(err) && err.code === 'EVENT_INVALID') return terminate;
+    throw err; // redelivered with the runner's backoff
+  }
+}
+
+/**
+ * Starts the catalog repair. Its rebuild replays the stream beside the durable consumer, on a connection of its
+ * own (the writer uses WATCH).
+ */
+function startRepair(
+  deps: IndexerDeps,
+  keys: CatalogKeys,
+  apply: (ev: CloudEvent, seq: number, redis: Redis, writer: CatalogWriter) => Promise<void>,
+): { repair: CatalogRepair; repairRedis: Redis } {
+  const repairRedis = deps.redis.duplicate({ connectionName: 'indexer-repair' });
+  repairRedis.on('error', () => {
+    /* the writer's connection logs connection trouble; this one retries with it */
+  });
+  const repairWriter = new CatalogWriter({ redis: repairRedis, keys, log: deps.log });
+  const repair = new CatalogRepair({
+    redis: repairRedis,
+    keys,
+    js: deps.js,
+    jsm: deps.jsm,
+    log: deps.log,
+    owner: `${hostname()}:${process.pid}`,
+    apply: (ev, seq) => apply(ev, seq, repairRedis, repairWriter),
+  });
+  repair.start();
+  return { repair, repairRedis };
 }

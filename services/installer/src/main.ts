@@ -1,4 +1,5 @@
-import { connectJetStream, connectRedis, runService, ServiceMetrics, urlPolicyOf } from '@profiles/shared';
+import { urlPolicyOf } from '@profiles/shared';
+import { connectJetStream, connectRedis, runService, ServiceMetrics } from '@profiles/shared/runtime';
 import { secretProvider } from '@profiles/shared/git';
 import { start } from './start.ts';
 

@@ -1,12 +1,11 @@
+import { STREAMS, TERMINAL_STATUSES } from '@profiles/shared';
 import {
   ConsumerMetrics,
-  STREAMS,
-  TERMINAL_STATUSES,
   type Counter,
   type Histogram,
   type JetStreamManager,
   type ServiceMetrics,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 
 /**
  * The installer's series: its consumer's (see ConsumerMetrics), installs by final status and how long the work

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AppError } from '@profiles/shared';
 
 /**
  * Kubernetes names for generated objects: the install name and the artifact chain joined by `-`. When that is
@@ -17,7 +18,8 @@ export class NameAllocator {
       const hash = createHash('sha256').update(parts.join('/')).digest('hex').slice(0, 8);
       out = `${plain.slice(0, max - 9).replace(/-+$/, '')}-${hash}`;
     }
-    if (set.has(out)) throw new Error(`generated name ${out} for ${kind} is not unique`);
+    // Only two chains whose hashes share 8 hex digits get here; the install fails naming the clash.
+    if (set.has(out)) throw new AppError('RENDER_INVALID', `generated name ${out} for ${kind} is not unique`);
     set.add(out);
     return out;
   }

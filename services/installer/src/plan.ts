@@ -3,14 +3,13 @@ import {
   AppError,
   checkTargetPath,
   isGreater,
-  inSpanSync,
   normalizeVersion,
-  redactUrl,
   type ArtifactValuesFrom,
   type InstallRequest,
   type InstallationDoc,
   type ProfileSource,
 } from '@profiles/shared';
+import { inSpanSync, redactUrl } from '@profiles/shared/runtime';
 import type { FluxValidator } from './flux-schemas.ts';
 import type { GitAccess } from '@profiles/shared/git';
 import {

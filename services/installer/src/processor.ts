@@ -3,16 +3,13 @@ import {
   INSTALLATION_TRAILER,
   TERMINAL_STATUSES,
   describeError,
-  inSpan,
   isAppError,
   isStoreFailure,
-  redactSecrets,
   type InstallRequest,
   type InstallationDoc,
   type InstallationKeys,
-  type Logger,
-  type Redis,
 } from '@profiles/shared';
+import { inSpan, redactSecrets, type Logger, type Redis } from '@profiles/shared/runtime';
 import type { FluxValidator } from './flux-schemas.ts';
 import type { GitAccess } from '@profiles/shared/git';
 import { planInstall, planUpgrade, RecordMoved, type Plan } from './plan.ts';

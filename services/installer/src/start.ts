@@ -5,29 +5,31 @@ import { openWorkDir } from './work-dir.ts';
 import {
   CONSUMERS,
   INSTALLER_SUBJECTS,
-  ack,
   describeError,
+  installationKeys,
+  installMessage,
+  scanReply,
+  scanRequest,
+  type RepositoryScan,
+  type UrlPolicy,
+} from '@profiles/shared';
+import {
+  ack,
   retryAfter,
   runConsumer,
   terminate,
   type Verdict,
-  installationKeys,
-  installMessage,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type Logger,
   type NatsConnection,
   type Redis,
-  scanReply,
-  scanRequest,
-  type RepositoryScan,
   ServiceMetrics,
   contextFromHeaders,
   inSpan,
   SpanKind,
-  type UrlPolicy,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import { GitAccess, folderSecrets, rewriteConfig, type SecretProvider } from '@profiles/shared/git';
 import { FluxValidator } from './flux-schemas.ts';
 import { InstallMetrics } from './metrics.ts';

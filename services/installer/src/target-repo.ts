@@ -1,15 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  AppError,
-  INSTALLATION_TRAILER,
-  describeError,
-  gitErrorSummary,
-  type InstallTarget,
-  type Logger,
-} from '@profiles/shared';
-import { runGit as git, type GitAccess, type GitEnv } from '@profiles/shared/git';
+import { AppError, INSTALLATION_TRAILER, describeError, type InstallTarget } from '@profiles/shared';
+import type { Logger } from '@profiles/shared/runtime';
+import { gitErrorSummary, runGit as git, type GitAccess, type GitEnv } from '@profiles/shared/git';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { openWorkspace, writeChange, type Change, type Prepare, type Workspace } from './workspace.ts';
 

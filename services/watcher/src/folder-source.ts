@@ -3,6 +3,7 @@ import parcelWatcher from '@parcel/watcher';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import {
+  AppError,
   checkCatalogSourceDocument,
   describeError,
   EVENT_TYPES,
@@ -11,17 +12,11 @@ import {
   sourceId,
   SUBJECTS,
   type FileError,
-  type Logger,
   type SourceRef,
 } from '@profiles/shared';
+import type { Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 
-/**
- * Folder mode: every `*.yaml`/`*.yml` file below a directory may hold ProfileCatalogSource documents. Each
- * file is parsed on change; the sources it defines are diffed against what it defined before and published
- * as upserts and deletes. A file that fails to parse is reported once and keeps its previous sources, so a
- * half-saved edit never empties the catalog.
- */
 export interface FolderSourceDeps {
   dir: string;
   publisher: Publisher;
@@ -56,6 +51,12 @@ async function listYamlFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * Folder mode: every `*.yaml`/`*.yml` file below a directory may hold ProfileCatalogSource documents. Each
+ * file is parsed on change; the sources it defines are diffed against what it defined before and published
+ * as upserts and deletes. A file that fails to parse is reported once and keeps its previous sources, so a
+ * half-saved edit never empties the catalog.
+ */
 export class FolderSource {
   /** file -> the sources it currently defines */
   private readonly files = new Map<string, Map<string, Known>>();
@@ -75,12 +76,12 @@ export class FolderSource {
   }
 
   async start(): Promise<void> {
-    try {
-      const s = await stat(this.dir);
-      if (!s.isDirectory()) throw new Error('not a directory');
-    } catch (err) {
-      throw new Error(`WATCH_DIR ${this.dir} cannot be watched: ${describeError(err)}`, { cause: err });
-    }
+    const unwatchable = (why: string, cause?: unknown) =>
+      new AppError('CONFIG_INVALID', `WATCH_DIR ${this.dir} cannot be watched: ${why}`, { cause });
+    const s = await stat(this.dir).catch((err: unknown) => {
+      throw unwatchable(describeError(err), err);
+    });
+    if (!s.isDirectory()) throw unwatchable('not a directory');
     // Watch first, then scan, so that a change made during the scan is not missed.
     // Node 20's recursive fs.watch follows inodes on Linux: after one atomic save (a temp file renamed over)
     // it never reports that file again. @parcel/watcher watches directories (inotify), so a rename into the
@@ -174,6 +175,7 @@ export class FolderSource {
     for (const known of this.files.get(this.owners.get(id) ?? '')?.values() ?? []) {
       if (sourceId(known.ref) === id) return known.ref;
     }
+    // An assert: every id in `owners` names a source of the file it maps to.
     throw new Error(`unknown source ${id}`);
   }
 
@@ -223,7 +225,7 @@ export class FolderSource {
     let docs: unknown[];
     try {
       // An empty read is most likely a file truncated by a write in progress: it is read again before it
-      // counts as "no sources".
+      // counts as "no sources". This error never leaves here: it sends the first try to the retry below.
       if (firstTry && text.trim() === '' && this.files.get(file)?.size) throw new Error('empty file');
       docs = parseYamlDocuments(text, { maxBytes: this.deps.maxBytes });
     } catch (err) {
@@ -235,25 +237,8 @@ export class FolderSource {
       this.reportFailure(file, `${describeError(err)}; previous sources kept`);
       return;
     }
-    const next = new Map<string, Known & { object: Record<string, unknown> }>();
     const problems: string[] = [];
-    docs.forEach((doc, i) => {
-      const check = checkCatalogSourceDocument(doc);
-      if (!check.ok && !check.ref) {
-        problems.push(`document ${i + 1}: ${check.reason}`);
-        return;
-      }
-      const ref = check.ok ? check.ref : check.ref!;
-      const id = sourceId(ref);
-      const owner = this.owners.get(id);
-      if (owner && owner !== file) {
-        problems.push(`source ${id} is defined in ${this.rel(owner)} already; ignored here`);
-        return;
-      }
-      const object = doc as Record<string, unknown>;
-      const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
-      next.set(id, { ref, hash, object });
-    });
+    const next = this.sourcesOf(file, docs, problems);
     const prev = this.files.get(file) ?? new Map<string, Known>();
     for (const [id, known] of prev) {
       if (!next.has(id)) this.publishDelete(id, known.ref, file);
@@ -286,6 +271,33 @@ export class FolderSource {
       this.failuresChanged();
     }
     this.files.set(file, new Map([...next].map(([id, k]) => [id, { ref: k.ref, hash: k.hash }])));
+  }
+
+  /** The sources a file's documents define, by id; what cannot be one is added to `problems`. */
+  private sourcesOf(
+    file: string,
+    docs: unknown[],
+    problems: string[],
+  ): Map<string, Known & { object: Record<string, unknown> }> {
+    const next = new Map<string, Known & { object: Record<string, unknown> }>();
+    docs.forEach((doc, i) => {
+      const check = checkCatalogSourceDocument(doc);
+      if (!check.ok && !check.ref) {
+        problems.push(`document ${i + 1}: ${check.reason}`);
+        return;
+      }
+      const ref = check.ok ? check.ref : check.ref!;
+      const id = sourceId(ref);
+      const owner = this.owners.get(id);
+      if (owner && owner !== file) {
+        problems.push(`source ${id} is defined in ${this.rel(owner)} already; ignored here`);
+        return;
+      }
+      const object = doc as Record<string, unknown>;
+      const hash = createHash('sha256').update(JSON.stringify(object)).digest('hex');
+      next.set(id, { ref, hash, object });
+    });
+    return next;
   }
 
   private forgetFile(file: string): void {

@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import { isAppError } from '@profiles/shared';
 
 /** Kubernetes client config: an explicit kubeconfig file, else KUBECONFIG / ~/.kube/config / in-cluster. */
 export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
@@ -27,8 +28,9 @@ export interface KubeObject {
   status?: Record<string, unknown>;
 }
 
-/** The HTTP status of a client-node error, if it has one. */
+/** The HTTP status of a client-node error (or of an AppError carrying the API server's), if it has one. */
 export function statusOf(err: unknown): number | undefined {
+  if (isAppError(err)) return typeof err.details?.status === 'number' ? err.details.status : undefined;
   const e = err as { code?: number; statusCode?: number; response?: { statusCode?: number } };
   return e?.code ?? e?.statusCode ?? e?.response?.statusCode;
 }

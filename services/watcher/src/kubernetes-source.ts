@@ -1,28 +1,17 @@
 import * as k8s from '@kubernetes/client-node';
 import {
+  AppError,
   describeError,
   EVENT_TYPES,
   makeEvent,
   sourceId,
   SUBJECTS,
-  backoffDelay,
-  type Logger,
   type SourceRef,
 } from '@profiles/shared';
+import { backoffDelay, type Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
 
-/**
- * Kubernetes mode: lists and watches ProfileCatalogSources (all namespaces, or each configured one) and
- * publishes upserts and deletes. Every (re-)list publishes a full snapshot, so deletions missed while the
- * watcher was down or disconnected are applied. The event id is `<uid>:<generation>` (`<uid>:deleted` for a
- * deletion): JetStream de-duplicates it, so several watcher replicas publish each change once, and status-only
- * updates (no new generation) publish nothing.
- *
- * client-node's informer stops on most errors and its watch has no idle timeout, so this runs its own loop:
- * list, watch from the list's resourceVersion with a server-side timeout, re-watch from the last version
- * seen, re-list on 410 Gone or any error (with backoff), abort a watch that has been silent for too long.
- */
 export interface KubernetesSourceDeps {
   kc: k8s.KubeConfig;
   publisher: Publisher;
@@ -40,6 +29,17 @@ interface Known {
   generation: number;
 }
 
+/**
+ * Kubernetes mode: lists and watches ProfileCatalogSources (all namespaces, or each configured one) and
+ * publishes upserts and deletes. Every (re-)list publishes a full snapshot, so deletions missed while the
+ * watcher was down or disconnected are applied. The event id is `<uid>:<generation>` (`<uid>:deleted` for a
+ * deletion): JetStream de-duplicates it, so several watcher replicas publish each change once, and status-only
+ * updates (no new generation) publish nothing.
+ *
+ * client-node's informer stops on most errors and its watch has no idle timeout, so this runs its own loop:
+ * list, watch from the list's resourceVersion with a server-side timeout, re-watch from the last version
+ * seen, re-list on 410 Gone or any error (with backoff), abort a watch that has been silent for too long.
+ */
 export class KubernetesSource {
   readonly origin: string;
   private readonly known = new Map<string, Map<string, Known>>(); // scope -> source id -> known
@@ -169,7 +169,7 @@ export class KubernetesSource {
       const touch = () => {
         clearTimeout(idle);
         idle = setTimeout(
-          () => finish(new Error(`watch silent for ${timeoutSeconds + 30} s`)),
+          () => finish(new AppError('UNAVAILABLE', `watch silent for ${timeoutSeconds + 30} s`)),
           (timeoutSeconds + 30) * 1000,
         );
       };
@@ -181,8 +181,11 @@ export class KubernetesSource {
           (type: string, obj: KubeObject & { code?: number; message?: string }) => {
             touch();
             if (type === 'ERROR') {
-              const gone = Object.assign(new Error(obj.message ?? 'watch error'), { code: obj.code });
-              return finish(gone);
+              // The API server's status (410 Gone: the version is too old) rides in details, for statusOf.
+              const ended = new AppError('UNAVAILABLE', obj.message ?? 'watch error', {
+                details: { status: obj.code },
+              });
+              return finish(ended);
             }
             if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
             if (type === 'BOOKMARK') return;

@@ -1,4 +1,4 @@
-import { connectJetStream, runService, ServiceMetrics } from '@profiles/shared';
+import { connectJetStream, runService, ServiceMetrics } from '@profiles/shared/runtime';
 import { start } from './start.ts';
 
 await runService('watcher', async ({ config, log }) => {

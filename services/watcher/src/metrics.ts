@@ -1,4 +1,4 @@
-import type { ServiceMetrics } from '@profiles/shared';
+import type { ServiceMetrics } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
 import type { StatusWriter } from './status-writer.ts';
 

@@ -1,14 +1,17 @@
+import { encodeEvent, describeError, type CloudEvent } from '@profiles/shared';
 import {
-  encodeEvent,
   inSpan,
   SpanKind,
   traceHeaders,
   backoffDelay,
-  describeError,
-  type CloudEvent,
   type JetStreamClient,
   type Logger,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
+
+export interface PublisherDeps {
+  js: JetStreamClient;
+  log: Logger;
+}
 
 /**
  * Publishes events to JetStream and never drops one: each event waits in a FIFO until the server has
@@ -16,11 +19,6 @@ import {
  * pending older one (the stream keeps only the latest per source anyway). The event id is the JetStream
  * de-duplication id, so a retry after a lost acknowledgement is stored once.
  */
-export interface PublisherDeps {
-  js: JetStreamClient;
-  log: Logger;
-}
-
 export class Publisher {
   private readonly pending = new Map<string, CloudEvent>();
   private draining: Promise<void> | undefined;

@@ -1,13 +1,12 @@
+import { AppError, type Config } from '@profiles/shared';
 import {
-  AppError,
   ConsumerMetrics,
   ServiceMetrics,
-  type Config,
   type JetStreamClient,
   type NatsConnection,
   type JetStreamManager,
   type Logger,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import { FolderSource } from './folder-source.ts';
 import { loadKubeConfig } from './kube-client.ts';
 import { KubernetesSource } from './kubernetes-source.ts';

@@ -1,23 +1,25 @@
 import * as k8s from '@kubernetes/client-node';
 import {
   AppError,
+  decodeEvent,
+  describeError,
+  EVENT_TYPES,
+  isEventOf,
+  type SourceResult,
+} from '@profiles/shared';
+import {
   type ConsumerMetrics,
   ack,
-  decodeEvent,
   ensureConsumer,
-  describeError,
   runConsumer,
   terminate,
   type ConsumerRunner,
   type Verdict,
-  EVENT_TYPES,
-  isEventOf,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type Logger,
-  type SourceResult,
-} from '@profiles/shared';
+} from '@profiles/shared/runtime';
 import { GROUP, PLURAL, statusOf, VERSION, type KubeObject } from './kube-client.ts';
 
 export interface StatusWriterDeps {

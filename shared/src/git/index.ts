@@ -22,3 +22,4 @@ export {
   type SecretKey,
   type SecretProvider,
 } from './secrets.ts';
+export { gitErrorSummary } from '../git-errors.ts';

@@ -20,15 +20,23 @@ import { onlyKnownParams } from './search.ts';
  * in shared (api-documents.ts), where the CLI reads them too.
  */
 export function catalogRoutes(app: FastifyInstance): void {
-  const params = {
-    type: 'object',
-    properties: {
-      catalog: { type: 'string', minLength: 1, maxLength: 317 },
-      profile: { type: 'string', minLength: 1, maxLength: 200 },
-      version: { type: 'string', minLength: 1, maxLength: 256 },
-    },
-  } as const;
+  profileRoutes(app);
+  updateRoutes(app);
+  sourceRoutes(app);
+}
 
+/** The path parameters of the profile routes. */
+const params = {
+  type: 'object',
+  properties: {
+    catalog: { type: 'string', minLength: 1, maxLength: 317 },
+    profile: { type: 'string', minLength: 1, maxLength: 200 },
+    version: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+} as const;
+
+/** A profile with every version, and one version with its artifacts and nested profile tree. */
+function profileRoutes(app: FastifyInstance): void {
   app.get<{ Params: { catalog: string; profile: string } }>(
     '/v1/catalogs/:catalog/profiles/:profile',
     {
@@ -69,46 +77,49 @@ export function catalogRoutes(app: FastifyInstance): void {
       };
     },
   );
+}
 
-  /** Resolves nested profile references through the catalog (by repository URL and tag), to any depth. */
-  async function nestedTree(
-    reader: CatalogReader,
-    entry: CatalogEntry,
-    path: Set<string>,
-    depth: number,
-  ): Promise<NestedProfileNode[]> {
-    const out: NestedProfileNode[] = [];
-    for (const a of entry.artifacts ?? []) {
-      if (a.kind !== 'profile' || !a.profile) continue;
-      const src = a.profile.source;
-      const node: NestedProfileNode = { artifact: a.name, source: src, resolved: null, children: [] };
-      out.push(node);
-      const key = `${src.url}@${src.tag ?? src.branch ?? ''}`;
-      if (path.has(key)) {
-        node.note = 'cycle';
-        continue;
-      }
-      if (depth >= 10) {
-        node.note = 'depth-limit';
-        continue;
-      }
-      const found = src.tag ? await reader.findByRepoTag(src.url, src.tag) : undefined;
-      if (!found || 'hidden' in found) {
-        // In a catalog the caller may not see: it shows as such, never with its content.
-        node.note = found ? 'not-visible' : 'outside-catalog';
-        continue;
-      }
-      const target = found.entry;
-      node.resolved = {
-        catalog: `${target.catalogNamespace}/${target.catalogSource}`,
-        profile: target.name,
-        version: target.version,
-      };
-      node.children = await nestedTree(reader, target, new Set([...path, key]), depth + 1);
+/** Resolves nested profile references through the catalog (by repository URL and tag), to any depth. */
+async function nestedTree(
+  reader: CatalogReader,
+  entry: CatalogEntry,
+  path: Set<string>,
+  depth: number,
+): Promise<NestedProfileNode[]> {
+  const out: NestedProfileNode[] = [];
+  for (const a of entry.artifacts ?? []) {
+    if (a.kind !== 'profile' || !a.profile) continue;
+    const src = a.profile.source;
+    const node: NestedProfileNode = { artifact: a.name, source: src, resolved: null, children: [] };
+    out.push(node);
+    const key = `${src.url}@${src.tag ?? src.branch ?? ''}`;
+    if (path.has(key)) {
+      node.note = 'cycle';
+      continue;
     }
-    return out;
+    if (depth >= 10) {
+      node.note = 'depth-limit';
+      continue;
+    }
+    const found = src.tag ? await reader.findByRepoTag(src.url, src.tag) : undefined;
+    if (!found || 'hidden' in found) {
+      // In a catalog the caller may not see: it shows as such, never with its content.
+      node.note = found ? 'not-visible' : 'outside-catalog';
+      continue;
+    }
+    const target = found.entry;
+    node.resolved = {
+      catalog: `${target.catalogNamespace}/${target.catalogSource}`,
+      profile: target.name,
+      version: target.version,
+    };
+    node.children = await nestedTree(reader, target, new Set([...path, key]), depth + 1);
   }
+  return out;
+}
 
+/** The versions newer than a given one, classified by semver (major, minor, patch). */
+function updateRoutes(app: FastifyInstance): void {
   app.get<{
     Params: { catalog: string; profile: string };
     Querystring: { from: string; constraint?: string };
@@ -158,7 +169,10 @@ export function catalogRoutes(app: FastifyInstance): void {
       };
     },
   );
+}
 
+/** Catalog sources with their status, all or one. */
+function sourceRoutes(app: FastifyInstance): void {
   app.get(
     '/v1/sources',
     {
@@ -192,24 +206,25 @@ export function catalogRoutes(app: FastifyInstance): void {
       return { item: await sourceView(req.catalog, id) };
     },
   );
+}
 
-  async function sourceView(reader: CatalogReader, id: string): Promise<SourceView> {
-    const { origin, status, indexedAt } = await reader.source(id);
-    const ref = parseSourceId(id)!;
-    return {
-      namespace: ref.namespace,
-      name: ref.name,
-      origin,
-      ready: status.ready ?? false,
-      reason: status.reason ?? '',
-      message: status.message ?? '',
-      profiles: status.profiles ?? 0,
-      versions: status.versions ?? 0,
-      entryErrors: status.entryErrors ?? [],
-      lastError: status.ready === false ? status.message : null,
-      scannedRepositories: status.scannedRepositories ?? [],
-      observedGeneration: status.observedGeneration ?? null,
-      indexedAt,
-    };
-  }
+/** A source as the API shows it: its identity, origin and the status the indexer wrote. */
+async function sourceView(reader: CatalogReader, id: string): Promise<SourceView> {
+  const { origin, status, indexedAt } = await reader.source(id);
+  const ref = parseSourceId(id)!;
+  return {
+    namespace: ref.namespace,
+    name: ref.name,
+    origin,
+    ready: status.ready ?? false,
+    reason: status.reason ?? '',
+    message: status.message ?? '',
+    profiles: status.profiles ?? 0,
+    versions: status.versions ?? 0,
+    entryErrors: status.entryErrors ?? [],
+    lastError: status.ready === false ? status.message : null,
+    scannedRepositories: status.scannedRepositories ?? [],
+    observedGeneration: status.observedGeneration ?? null,
+    indexedAt,
+  };
 }

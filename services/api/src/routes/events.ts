@@ -1,17 +1,11 @@
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import {
-  AppError,
-  contextFromHeaders,
-  decodeEvent,
-  inSpan,
-  SpanKind,
-  STREAMS,
-  type JetStreamClient,
-} from '@profiles/shared';
+import { AppError, decodeEvent, STREAMS, type CloudEvent } from '@profiles/shared';
+import { contextFromHeaders, inSpan, SpanKind, type JetStreamClient } from '@profiles/shared/runtime';
 import type { Audience } from '../auth/audience.ts';
 import type { Identity } from '../auth/identity.ts';
+import type { CatalogReader } from '../catalog-reader.ts';
 import type { Metrics } from '../metrics.ts';
 import { onlyKnownParams } from './search.ts';
 
@@ -38,46 +32,15 @@ export function eventRoutes(
       schema: {
         summary: 'Catalog change events (Server-Sent Events, resumable with Last-Event-ID)',
         tags: ['events'],
-        querystring: {
-          type: 'object',
-          properties: {
-            catalog: { type: 'string', maxLength: 317 },
-            profile: { type: 'string', maxLength: 200 },
-            lastEventId: {
-              type: 'string',
-              pattern: '^[0-9]{1,15}$',
-              description: 'same as the Last-Event-ID header',
-            },
-          },
-        },
+        querystring: QUERY,
       },
       preValidation: onlyKnownParams(['catalog', 'profile', 'lastEventId']),
     },
     async (req, reply) => {
       if (!deps.js)
         throw new AppError('UNAVAILABLE', 'events need NATS, which this API instance is not connected to');
-      const header = req.headers['last-event-id'];
-      const last = (Array.isArray(header) ? header[0] : header) ?? req.query.lastEventId;
-      if (last !== undefined && !/^[0-9]{1,15}$/.test(last)) {
-        throw new AppError('BAD_REQUEST', 'Last-Event-ID must be an event id (a sequence number)', {
-          details: { parameter: 'Last-Event-ID' },
-        });
-      }
-      // A subscriber may wait for a catalog that does not exist yet: an unknown bare name matches that name in
-      // any namespace.
-      let catalog: ((ns: string, name: string) => boolean) | undefined;
-      const wanted = req.query.catalog;
-      if (wanted) {
-        const ref = await req.catalog.resolveCatalog(wanted).catch((err: unknown) => {
-          if (err instanceof AppError && err.code === 'CATALOG_NOT_FOUND') return undefined;
-          throw err;
-        });
-        catalog = ref
-          ? (ns, name) => ns === ref.namespace && name === ref.name
-          : wanted.includes('/')
-            ? (ns, name) => `${ns}/${name}` === wanted
-            : (_ns, name) => name === wanted;
-      }
+      const last = lastEventId(req.headers['last-event-id'], req.query.lastEventId);
+      const catalog = req.query.catalog ? await catalogFilter(req.catalog, req.query.catalog) : undefined;
       const consumer = await deps.js.consumers.get(STREAMS.catalog.name, {
         ...(last !== undefined
           ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(last) + 1 }
@@ -108,17 +71,8 @@ export function eventRoutes(
           } catch {
             continue;
           }
-          const d = ev.data as {
-            ref?: { namespace: string; name: string };
-            catalog?: { namespace: string; name: string };
-            profile?: string;
-          };
-          const of = d.catalog ?? d.ref;
-          if (catalog && (!of || !catalog(of.namespace, of.name))) continue;
-          // Only events of sources the caller sees (now); one about no source only to an open API's caller.
-          const audience = await deps.audience(req.identity);
-          if (of ? !audience.sees(`${of.namespace}/${of.name}`) : !audience.all) continue;
-          if (req.query.profile && d.profile !== req.query.profile) continue;
+          const filters = { catalog, profile: req.query.profile };
+          if (!(await isWanted(ev, filters, () => deps.audience(req.identity)))) continue;
           deps.metrics?.sseEvents.add(1);
           const frame = `id: ${m.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`;
           const sent = inSpan(
@@ -140,4 +94,65 @@ export function eventRoutes(
       }
     },
   );
+}
+
+const QUERY = {
+  type: 'object',
+  properties: {
+    catalog: { type: 'string', maxLength: 317 },
+    profile: { type: 'string', maxLength: 200 },
+    lastEventId: {
+      type: 'string',
+      pattern: '^[0-9]{1,15}$',
+      description: 'same as the Last-Event-ID header',
+    },
+  },
+} as const;
+
+/** The event to resume after: the Last-Event-ID header, else the `lastEventId` parameter. */
+function lastEventId(header: string | string[] | undefined, param: string | undefined): string | undefined {
+  const last = (Array.isArray(header) ? header[0] : header) ?? param;
+  if (last !== undefined && !/^[0-9]{1,15}$/.test(last)) {
+    throw new AppError('BAD_REQUEST', 'Last-Event-ID must be an event id (a sequence number)', {
+      details: { parameter: 'Last-Event-ID' },
+    });
+  }
+  return last;
+}
+
+/**
+ * Which sources' events a `catalog` filter keeps. A subscriber may wait for a catalog that does not exist yet:
+ * an unknown bare name matches that name in any namespace.
+ */
+async function catalogFilter(
+  reader: CatalogReader,
+  wanted: string,
+): Promise<(ns: string, name: string) => boolean> {
+  const ref = await reader.resolveCatalog(wanted).catch((err: unknown) => {
+    if (err instanceof AppError && err.code === 'CATALOG_NOT_FOUND') return undefined;
+    throw err;
+  });
+  if (ref) return (ns, name) => ns === ref.namespace && name === ref.name;
+  return wanted.includes('/') ? (ns, name) => `${ns}/${name}` === wanted : (_ns, name) => name === wanted;
+}
+
+/**
+ * Whether an event goes to the caller: it passes the filters and is about a source the caller sees now (one
+ * about no source only to an open API's caller).
+ */
+async function isWanted(
+  ev: CloudEvent,
+  filters: { catalog: ((ns: string, name: string) => boolean) | undefined; profile: string | undefined },
+  audience: () => Audience | Promise<Audience>,
+): Promise<boolean> {
+  const d = ev.data as {
+    ref?: { namespace: string; name: string };
+    catalog?: { namespace: string; name: string };
+    profile?: string;
+  };
+  const of = d.catalog ?? d.ref;
+  if (filters.catalog && (!of || !filters.catalog(of.namespace, of.name))) return false;
+  const seen = await audience();
+  if (of ? !seen.sees(`${of.namespace}/${of.name}`) : !seen.all) return false;
+  return !filters.profile || d.profile === filters.profile;
 }

@@ -113,15 +113,24 @@ const accepted = (reply: FastifyReply, out: { id: string; status: string }) =>
  * publishes it, the installer does the work (dry runs too: it has the git checkouts).
  */
 export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps): void {
-  const resolveProfile = async (reader: CatalogReader, p: InstallBody['profile']): Promise<ProfileSource> => {
-    if ('catalog' in p) {
-      const e = await reader.version(p.catalog, p.name, p.version);
-      return { url: e.url, tag: e.tag, catalog: { catalog: p.catalog, name: p.name, version: e.version } };
-    }
-    if (!p.tag && !p.branch) throw new AppError('BAD_REQUEST', 'profile needs a tag or a branch');
-    return { ...p };
-  };
+  installRoutes(app, d);
+  upgradeRoutes(app, d);
+  upgradeByPathRoutes(app, d);
+  repositoryRoutes(app, d);
+}
 
+/** A profile named in a catalog is resolved to its repository and tag; one given by URL needs a tag or branch. */
+async function resolveProfile(reader: CatalogReader, p: InstallBody['profile']): Promise<ProfileSource> {
+  if ('catalog' in p) {
+    const e = await reader.version(p.catalog, p.name, p.version);
+    return { url: e.url, tag: e.tag, catalog: { catalog: p.catalog, name: p.name, version: e.version } };
+  }
+  if (!p.tag && !p.branch) throw new AppError('BAD_REQUEST', 'profile needs a tag or a branch');
+  return { ...p };
+}
+
+/** An install request, and an installation's status. */
+function installRoutes(app: FastifyInstance, d: InstallationsDeps): void {
   app.post<{ Body: InstallBody; Headers: IdemHeaders }>(
     '/v1/installations',
     strictBody({ body: installBody, headers: idempotencyHeaders }),
@@ -157,7 +166,10 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
   app.get<{ Params: { id: string } }>('/v1/installations/:id', { schema: installationSchema }, async (req) =>
     d.requests.docFor(req.identity, req.params.id),
   );
+}
 
+/** An upgrade of an installation this service made. */
+function upgradeRoutes(app: FastifyInstance, d: InstallationsDeps): void {
   app.post<{ Params: { id: string }; Body: UpgradeBody; Headers: IdemHeaders }>(
     '/v1/installations/:id/upgrade',
     strictBody(upgradeSchema),
@@ -207,11 +219,13 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
       return accepted(reply, await d.requests.submit(request, by, idem));
     },
   );
+}
 
-  /**
-   * Upgrade by repository path: for installations this service did not make (or whose request expired), the
-   * installer reads the source, values and namespace from `<path>/profile-installation.yaml`.
-   */
+/**
+ * Upgrade by repository path: for installations this service did not make (or whose request expired), the
+ * installer reads the source, values and namespace from `<path>/profile-installation.yaml`.
+ */
+function upgradeByPathRoutes(app: FastifyInstance, d: InstallationsDeps): void {
   app.post<{ Body: UpgradeByPathBody; Headers: IdemHeaders }>(
     '/v1/repositories/installations/upgrade',
     strictBody(upgradeByPathSchema),
@@ -255,8 +269,10 @@ export function installationsRoutes(app: FastifyInstance, d: InstallationsDeps):
       );
     },
   );
+}
 
-  /** The installations found in a GitOps repository with their available updates, answered by an installer. */
+/** The installations found in a GitOps repository with their available updates, answered by an installer. */
+function repositoryRoutes(app: FastifyInstance, d: InstallationsDeps): void {
   app.get<{
     Querystring: { url: string; branch?: string; path?: string; secret?: string; secretNamespace?: string };
   }>('/v1/repositories/installations', { schema: repositoryScanSchema }, async (req) => {

@@ -7,18 +7,12 @@ import {
   makeEvent,
   parseSourceId,
   SUBJECTS,
-  type JetStreamClient,
   type SourceRef,
 } from '@profiles/shared';
+import type { JetStreamClient } from '@profiles/shared/runtime';
 import type { WritePolicy } from '../auth/policy.ts';
 import type { CatalogReader } from '../catalog-reader.ts';
 
-/**
- * Rescans on demand. `POST /v1/sources/{namespace}/{name}/refresh` asks for one source; `POST /v1/webhooks/git`
- * takes push/tag events of GitHub, GitLab and Gitea/Forgejo, verifies them (HMAC-SHA256 signature or token,
- * with WEBHOOK_SECRET) and refreshes every source that lists the pushed repository. Both only publish a refresh
- * event: the indexer does the work, so the API stays stateless and fast.
- */
 export interface RefreshDeps {
   /** Unscoped: a webhook is signed by the git host, not sent by a user. */
   reader: CatalogReader;
@@ -97,6 +91,12 @@ export function repositoryUrls(body: unknown): string[] {
   ];
 }
 
+/**
+ * Rescans on demand. `POST /v1/sources/{namespace}/{name}/refresh` asks for one source; `POST /v1/webhooks/git`
+ * takes push/tag events of GitHub, GitLab and Gitea/Forgejo, verifies them (HMAC-SHA256 signature or token,
+ * with WEBHOOK_SECRET) and refreshes every source that lists the pushed repository. Both only publish a refresh
+ * event: the indexer does the work, so the API stays stateless and fast.
+ */
 export function refreshRoutes(app: FastifyInstance, deps: RefreshDeps): void {
   app.post<{ Params: { namespace: string; name: string } }>(
     '/v1/sources/:namespace/:name/refresh',

@@ -9,19 +9,22 @@ import {
   type ObjectType,
   compareVersionsDesc,
   describeError,
-  inSpan,
   parseTag,
-  SpanKind,
-  SpanStatusCode,
   parseYaml,
   type CatalogEntry,
-  type Logger,
   type RepoTagState,
   type RepositoryRef,
   type SourceRef,
 } from '@profiles/shared';
+import { inSpan, SpanKind, SpanStatusCode, type Logger } from '@profiles/shared/runtime';
 import type { ScanMetrics } from '../metrics.ts';
-import { GitAccess, runGit as git, type GitCredentials, type SecretProvider } from '@profiles/shared/git';
+import {
+  GitAccess,
+  runGit as git,
+  type GitCredentials,
+  type GitEnv,
+  type SecretProvider,
+} from '@profiles/shared/git';
 import { redactUrl, type UrlPolicy } from './repo-url.ts';
 
 export interface ScannerDeps {
@@ -114,17 +117,7 @@ async function scanOnce(
   }
   try {
     const opts = { env: auth.env, timeoutMs: deps.timeoutMs };
-    const listing = await git(['ls-remote', '--tags', '--', repo.url], opts);
-    const remote = parseLsRemote(listing.stdout);
-    let versions = [...remote.entries()].filter(([tag]) => parseTag(tag) !== undefined);
-    let skippedTags: number | undefined;
-    if (versions.length > deps.maxTags) {
-      // Keep the newest versions: they are the ones users install.
-      versions.sort(([a], [b]) => compareVersionsDesc(parseTag(a)!.version, parseTag(b)!.version));
-      skippedTags = versions.length - deps.maxTags;
-      versions = versions.slice(0, deps.maxTags);
-    }
-    const current = new Map(versions);
+    const { current, skippedTags } = await listVersions(repo.url, opts, deps.maxTags);
     const toRead = [...current].filter(([tag, commit]) => previous.get(tag)?.commit !== commit);
     const removed = [...previous.keys()].filter((t) => !current.has(t));
     if (toRead.length === 0 && removed.length === 0) {
@@ -137,24 +130,7 @@ async function scanOnce(
     }
     if (toRead.length > 0) {
       const cache = await ensureCache(deps.cacheDir, repo.url, deps.timeoutMs);
-      for (let i = 0; i < toRead.length; i += FETCH_BATCH) {
-        const batch = toRead.slice(i, i + FETCH_BATCH);
-        await git(
-          [
-            'fetch',
-            '--depth=1',
-            '--no-tags',
-            '--quiet',
-            '--',
-            repo.url,
-            ...batch.map(([t]) => `+refs/tags/${t}:refs/tags/${t}`),
-          ],
-          {
-            ...opts,
-            cwd: cache,
-          },
-        );
-      }
+      await fetchTags(cache, repo.url, toRead, opts);
       const files = await readFiles(
         cache,
         toRead.map(([tag, commit]) => `${commit}:${profilePath(tag)}`),
@@ -175,6 +151,49 @@ async function scanOnce(
     return fail(err);
   } finally {
     await auth.cleanup();
+  }
+}
+
+/** The repository's version tags and their commits (the newest `maxTags` of them), by `git ls-remote`. */
+async function listVersions(
+  url: string,
+  opts: { env: GitEnv; timeoutMs: number },
+  maxTags: number,
+): Promise<{ current: Map<string, string>; skippedTags: number | undefined }> {
+  const listing = await git(['ls-remote', '--tags', '--', url], opts);
+  const remote = parseLsRemote(listing.stdout);
+  let versions = [...remote.entries()].filter(([tag]) => parseTag(tag) !== undefined);
+  let skippedTags: number | undefined;
+  if (versions.length > maxTags) {
+    // Keep the newest versions: they are the ones users install.
+    versions.sort(([a], [b]) => compareVersionsDesc(parseTag(a)!.version, parseTag(b)!.version));
+    skippedTags = versions.length - maxTags;
+    versions = versions.slice(0, maxTags);
+  }
+  return { current: new Map(versions), skippedTags };
+}
+
+/** Shallow fetches of just these tags into the cache, FETCH_BATCH tags a fetch. */
+async function fetchTags(
+  cache: string,
+  url: string,
+  toRead: [string, string][],
+  opts: { env: GitEnv; timeoutMs: number },
+): Promise<void> {
+  for (let i = 0; i < toRead.length; i += FETCH_BATCH) {
+    const batch = toRead.slice(i, i + FETCH_BATCH);
+    await git(
+      [
+        'fetch',
+        '--depth=1',
+        '--no-tags',
+        '--quiet',
+        '--',
+        url,
+        ...batch.map(([t]) => `+refs/tags/${t}:refs/tags/${t}`),
+      ],
+      { ...opts, cwd: cache },
+    );
   }
 }
 

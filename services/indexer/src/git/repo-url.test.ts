@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactSecrets } from '@profiles/shared';
+import { redactSecrets } from '@profiles/shared/runtime';
 import { checkRepoUrl, normalizeRepoUrl } from './repo-url.ts';
 
 const policy = { allowFile: false, denyHosts: ['169.254.', 'metadata.google.internal'] };

@@ -1,6 +1,7 @@
 import { checkRepoUrl as check, type UrlPolicy } from '@profiles/shared';
 
-export { normalizeRepoUrl, redactUrl, type UrlPolicy } from '@profiles/shared';
+export { normalizeRepoUrl, type UrlPolicy } from '@profiles/shared';
+export { redactUrl } from '@profiles/shared/runtime';
 
 /** A catalog source's repository URL, checked by the shared policy; refusals are source errors. */
 export function checkRepoUrl(url: string, policy: UrlPolicy): { scheme: string; host: string } {
