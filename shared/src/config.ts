@@ -33,6 +33,11 @@ export const CONFIG_VARS = {
     default: 'nats://127.0.0.1:4222',
     description: 'NATS server(s) with JetStream, comma separated',
   },
+  NATS_STREAM_REPLICAS: {
+    kind: 'int',
+    default: '1',
+    description: 'Copies of each JetStream stream (3 in a NATS cluster of three or more; 1 on one server)',
+  },
   LOG_LEVEL: {
     kind: 'enum',
     values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
@@ -231,6 +236,7 @@ export interface Config {
   redisReadUrl: string | undefined;
   redisPrefix: string;
   natsServers: string[];
+  natsStreamReplicas: number;
   logLevel: string;
   apiHost: string;
   apiPort: number;
@@ -348,6 +354,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisReadUrl: read(env, 'REDIS_READ_URL'),
     redisPrefix: read(env, 'REDIS_PREFIX')!,
     natsServers: list(read(env, 'NATS_URL')),
+    natsStreamReplicas: Number(read(env, 'NATS_STREAM_REPLICAS')),
     logLevel: read(env, 'LOG_LEVEL')!,
     apiHost: read(env, 'API_HOST')!,
     apiPort: Number(read(env, 'API_PORT')),
