@@ -13,6 +13,7 @@ import {
   type Verdict,
   installationKeys,
   installMessage,
+  type InstallRequest,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -112,8 +113,11 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const handle = async (m: JsMsg): Promise<Verdict> => {
     const started = performance.now();
     let id: string;
+    let carried: InstallRequest | undefined;
     try {
-      id = installMessage.decode(m.data).id;
+      const msg = installMessage.decode(m.data);
+      id = msg.id;
+      carried = msg.request as InstallRequest | undefined;
     } catch (err) {
       deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
       return terminate;
@@ -124,7 +128,9 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       attributes: { 'profiles.installation.id': id },
     };
     try {
-      const outcome = await inSpan('installer handle install request', span, () => processor.handle(id));
+      const outcome = await inSpan('installer handle install request', span, () =>
+        processor.handle(id, carried),
+      );
       // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
       if (outcome === 'busy') return retryAfter(5_000);
       const doc = await deps.redis.get(docKey(id)).catch(() => null);
