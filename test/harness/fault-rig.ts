@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { connectJetStream, type JetStreamHandles } from '@profiles/shared';
 import { buildAll } from '../../scripts/build.ts';
 import { testLogger } from './index.ts';
-import { EXAMPLES_URL, examplesRepo, gitopsRepo } from './installer.ts';
+import { examplesRepo, gitopsRepo } from './installer.ts';
 import { CatalogLoad, InstallLoad, catalogDifference, catalogOf, type InstallOutcome } from './load.ts';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 import { startRedisPair, type RedisPair } from './redis-failover.ts';
-import { serviceProcess, type ServiceProcess } from './service-process.ts';
+import { localServiceEnv, serviceProcess, type ServiceProcess } from './service-process.ts';
 import { SERVICE_NAMES, type ServiceName } from './services.ts';
 
 export interface FaultRig {
@@ -59,22 +59,10 @@ export async function startFaultRig(opts: { sources: number; targets: number }):
     return repo;
   });
   const env: NodeJS.ProcessEnv = {
-    REDIS_URL: redis.url,
-    NATS_URL: nats.urls.join(','),
+    ...localServiceEnv({ redisUrl: redis.url, natsUrl: nats.urls.join(','), watchDir, examples, dir }),
     NATS_STREAM_REPLICAS: '3',
-    WATCH_DIR: watchDir,
-    REPO_ALLOW_FILE: 'true',
-    REPO_ALLOW_LOOPBACK: 'true',
-    AUTH_ANONYMOUS: 'open',
-    RATE_LIMIT_PER_MINUTE: '0',
-    GIT_URL_REWRITES: `${EXAMPLES_URL}=file://${examples}`,
-    SECRETS_DIR: join(dir, 'no-secrets'),
-    INSTALLER_WORK_DIR: join(dir, 'installer'),
-    REPO_CACHE_DIR: join(dir, 'repo-cache'),
-    API_HOST: '127.0.0.1',
-    HEALTH_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
   };
+
   const services = {} as Record<ServiceName, ServiceProcess>;
   for (const name of SERVICE_NAMES) services[name] = await serviceProcess(name, env);
   // The API first: it declares the streams R3 before the others look at them.

@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { freePort, spawnGuarded, type Guarded } from '../../scripts/lib/processes.ts';
+import { EXAMPLES_URL } from './installer.ts';
 import type { ServiceName } from './services.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -92,4 +93,33 @@ export async function serviceProcess(
     },
   };
   return svc;
+}
+
+/**
+ * The environment of services run for a test or bench on this machine: file:// and loopback repositories, an
+ * open API without rate limit, the profiles-examples fixture behind its GitHub URL, scratch folders in `dir`.
+ */
+export function localServiceEnv(o: {
+  redisUrl: string;
+  natsUrl: string;
+  watchDir: string;
+  examples: string;
+  dir: string;
+}): NodeJS.ProcessEnv {
+  return {
+    REDIS_URL: o.redisUrl,
+    NATS_URL: o.natsUrl,
+    WATCH_DIR: o.watchDir,
+    REPO_ALLOW_FILE: 'true',
+    REPO_ALLOW_LOOPBACK: 'true',
+    AUTH_ANONYMOUS: 'open',
+    RATE_LIMIT_PER_MINUTE: '0',
+    GIT_URL_REWRITES: `${EXAMPLES_URL}=file://${o.examples}`,
+    SECRETS_DIR: join(o.dir, 'no-secrets'),
+    INSTALLER_WORK_DIR: join(o.dir, 'installer'),
+    REPO_CACHE_DIR: join(o.dir, 'repo-cache'),
+    API_HOST: '127.0.0.1',
+    HEALTH_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
 }
