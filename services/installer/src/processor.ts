@@ -236,7 +236,7 @@ export class Processor {
     let opened: { url: string; number: number | string };
     try {
       const token = pr.secretRef ? (await this.d.access.secret(pr.secretRef, pr.apiUrl)).token : undefined;
-      opened = await providerFor(pr, token).ensure({
+      opened = await providerFor(pr, token, this.d.access.lookup()).ensure({
         head: branch,
         base: req.target.branch,
         title: `${verb} profile ${profileInfo.name} ${profileInfo.version} as ${req.name}`,
