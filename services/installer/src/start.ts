@@ -77,40 +77,14 @@ export interface Installer {
  * another replica holds its lease or Redis failed, and kept in progress while git works, so the ack wait is
  * short and a crashed replica's request is redelivered within seconds.
  */
-export async function start(deps: InstallerDeps): Promise<Installer> {
-  const owner = randomUUID();
-  const work = await openWorkDir(deps.workDir);
-  const workDir = work.dir;
-  await mkdir(join(workDir, 'profiles'), { recursive: true });
-  await mkdir(join(workDir, 'targets'), { recursive: true });
-  const access = new GitAccess({
-    secrets: deps.secrets ?? folderSecrets(deps.secretsDir ?? '', deps.log),
-    policy: deps.urlPolicy ?? { allowFile: false, denyHosts: [] },
-    base: { config: rewriteConfig(deps.gitUrlRewrites ?? []) },
-    knownHostsFile: deps.knownHostsFile,
-    code: 'BAD_REQUEST',
-  });
-  const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
-  const repos = new ProfileRepos(join(workDir, 'profiles'), access);
-  const targets = new TargetRepos(join(workDir, 'targets'), access, deps.log);
-  const processor = new Processor({
-    redis: deps.redis,
-    keys: installationKeys(deps.redisPrefix),
-    repos,
-    targets,
-    validator,
-    access,
-    log: deps.log,
-    owner,
-    // As long as the ack wait: a crashed replica's request is taken by another one as soon as it is redelivered.
-    leaseMs: deps.leaseMs ?? CONSUMERS.installer.ackWaitMs,
-  });
-
-  const concurrency = Math.max(1, deps.concurrency ?? 4);
-  const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
+/** Handles one install message: the request it names (or carries), worked on by the processor. */
+function installHandler(
+  deps: InstallerDeps,
+  processor: Processor,
+  metrics: InstallMetrics,
+): (m: JsMsg) => Promise<Verdict> {
   const docKey = installationKeys(deps.redisPrefix).doc;
-
-  const handle = async (m: JsMsg): Promise<Verdict> => {
+  return async (m) => {
     const started = performance.now();
     let id: string;
     let carried: InstallRequest | undefined;
@@ -142,6 +116,41 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
       throw err;
     }
   };
+}
+
+export async function start(deps: InstallerDeps): Promise<Installer> {
+  const owner = randomUUID();
+  const work = await openWorkDir(deps.workDir);
+  const workDir = work.dir;
+  await mkdir(join(workDir, 'profiles'), { recursive: true });
+  await mkdir(join(workDir, 'targets'), { recursive: true });
+  const access = new GitAccess({
+    secrets: deps.secrets ?? folderSecrets(deps.secretsDir ?? '', deps.log),
+    policy: deps.urlPolicy ?? { allowFile: false, denyHosts: [] },
+    base: { config: rewriteConfig(deps.gitUrlRewrites ?? []) },
+    knownHostsFile: deps.knownHostsFile,
+    code: 'BAD_REQUEST',
+  });
+  const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
+  const repos = new ProfileRepos(join(workDir, 'profiles'), access);
+  const targets = new TargetRepos(join(workDir, 'targets'), access, deps.log);
+  const processor = new Processor({
+    redis: deps.redis,
+    keys: installationKeys(deps.redisPrefix),
+    repos,
+    targets,
+    validator,
+    access,
+    log: deps.log,
+    owner,
+    // As long as the ack wait: a crashed replica's request is taken by another one as soon as it is redelivered.
+    leaseMs: deps.leaseMs ?? CONSUMERS.installer.ackWaitMs,
+  });
+
+  const concurrency = Math.max(1, deps.concurrency ?? 4);
+  const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
+
+  const handle = installHandler(deps, processor, metrics);
   // Up to `concurrency` requests at once; the runner keeps each in progress while git works.
   const consumer = runConsumer({
     js: deps.js,
