@@ -86,9 +86,17 @@ export async function serviceProcess(
     rssBytes: async () => {
       const { readFile } = await import('node:fs/promises');
       const { execFileSync } = await import('node:child_process');
-      // The guard is a shell: the service is its one node child.
-      const child = execFileSync('pgrep', ['-P', String(proc!.child.pid)], { encoding: 'utf8' }).trim();
-      const status = await readFile(`/proc/${child.split('\n')[0]}/status`, 'utf8');
+      // The guard is a shell with two children: the service and a subshell (a fork of the guard, with the
+      // guard's command line) waiting on our pipe.
+      const children = execFileSync('pgrep', ['-P', String(proc!.child.pid)], { encoding: 'utf8' }).split(
+        '\n',
+      );
+      let child = '';
+      for (const pid of children.filter(Boolean)) {
+        const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+        if (argv[0] === process.execPath) child = pid;
+      }
+      const status = await readFile(`/proc/${child}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
     },
   };
