@@ -6,10 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARS, loadConfig } from '@profiles/shared';
+import { findBinary, freePort, spawnGuarded, waitForPort } from '../scripts/lib/processes.ts';
+import { NATS_MAX_PAYLOAD } from '../scripts/lib/servers.ts';
 
 const root = join(import.meta.dirname, '..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
@@ -76,4 +80,34 @@ test('the Dockerfile installs every workspace and sets only known variables', ()
   const env = /^ENV (.+)$/m.exec(dockerfile)![1]!;
   for (const [, name] of env.matchAll(/(\w+)=/g))
     assert.ok(name! in CONFIG_VARS || IMAGE_VARS.has(name!), `Dockerfile sets unknown ${name}`);
+});
+
+test("docker-compose's NATS takes the max_payload the services need (a real nats-server reads its config)", async () => {
+  const compose = parse(read('docker-compose.yml')) as {
+    services: { nats: { command: string[]; volumes: string[] } };
+  };
+  const { command, volumes } = compose.services.nats;
+  const inContainer = command[command.indexOf('-c') + 1]!;
+  const mount = volumes.find((v) => v.endsWith(`:${inContainer}:ro`) || v.endsWith(`:${inContainer}`));
+  assert.ok(mount, `nats: ${inContainer} is not mounted`);
+  const conf = join(root, mount.split(':')[0]!);
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'compose-nats-'));
+  const bin = (await findBinary('nats-server'))!;
+  // The same flags with a temporary store instead of the container's /data.
+  const args = command.map((a) => (a === '/data' ? dir : a === inContainer ? conf : a));
+  const nats = spawnGuarded(bin, [...args, '-a', '127.0.0.1', '-p', String(port)]);
+  try {
+    await waitForPort(port);
+    const info = await new Promise<string>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('data', (d) => (s.destroy(), resolve(String(d))));
+      s.once('error', reject);
+    });
+    const maxPayload = (JSON.parse(info.replace(/^INFO /, '')) as { max_payload: number }).max_payload;
+    assert.ok(maxPayload >= NATS_MAX_PAYLOAD, `max_payload ${maxPayload} < ${NATS_MAX_PAYLOAD}`);
+  } finally {
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -96,11 +96,41 @@ describe('install requests', () => {
     assert.equal(c.body.code, 'IDEMPOTENCY_KEY_REUSED');
   });
 
+  test('a request accepted before Redis lost everything is still installed: its message carries it', async () => {
+    const target = gitopsRepo(dir, 'wiped');
+    const r = await post(`${ins.api}/v1/installations`, {
+      name: 'survivor',
+      namespace: 'default',
+      profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+      target: { url: `file://${target}`, branch: 'main', path: 'survivor' },
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const id = r.body.id as string;
+    // Published (off the outbox) before the wipe, so only JetStream still has it afterwards.
+    await waitFor(async () => (await ins.redis.zcard(`${stack.prefix}installation-unpublished`)) === 0, {
+      what: 'the request published',
+    });
+    await ins.redis.flushall();
+    assert.equal((await getJson(`${ins.api}/v1/installations/${id}`)).status, 404);
+    // The first installer starts only now: the request waited in JetStream through the wipe.
+    await ins.addInstaller();
+    const doc = await waitFor(
+      async () => {
+        const s = await getJson(`${ins.api}/v1/installations/${id}`);
+        return ['committed', 'failed'].includes(s.body?.status) ? s.body : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the installation after the wipe' },
+    );
+    assert.equal(doc.status, 'committed', JSON.stringify(doc));
+    const log = gitSync(['log', '--format=%B', 'main'], target);
+    assert.equal(log.split(`Profiles-Installation-Id: ${id}`).length - 1, 1, 'one commit');
+  });
+
   test("the installer's consumer deleted, then deleted and recreated, while requests are queued: every request is processed once", async () => {
     const target = gitopsRepo(dir, 'recreated');
     const h = await stack.jetstream();
     const { stream, durable } = CONSUMERS.installer;
-    await ins.addInstaller();
+    if (ins.installers.length === 0) await ins.addInstaller();
     const submit = async (name: string) => {
       const r = await post(`${ins.api}/v1/installations`, {
         name,

@@ -10,6 +10,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { lookup } from 'node:dns/promises';
+import { execFileSync } from 'node:child_process';
 import { loadConfig, urlPolicyOf } from '@profiles/shared';
 import { GitAccess, noSecrets, runGit } from '@profiles/shared/git';
 import { startGitHttp, type GitHttpServer } from './harness/git.ts';
@@ -19,8 +20,10 @@ import {
   gitopsRepo,
   gitSync,
   startInstallerStack,
+  startPrStandIn,
   type InstallerStack,
 } from './harness/installer.ts';
+import { providerFor } from '../services/installer/src/pr-providers.ts';
 
 const PASSWORD = 'b0und-Secr3t-9051';
 
@@ -192,5 +195,50 @@ describe('security', () => {
     const listed = access({ allowHosts: ['127.0.0.1'], allowLoopback: true });
     assert.ok(Array.isArray(await listed.reach(`${http.url}/examples.git`)));
     await refused('https://github.com/weaveworks/profiles-examples', listed);
+  });
+
+  test('ssh and pull-request calls connect to the address judged, never to a second DNS answer', async () => {
+    // Names the system cannot resolve: only the policy's own answers can take a connection anywhere.
+    const answers: Record<string, string[][]> = {};
+    const resolve = async (h: string) => (answers[h] ?? [[]]).shift() ?? [];
+    const access = (allowLoopback: boolean) =>
+      new GitAccess({
+        secrets: noSecrets,
+        policy: { allowFile: false, denyHosts: [], allowLoopback },
+        code: 'BAD_REQUEST',
+        resolve,
+      });
+    // ssh: told the judged address (it would resolve the name itself otherwise), host key checked by name.
+    answers['git.test'] = [['127.0.0.1']];
+    const creds = await access(true).open('ssh://git@git.test:2222/x.git', undefined);
+    const ssh = execFileSync('sh', ['-c', `${creds.env.extra!.GIT_SSH_COMMAND} -G -p 2222 git@git.test`], {
+      encoding: 'utf8',
+    });
+    await creds.cleanup();
+    assert.match(ssh, /^hostname 127\.0\.0\.1$/m, 'ssh connects to the judged address');
+    assert.match(ssh, /^hostkeyalias \[git\.test\]:2222$/m, 'and checks the host key under the URL name');
+    // Pull-request API: each connection's own lookup is judged.
+    const pr = await startPrStandIn();
+    try {
+      const port = new URL(pr.url).port;
+      const target = { provider: 'github' as const, apiUrl: `http://pr.test:${port}`, repository: 'o/r' };
+      const input = { head: 'h', base: 'main', title: 't', body: 'b' };
+      answers['pr.test'] = [['127.0.0.1'], ['127.0.0.1'], ['127.0.0.1']];
+      const allowed = access(true);
+      await allowed.reach(target.apiUrl, 'pull-request API', ['http', 'https']);
+      await providerFor(target, 'tok', allowed.lookup()).ensure(input);
+      assert.equal(pr.created.length, 1, 'reached through the judged address');
+      // Rebinding: a public address when checked, loopback when connecting: refused at connect time.
+      answers['pr.test'] = [['93.184.216.34'], ['127.0.0.1'], ['127.0.0.1']];
+      const strict = access(false);
+      await strict.reach(target.apiUrl, 'pull-request API', ['http', 'https']);
+      await assert.rejects(
+        providerFor(target, 'tok', strict.lookup()).ensure({ ...input, head: 'h2' }),
+        /could not connect to the server/,
+      );
+      assert.equal(pr.created.length, 1, 'nothing reached the loopback server');
+    } finally {
+      await pr.close();
+    }
   });
 });

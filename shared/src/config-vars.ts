@@ -30,6 +30,11 @@ export const CONFIG_VARS = {
     default: 'nats://127.0.0.1:4222',
     description: 'NATS server(s) with JetStream, comma separated',
   },
+  NATS_STREAM_REPLICAS: {
+    kind: 'int',
+    default: '1',
+    description: 'Copies of each JetStream stream (3 in a NATS cluster of three or more; 1 on one server)',
+  },
   LOG_LEVEL: {
     kind: 'enum',
     values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],

@@ -11,6 +11,7 @@ export interface Config {
   redisReadUrl: string | undefined;
   redisPrefix: string;
   natsServers: string[];
+  natsStreamReplicas: number;
   logLevel: string;
   apiHost: string;
   apiPort: number;
@@ -128,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisReadUrl: read(env, 'REDIS_READ_URL'),
     redisPrefix: read(env, 'REDIS_PREFIX')!,
     natsServers: list(read(env, 'NATS_URL')),
+    natsStreamReplicas: Number(read(env, 'NATS_STREAM_REPLICAS')),
     logLevel: read(env, 'LOG_LEVEL')!,
     apiHost: read(env, 'API_HOST')!,
     apiPort: Number(read(env, 'API_PORT')),

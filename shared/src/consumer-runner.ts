@@ -95,7 +95,14 @@ export function runConsumer(o: ConsumerRunnerOptions): ConsumerRunner {
     // abort_on_missing_resource: a deleted consumer ends the iterator (and we declare it again) instead of
     // waiting forever for it to come back.
     const pull = Math.max(concurrency, o.maxMessages ?? 64);
-    const iter = await consumer.consume({ max_messages: pull, abort_on_missing_resource: true });
+    // expires 5 s (heartbeats every 2.5 s): when the consumer's leader moves (its NATS server died) the
+    // outstanding pull is lost with it; two missed heartbeats re-pull from the new leader within ~5 s, where
+    // the default 30 s kept a service idle for ~30 s (test/faults-under-load.test.ts, NATS leader killed).
+    const iter = await consumer.consume({
+      max_messages: pull,
+      expires: 5_000,
+      abort_on_missing_resource: true,
+    });
     messages = iter;
     for await (const m of iter) {
       const p = handleOne(m).finally(() => running.delete(p));

@@ -4,8 +4,8 @@ import { AppError } from './errors.ts';
 
 /**
  * The messages between the API and the installer, checked at runtime on both ends like the events of
- * `events.ts`: the install request on JetStream (`profiles.installs.requests`, only the id: the request itself
- * is read from Redis, where the API stored it before publishing) and the repository scan over core NATS
+ * `events.ts`: the install request on JetStream (`profiles.installs.requests`: the id and the request, which the
+ * API stored in Redis before publishing) and the repository scan over core NATS
  * request/reply (`profiles.installer.scan`).
  */
 const SecretRefSchema = Type.Object({
@@ -13,8 +13,15 @@ const SecretRefSchema = Type.Object({
   namespace: Type.Optional(Type.String()),
 });
 
-/** Payload of `profiles.installs.requests`; the JetStream message id is the installation id. */
-export const InstallMessageSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+/**
+ * Payload of `profiles.installs.requests`; the JetStream message id is the installation id. `request` is the
+ * accepted request itself (checked by the API), so that a Redis that lost it (wiped, or a replica promoted
+ * before it had it) loses no install: the installer stores it again. Messages of older APIs hold only the id.
+ */
+export const InstallMessageSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  request: Type.Optional(Type.Object({ id: Type.String() }, { additionalProperties: true })),
+});
 
 /** Request of `profiles.installer.scan`: the GitOps repository, branch and folder to list. */
 export const ScanRequestSchema = Type.Object({

@@ -61,34 +61,36 @@ export async function connectNats(
   return nc;
 }
 
-function streamConfigs(): (Partial<StreamConfig> & { name: string })[] {
+/**
+ * `replicas`: copies of each stream in a NATS cluster (NATS_STREAM_REPLICAS; 3 survives the loss of any one
+ * server, the stream leader included). 1 on a single server, which cannot hold more.
+ */
+function streamConfigs(replicas: number): (Partial<StreamConfig> & { name: string })[] {
+  const common = { storage: StorageType.File, num_replicas: replicas, discard: DiscardPolicy.Old };
   return [
     {
       name: STREAMS.sources.name,
       subjects: [...STREAMS.sources.subjects],
+      ...common,
       retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
       max_msgs_per_subject: STREAMS.sources.maxMsgsPerSubject,
       duplicate_window: ms(STREAMS.sources.duplicateWindowMs),
-      discard: DiscardPolicy.Old,
     },
     {
       name: STREAMS.catalog.name,
       subjects: [...STREAMS.catalog.subjects],
+      ...common,
       retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
       max_age: ms(STREAMS.catalog.maxAgeMs),
       max_msgs: STREAMS.catalog.maxMsgs,
       duplicate_window: ms(STREAMS.catalog.duplicateWindowMs),
-      discard: DiscardPolicy.Old,
     },
     {
       name: STREAMS.installs.name,
       subjects: [...STREAMS.installs.subjects],
+      ...common,
       retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
       duplicate_window: ms(STREAMS.installs.duplicateWindowMs),
-      discard: DiscardPolicy.Old,
     },
   ];
 }
@@ -97,8 +99,8 @@ function streamConfigs(): (Partial<StreamConfig> & { name: string })[] {
  * Declares every stream (idempotent: creates, or updates a changed config). Each service calls this at start,
  * so they may start in any order.
  */
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
-  for (const cfg of streamConfigs()) {
+export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  for (const cfg of streamConfigs(replicas)) {
     try {
       await jsm.streams.info(cfg.name);
       await jsm.streams.update(cfg.name, cfg);
@@ -157,6 +159,7 @@ export async function connectJetStream(
   log: Logger,
   name: string,
   signal?: AbortSignal,
+  opts: { streamReplicas?: number } = {},
 ): Promise<JetStreamHandles> {
   const nc = await connectNats(servers, log, name, signal);
   const jsm = await retry(() => jetstreamManager(nc), {
@@ -168,7 +171,7 @@ export async function connectJetStream(
         log.warn({ err: (err as Error).message }, 'jetstream not available yet, retrying');
     },
   });
-  await retry(() => ensureStreams(jsm), {
+  await retry(() => ensureStreams(jsm, opts.streamReplicas), {
     initialMs: 200,
     maxMs: 3_000,
     attempts: 20,

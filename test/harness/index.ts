@@ -199,6 +199,7 @@ export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): P
         },
         js: handles.js,
         jsm: handles.jsm,
+        nc: handles.nc,
         log: opts.log ?? testLogger('kube-watcher'),
         kubeconfigPath,
         ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),

@@ -3,15 +3,11 @@
  * `npm start` and the image run them: what the metrics and trace suites need, since /metrics, the health port
  * and telemetry set-up live in each service's main.ts.
  */
-import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 import { buildAll } from '../../scripts/build.ts';
-import { freePort, spawnGuarded, type Guarded } from '../../scripts/lib/processes.ts';
+import { serviceProcess, type ServiceProcess } from './service-process.ts';
 
 export const SERVICE_NAMES = ['watcher', 'indexer', 'api', 'installer'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
-
-const root = join(import.meta.dirname, '..', '..');
 
 export interface RunningServices {
   /** http://127.0.0.1:<port> of each service's health endpoints (the API's own port for the API). */
@@ -24,35 +20,25 @@ export interface RunningServices {
 
 export async function startServices(env: NodeJS.ProcessEnv): Promise<RunningServices> {
   await buildAll({ ifStale: true });
-  const procs: Guarded[] = [];
   const output: string[] = [];
-  const health = {} as Record<ServiceName, string>;
-  for (const name of SERVICE_NAMES) {
-    const port = await freePort();
-    const proc = spawnGuarded(
-      process.execPath,
-      ['--enable-source-maps', join(root, 'services', name, 'dist/main.js')],
-      {
-        env: { ...process.env, ...env, API_PORT: String(port), HEALTH_PORT: String(port) },
-        cwd: root,
-        stdout: 'pipe',
-        stderr: 'pipe',
-      },
-    );
-    for (const s of [proc.child.stdout, proc.child.stderr])
-      if (s) createInterface({ input: s }).on('line', (l) => output.push(`[${name}] ${l}`));
-    procs.push(proc);
-    health[name] = `http://127.0.0.1:${port}`;
+  const procs: ServiceProcess[] = [];
+  for (const name of SERVICE_NAMES) procs.push(await serviceProcess(name, env, { output }));
+  const stop = async () => void (await Promise.all(procs.map((p) => p.stop())));
+  try {
+    await Promise.all(procs.map((p) => p.start()));
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  const stop = async () => void (await Promise.all(procs.map((p) => p.stop(8_000))));
+  const health = Object.fromEntries(procs.map((p) => [p.name, p.url])) as Record<ServiceName, string>;
   const deadline = Date.now() + 30_000;
   for (const name of SERVICE_NAMES) {
-    for (;;) {
-      const ok = await fetch(`${health[name]}/readyz`).then(
+    while (
+      !(await fetch(`${health[name]}/readyz`).then(
         (r) => r.ok,
         () => false,
-      );
-      if (ok) break;
+      ))
+    ) {
       if (Date.now() > deadline) {
         await stop();
         throw new Error(`${name} not ready within 30 s:\n${output.slice(-30).join('\n')}`);

@@ -102,7 +102,7 @@ export class InstallRequests {
       'install request accepted',
     );
     try {
-      await this.publish(req.id);
+      await this.publish(req.id, 2_000, req);
     } catch (err) {
       this.d.log.warn(
         { id: req.id, err: describeError(err) },
@@ -112,16 +112,20 @@ export class InstallRequests {
     return { id: req.id, status: 'queued' };
   }
 
-  /** Publishes one stored request and takes it off the unpublished set once JetStream stored it. */
-  async publish(id: string, timeoutMs = 2_000): Promise<void> {
+  /**
+   * Publishes one stored request (read back from Redis unless given) and takes it off the unpublished set once
+   * JetStream stored it.
+   */
+  async publish(id: string, timeoutMs = 2_000, stored?: InstallRequest): Promise<void> {
     if (!this.d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
+    const request = stored ?? (await this.request(id));
     // Inside the request's server span: the installer continues the trace from the message headers.
     await inSpan(
       'api publish install request',
       { kind: SpanKind.PRODUCER, attributes: { 'profiles.installation.id': id } },
       () => {
         const headers = traceHeaders();
-        return this.d.nats!.js.publish(SUBJECTS.installRequest, installMessage.encode({ id }), {
+        return this.d.nats!.js.publish(SUBJECTS.installRequest, installMessage.encode({ id, request }), {
           msgID: id,
           timeout: timeoutMs,
           ...(headers ? { headers } : {}),

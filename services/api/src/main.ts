@@ -9,7 +9,9 @@ await runService('api', async ({ config, log }) => {
   const writeRedis = config.redisReadUrl
     ? connectRedis(config.redisUrl, log, 'api-write', { failFast: true })
     : redis;
-  const nats = await connectJetStream(config.natsServers, log, 'api');
+  const nats = await connectJetStream(config.natsServers, log, 'api', undefined, {
+    streamReplicas: config.natsStreamReplicas,
+  });
   const needsKube = config.auth.kubernetes || config.auth.accessMode === 'rbac';
   const kc = needsKube ? kubeConfig(config.kubeconfig) : undefined;
   const auth = authFromConfig(config.auth, {

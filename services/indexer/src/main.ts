@@ -9,7 +9,9 @@ await runService('indexer', async ({ config, log }) => {
   const secrets = await secretProvider({ ...config, secretsDir: resolve(config.secretsDir) }, log);
   const metrics = new ServiceMetrics('indexer');
   const redis = connectRedis(config.redisUrl, log, 'indexer', { autoPipelining: false });
-  const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'indexer');
+  const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'indexer', undefined, {
+    streamReplicas: config.natsStreamReplicas,
+  });
   const indexer = await start({
     js,
     jsm,

@@ -4,7 +4,9 @@ import { secretProvider } from '@profiles/shared/git';
 import { start } from './start.ts';
 
 await runService('installer', async ({ config, log }) => {
-  const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'installer');
+  const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'installer', undefined, {
+    streamReplicas: config.natsStreamReplicas,
+  });
   const redis = connectRedis(config.redisUrl, log, 'installer', { autoPipelining: false });
   const metrics = new ServiceMetrics('installer');
   const installer = await start({

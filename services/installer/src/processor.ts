@@ -47,6 +47,25 @@ export class Processor {
     return raw ? (JSON.parse(raw) as InstallationDoc) : undefined;
   }
 
+  /** The stored request; one only its message still holds is stored again (with its status, queued). */
+  private async request(id: string, carried?: InstallRequest): Promise<InstallRequest | undefined> {
+    const raw = await this.d.redis.get(this.d.keys.request(id));
+    if (raw) return JSON.parse(raw) as InstallRequest;
+    if (!carried || carried.id !== id) return undefined;
+    this.d.log.warn(
+      { id },
+      'install request missing in Redis (wiped or failed over); restored from its message',
+    );
+    const now = new Date().toISOString();
+    const doc = { id, status: 'queued', requestedBy: carried.requestedBy, createdAt: now, updatedAt: now };
+    await this.d.redis
+      .multi()
+      .set(this.d.keys.request(id), JSON.stringify(carried), 'NX')
+      .set(this.d.keys.doc(id), JSON.stringify(doc), 'NX')
+      .exec();
+    return carried;
+  }
+
   private update(id: string, patch: Partial<InstallationDoc>): Promise<InstallationDoc> {
     const attributes = { 'profiles.installation.id': id, 'profiles.installation.status': patch.status ?? '' };
     return inSpan('installer write install status', { attributes }, () => this.write(id, patch));
@@ -61,13 +80,13 @@ export class Processor {
     return next;
   }
 
-  async handle(id: string): Promise<Outcome> {
-    const rawReq = await this.d.redis.get(this.d.keys.request(id));
-    if (!rawReq) {
-      this.d.log.error({ id }, 'install request not found in Redis; dropping the message');
+  /** `carried`: the request as its message holds it, for when Redis lost it (wiped, failed over). */
+  async handle(id: string, carried?: InstallRequest): Promise<Outcome> {
+    const req = await this.request(id, carried);
+    if (!req) {
+      this.d.log.error({ id }, 'install request not found in Redis nor in its message; dropping the message');
       return 'done';
     }
-    const req = JSON.parse(rawReq) as InstallRequest;
     const doc = await this.doc(id);
     if (doc && TERMINAL_STATUSES.includes(doc.status)) return 'done';
     const lease = this.d.keys.lease(id);
@@ -214,7 +233,7 @@ export class Processor {
     let opened: { url: string; number: number | string };
     try {
       const token = pr.secretRef ? (await this.d.access.secret(pr.secretRef, pr.apiUrl)).token : undefined;
-      opened = await providerFor(pr, token).ensure({
+      opened = await providerFor(pr, token, this.d.access.lookup()).ensure({
         head: branch,
         base: req.target.branch,
         title: `${verb} profile ${profileInfo.name} ${profileInfo.version} as ${req.name}`,

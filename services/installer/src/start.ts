@@ -8,6 +8,7 @@ import {
   describeError,
   installationKeys,
   installMessage,
+  type InstallRequest,
   scanReply,
   scanRequest,
   type RepositoryScan,
@@ -78,6 +79,47 @@ export interface Installer {
  * another replica holds its lease or Redis failed, and kept in progress while git works, so the ack wait is
  * short and a crashed replica's request is redelivered within seconds.
  */
+/** Handles one install message: the request it names (or carries), worked on by the processor. */
+function installHandler(
+  deps: InstallerDeps,
+  processor: Processor,
+  metrics: InstallMetrics,
+): (m: JsMsg) => Promise<Verdict> {
+  const docKey = installationKeys(deps.redisPrefix).doc;
+  return async (m) => {
+    const started = performance.now();
+    let id: string;
+    let carried: InstallRequest | undefined;
+    try {
+      const msg = installMessage.decode(m.data);
+      id = msg.id;
+      carried = msg.request as InstallRequest | undefined;
+    } catch (err) {
+      deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
+      return terminate;
+    }
+    const span = {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromHeaders(m.headers),
+      attributes: { 'profiles.installation.id': id },
+    };
+    try {
+      const outcome = await inSpan('installer handle install request', span, () =>
+        processor.handle(id, carried),
+      );
+      // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
+      if (outcome === 'busy') return retryAfter(5_000);
+      const doc = await deps.redis.get(docKey(id)).catch(() => null);
+      const status = (JSON.parse(doc ?? '{}') as { status?: string }).status;
+      metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
+      return ack;
+    } catch (err) {
+      deps.log.warn({ id, err: describeError(err) }, 'install request failed, will be redelivered');
+      throw err;
+    }
+  };
+}
+
 export async function start(deps: InstallerDeps): Promise<Installer> {
   const owner = randomUUID();
   const work = await openWorkDir(deps.workDir);
@@ -109,35 +151,8 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
 
   const concurrency = Math.max(1, deps.concurrency ?? 4);
   const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
-  const docKey = installationKeys(deps.redisPrefix).doc;
 
-  const handle = async (m: JsMsg): Promise<Verdict> => {
-    const started = performance.now();
-    let id: string;
-    try {
-      id = installMessage.decode(m.data).id;
-    } catch (err) {
-      deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
-      return terminate;
-    }
-    const span = {
-      kind: SpanKind.CONSUMER,
-      parent: contextFromHeaders(m.headers),
-      attributes: { 'profiles.installation.id': id },
-    };
-    try {
-      const outcome = await inSpan('installer handle install request', span, () => processor.handle(id));
-      // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
-      if (outcome === 'busy') return retryAfter(5_000);
-      const doc = await deps.redis.get(docKey(id)).catch(() => null);
-      const status = (JSON.parse(doc ?? '{}') as { status?: string }).status;
-      metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
-      return ack;
-    } catch (err) {
-      deps.log.warn({ id, err: describeError(err) }, 'install request failed, will be redelivered');
-      throw err;
-    }
-  };
+  const handle = installHandler(deps, processor, metrics);
   // Up to `concurrency` requests at once; the runner keeps each in progress while git works.
   const consumer = runConsumer({
     js: deps.js,

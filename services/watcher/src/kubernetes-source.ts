@@ -7,6 +7,7 @@ import {
   sourceId,
   SUBJECTS,
   type SourceRef,
+  type SourceResult,
 } from '@profiles/shared';
 import { backoffDelay, type Logger } from '@profiles/shared/runtime';
 import type { Publisher } from './publisher.ts';
@@ -21,6 +22,10 @@ export interface KubernetesSourceDeps {
   resyncIntervalMs: number;
   /** Server-side watch timeout; the client aborts a watch silent for this plus 30 s. */
   watchTimeoutSeconds?: number;
+  /** The connection's max_payload: an upsert event larger than this can never be sent. */
+  maxEventBytes?: () => number;
+  /** Told of a source whose event is too large (its status says so; the previous catalog is kept). */
+  onUnsendable?: (result: SourceResult) => void;
 }
 
 interface Known {
@@ -236,6 +241,29 @@ export class KubernetesSource {
       generation: k.generation,
     });
     ev.id = `${k.uid}:${k.generation}`;
+    const bytes = Buffer.byteLength(JSON.stringify(ev));
+    const limit = this.deps.maxEventBytes?.() ?? Infinity;
+    if (bytes > limit) {
+      // Retrying could never succeed and would hold back every event behind it: say so on the object instead.
+      const message =
+        `source ${sourceId(k.ref)} is ${bytes} bytes as an event, more than NATS's max_payload of ${limit}; ` +
+        'raise max_payload (8 MB holds any source under MAX_SOURCE_BYTES=1 MiB) or split the source; ' +
+        'the previously indexed generation is kept';
+      this.deps.log.error({ source: sourceId(k.ref), bytes, limit }, message);
+      this.deps.onUnsendable?.({
+        ref: k.ref,
+        origin: this.origin,
+        uid: k.uid,
+        generation: k.generation,
+        profiles: 0,
+        versions: 0,
+        entryErrors: [],
+        ready: false,
+        reason: 'SourceTooLarge',
+        message,
+      });
+      return;
+    }
     this.deps.publisher.publish(SUBJECTS.source(k.ref), ev);
   }
 

@@ -2,7 +2,9 @@ import { connectJetStream, runService, ServiceMetrics } from '@profiles/shared/r
 import { start } from './start.ts';
 
 await runService('watcher', async ({ config, log }) => {
-  const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'watcher');
+  const { nc, js, jsm } = await connectJetStream(config.natsServers, log, 'watcher', undefined, {
+    streamReplicas: config.natsStreamReplicas,
+  });
   const metrics = new ServiceMetrics('watcher');
   const watcher = await start({ config, js, jsm, nc, log, metrics });
   return {

@@ -43,6 +43,7 @@ export interface Watcher {
 export async function start(deps: WatcherDeps): Promise<Watcher> {
   const publisher = new Publisher({ js: deps.js, log: deps.log });
   const metrics = deps.metrics ?? new ServiceMetrics('watcher');
+  const maxEventBytes = () => deps.nc?.info?.max_payload ?? 1024 * 1024;
   if (deps.config.watcherMode === 'kubernetes') {
     if (!deps.jsm) throw new AppError('CONFIG_INVALID', 'Kubernetes mode needs a JetStream manager');
     const kc = loadKubeConfig(deps.kubeconfigPath ?? deps.config.kubeconfig);
@@ -53,6 +54,9 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
       namespaces: deps.config.watchNamespaces ?? [],
       resyncIntervalMs: deps.config.snapshotIntervalSeconds * 1000,
       watchTimeoutSeconds: deps.watchTimeoutSeconds ?? deps.config.kubeWatchTimeoutSeconds ?? 300,
+      maxEventBytes,
+      // Called only once started, after statusWriter below exists.
+      onUnsendable: (r) => void statusWriter.report(r),
     });
     const statusWriter = new StatusWriter({
       kc,
@@ -83,7 +87,7 @@ export async function start(deps: WatcherDeps): Promise<Watcher> {
     publisher,
     log: deps.log,
     maxBytes: deps.config.maxSourceBytes,
-    maxEventBytes: () => deps.nc?.info?.max_payload ?? 1024 * 1024,
+    maxEventBytes,
     snapshotIntervalMs: deps.config.snapshotIntervalSeconds * 1000,
   });
   await folder.start();

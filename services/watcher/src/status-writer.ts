@@ -8,6 +8,7 @@ import {
   type SourceResult,
 } from '@profiles/shared';
 import {
+  backoffDelay,
   type ConsumerMetrics,
   ack,
   ensureConsumer,
@@ -48,7 +49,8 @@ export function desiredStatus(
   now: string,
 ): Record<string, unknown> {
   const ready = r.ready ?? r.entryErrors.length === 0;
-  const stalled = r.reason === 'InvalidSource';
+  // Nothing changes these until the object does: retrying cannot help.
+  const stalled = r.reason === 'InvalidSource' || r.reason === 'SourceTooLarge';
   const prevConditions = (Array.isArray(previous?.conditions) ? previous.conditions : []) as Condition[];
   const cond = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
     const before = prevConditions.find((c) => c.type === type);
@@ -116,6 +118,29 @@ export class StatusWriter {
 
   async stop(): Promise<void> {
     await this.consumer?.stop();
+  }
+
+  /**
+   * Writes a result the watcher found itself (a source too large to send), retried with backoff; a result
+   * that cannot be written is written again at the next re-list.
+   */
+  async report(r: SourceResult): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.write(r);
+        return;
+      } catch (err) {
+        this.backoffs++;
+        if (attempt >= 4) {
+          this.deps.log.warn(
+            { source: `${r.ref.namespace}/${r.ref.name}`, err: describeError(err) },
+            'status write failed; written again at the next re-list',
+          );
+          return;
+        }
+        await new Promise((res) => setTimeout(res, backoffDelay(attempt, { initialMs: 200, maxMs: 5_000 })));
+      }
+    }
   }
 
   private async handle(m: JsMsg): Promise<Verdict> {

@@ -1,7 +1,8 @@
 import { AppError, type ErrorCode } from '../errors.ts';
 import { redactUrl } from '../redact.ts';
 import { checkRepoUrl, type UrlPolicy } from '../repo-url.ts';
-import { resolveHost } from './address-policy.ts';
+import type { LookupFunction } from 'node:net';
+import { policyLookup, resolveHost } from './address-policy.ts';
 import { BINDING_KEY, secretAllows } from './binding.ts';
 import { gitCredentials, type GitCredentials } from './credentials.ts';
 import { emptyGitEnv, type GitEnv } from './run.ts';
@@ -34,6 +35,26 @@ function portOf(url: string, scheme: string): string {
     /* scp-like: ssh */
   }
   return scheme === 'http' ? '80' : scheme === 'https' ? '443' : '22';
+}
+
+interface Judged {
+  scheme: string;
+  host: string;
+  port: string;
+  addresses: string[];
+}
+
+/** git's curl told to connect http(s) to the judged addresses only (a second DNS answer is never used). */
+function curlPin(j: Judged): [string, string][] {
+  if (!j.addresses.length || (j.scheme !== 'http' && j.scheme !== 'https')) return [];
+  const pinned = j.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(',');
+  return [['http.curloptResolve', `${j.host.replace(/^\[|\]$/g, '')}:${j.port}:${pinned}`]];
+}
+
+/** The name known_hosts lists the host under: `host`, or `[host]:port` off port 22. */
+function hostKeyAlias(j: Judged): string {
+  const bare = j.host.replace(/^\[|\]$/g, '');
+  return j.port === '22' ? bare : `[${bare}]:${j.port}`;
 }
 
 /** A `secretRef` as users write it. */
@@ -86,23 +107,38 @@ export class GitAccess {
    * A refusal reads like an unreachable server: a caller cannot tell a refused address from a closed port.
    */
   async reach(url: string, what = 'repository', schemes?: string[]): Promise<[string, string][]> {
+    return curlPin(await this.judge(url, what, schemes));
+  }
+
+  private async judge(url: string, what: string, schemes?: string[]): Promise<Judged> {
     const { scheme, host } = this.check(url, what, schemes);
-    if (scheme === 'file' || !host) return [];
+    const port = portOf(url, scheme);
+    if (scheme === 'file' || !host) return { scheme, host, port, addresses: [] };
     const r = await resolveHost(host, this.o.policy, this.o.resolve);
     if ('refused' in r) {
       this.o.onRefused?.(redactUrl(url), r.refused);
       throw new AppError('GIT_FAILED', `${what} ${redactUrl(url)} is unreachable: ${UNREACHABLE}`);
     }
-    if (!r.addresses.length || (scheme !== 'http' && scheme !== 'https')) return [];
-    const port = portOf(url, scheme);
-    const pinned = r.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(',');
-    return [['http.curloptResolve', `${host.replace(/^\[|\]$/g, '')}:${port}:${pinned}`]];
+    return { scheme, host, port, addresses: r.addresses };
+  }
+
+  /**
+   * A `lookup` for HTTP calls the policy governs (pull-request APIs): each connection's own DNS answer is judged,
+   * so the address checked is the address connected to.
+   */
+  lookup(): LookupFunction {
+    return policyLookup(this.o.policy, this.o.resolve, (host, why) => this.o.onRefused?.(host, why));
   }
 
   /** Checks `url` and builds the credentials of `key` (none without a key) for git calls to it. */
   async open(url: string, ref: SecretRefLike | undefined, what = 'repository'): Promise<GitCredentials> {
     const { scheme } = this.check(url, what);
-    const pin = this.base.asUser ? [] : await this.reach(url, what);
+    const j = this.base.asUser ? undefined : await this.judge(url, what);
+    const pin = j ? curlPin(j) : [];
+    // ssh resolves the name again itself: it is told the address judged (HostName), and checks the host key
+    // under the name the URL gives (HostKeyAlias), as known_hosts lists it.
+    const sshPin =
+      scheme === 'ssh' && j?.addresses[0] ? { address: j.addresses[0], alias: hostKeyAlias(j) } : undefined;
     // As the user, git without a secret uses their own ssh agent and known hosts.
     if (!ref && this.base.asUser) return { env: this.base, cleanup: async () => undefined };
     const key = ref ? this.key(ref) : undefined;
@@ -112,6 +148,7 @@ export class GitAccess {
       knownHostsFile: this.o.knownHostsFile,
       code: this.o.code,
       what: key ? `secret ${key.namespace}/${key.name}` : 'the secret',
+      ...(sshPin ? { pin: sshPin } : {}),
     });
   }
 

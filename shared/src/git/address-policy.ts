@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
  * Addresses no repository or pull-request call may reach, decided on the address a name resolves to (not on
@@ -132,4 +132,38 @@ export async function resolveHost(
       return { refused: `${name} resolves to ${a}, a ${why} address` };
   }
   return { addresses };
+}
+
+/**
+ * A `lookup` for node:http(s) and node:net that answers only addresses `resolveHost` allows: the policy is
+ * judged on the very answer a connection uses, so a second DNS answer (rebinding to an internal address after
+ * a first, public one was checked) never reaches a connect. A refusal is an error like a failed resolution.
+ */
+export function policyLookup(
+  policy: AddressPolicy,
+  resolve?: (h: string) => Promise<string[]>,
+  onRefused?: (host: string, why: string) => void,
+): LookupFunction {
+  return (hostname, options, callback) => {
+    void resolveHost(hostname, policy, resolve).then(
+      (r) => {
+        const fail = (message: string) =>
+          callback(Object.assign(new Error(message), { code: 'ENOTFOUND' }), '', 0);
+        if ('refused' in r) {
+          onRefused?.(hostname, r.refused);
+          return fail(`${hostname}: could not connect to the server`);
+        }
+        const family = (a: string) => isIP(a);
+        const wanted = r.addresses.filter((a) => !options.family || family(a) === options.family);
+        if (!wanted.length) return fail(`${hostname} does not resolve`);
+        if (options.all)
+          (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(
+            null,
+            wanted.map((address) => ({ address, family: family(address) })),
+          );
+        else callback(null, wanted[0]!, family(wanted[0]!));
+      },
+      (err: unknown) => callback(err as NodeJS.ErrnoException, '', 0),
+    );
+  };
 }

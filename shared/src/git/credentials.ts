@@ -14,6 +14,8 @@ export interface GitCredentials {
 export interface SshOptions {
   /** A known_hosts file of the operator (GIT_SSH_KNOWN_HOSTS), trusted besides a secret's `known_hosts`. */
   knownHostsFile?: string | undefined;
+  /** Connect to this judged address (not a new DNS answer); check the host key under `alias` (the URL's name). */
+  pin?: { address: string; alias: string };
 }
 
 const none = async () => undefined;
@@ -64,6 +66,7 @@ export async function gitCredentials(
     await writeFile(files[0]!, secret.known_hosts, { mode: 0o600 });
   }
   if (opts.knownHostsFile) files.push(opts.knownHostsFile);
+  if (opts.pin) args.push('-o', `HostName=${opts.pin.address}`, '-o', `HostKeyAlias=${opts.pin.alias}`);
   args.push('-o', `UserKnownHostsFile=${files.length ? files.join(' ') : '/dev/null'}`);
   args.push('-o', 'GlobalKnownHostsFile=/dev/null');
   return {
