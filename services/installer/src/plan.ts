@@ -7,6 +7,7 @@ import {
   normalizeVersion,
   redactUrl,
   type ArtifactValuesFrom,
+  type InstallLayout,
   type InstallRequest,
   type InstallationDoc,
   type ProfileSource,
@@ -153,6 +154,7 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
       { details: { parameter: 'adopt' } },
     );
   }
+  req.layout = layoutOf(up, rec);
   fitOptions(req, rec, profile);
   const baseTarget = { ...target, ...(rec.fluxSource ? { fluxSource: rec.fluxSource } : {}) };
   const base = renderInstallation(
@@ -164,6 +166,7 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
       values: rec.values,
       patches: rec.patches,
       valuesFrom: rec.valuesFrom,
+      layout: rec.layout,
       profile: from,
     },
     d.validator,
@@ -172,6 +175,22 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
   const state: PlanState = { conflicts: [], removed: [], unchanged: false };
   const prepare = mergeStep(d, req, rec, base, rendered, state);
   return { req, source, profile, rendered, prepare, state };
+}
+
+/**
+ * An upgrade keeps the recorded layout: another one would rename every object (Flux deletes and recreates
+ * them). Adopting an installation this service did not write may choose (`pctl` keeps pctl's names).
+ */
+function layoutOf(up: NonNullable<InstallRequest['upgrade']>, rec: InstallationRecord): InstallLayout {
+  if (up.adopt && !rec.id) return up.layout ?? 'profiles';
+  if (up.layout && up.layout !== rec.layout) {
+    throw new AppError(
+      'REQUEST_FIELD_INVALID',
+      `layout: ${rec.dir} is recorded in layout ${rec.layout}; an upgrade keeps it (another layout renames every object)`,
+      { details: { parameter: 'layout' } },
+    );
+  }
+  return rec.layout;
 }
 
 /** The installation record at the branch head of the folder an upgrade names (by id: path and name). */

@@ -140,10 +140,12 @@ export class Processor {
         removed: d.removed,
         conflicts: state.conflicts,
         ...resolvedOf(plan),
+        ...notesOf(plan),
         dryRun: {
           tree: treeOf(profile),
           diff: d.diff,
           findings: rendered.findings,
+          ...(rendered.notes.length ? { notes: rendered.notes } : {}),
           applies: state.conflicts.length === 0 && rendered.findings.length === 0,
         },
       };
@@ -176,6 +178,7 @@ export class Processor {
         removed: [],
         profile: profileInfo,
         reason: UNCHANGED,
+        ...notesOf(plan),
       };
     }
     return {
@@ -185,6 +188,7 @@ export class Processor {
       removed: c.removed.length ? c.removed : state.removed,
       profile: profileInfo,
       ...resolvedOf(plan),
+      ...notesOf(plan),
       ...(c.noChanges ? { reason: 'no changes: the repository already holds this rendering' } : {}),
     };
   }
@@ -235,6 +239,7 @@ export class Processor {
       removed: pushed.removed.length ? pushed.removed : state.removed,
       profile: profileInfo,
       ...resolvedOf(plan),
+      ...notesOf(plan),
     };
   }
 }
@@ -242,6 +247,7 @@ export class Processor {
 const UNCHANGED = 'nothing to change: the repository already holds this version with these values';
 
 const resolvedOf = (plan: Plan) => (plan.state.resolved?.length ? { resolved: plan.state.resolved } : {});
+const notesOf = (plan: Plan) => (plan.rendered.notes.length ? { notes: plan.rendered.notes } : {});
 
 function prBody(
   req: InstallRequest,
