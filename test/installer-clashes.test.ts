@@ -1,11 +1,16 @@
 /**
  * Clashes on real parts (API -> Redis + JetStream -> one installer -> bare git repositories): generated names
- * that two installations would share in the cluster are refused with the field named.
+ * that two installations would share in the cluster are refused with the field named; an upgrade that
+ * conflicts with a user's edit shows the conflicting region itself (`conflictHunks`), failed or dry run; and
+ * what could not be checked before commit is said (`notes`).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startStack, type Stack } from './harness/index.ts';
 import {
+  committedTree,
   examplesRepo,
   gitopsRepo,
   gitSync,
@@ -14,6 +19,8 @@ import {
   startInstallerStack,
   type InstallerStack,
 } from './harness/installer.ts';
+
+const DEPLOYMENT = 'artifacts/nginx-deployment/nginx/deployment/deployment.yaml';
 
 describe('installer clashes', () => {
   let stack: Stack;
@@ -112,5 +119,71 @@ describe('installer clashes', () => {
       /^target\.path: clusters\/outer\/artifacts\/inner lies inside the installation at clusters\/outer/,
     );
     assert.equal(head(target), before);
+  });
+
+  test("a conflicting upgrade shows each conflicting region: the user's line and the new version's", async () => {
+    const target = repo();
+    const a = await install(target, 'hunk', 'weaveworks-nginx/v0.1.0');
+    assert.equal(a.status, 'committed', a.reason);
+    const file = `clusters/hunk/${DEPLOYMENT}`;
+    const work = join(dir, 'hunk-user');
+    gitSync(['clone', '-q', target, work]);
+    const text = committedTree(target, file).get(file)!;
+    assert.match(text, /replicas: 2/);
+    writeFileSync(join(work, file), text.replace('replicas: 2', 'replicas: 5'));
+    gitSync(['commit', '-qam', 'user edit'], work);
+    gitSync(['push', '-q', 'origin', 'HEAD:main'], work);
+    const before = head(target);
+    const check = (doc: any) => {
+      assert.deepEqual(doc.conflicts, [file]);
+      assert.equal(doc.conflictHunks.length, 1, JSON.stringify(doc.conflictHunks));
+      assert.equal(doc.conflictHunks[0].file, file);
+      assert.equal(doc.conflictHunks[0].hunks.length, 1);
+      const hunk: string = doc.conflictHunks[0].hunks[0];
+      assert.match(
+        hunk,
+        /<<<<<<< repository\n(.*\n)*.*replicas: 5\n(.*\n)*\|\|\|\|\|\|\| installed\n(.*\n)*.*replicas: 2\n(.*\n)*=======\n(.*\n)*.*replicas: 3\n(.*\n)*>>>>>>> upgrade/,
+      );
+      // A few lines of context, not the whole file.
+      const lines = hunk.split('\n');
+      assert.ok(lines.length < text.split('\n').length + 6, hunk);
+      assert.ok(!lines[0]!.startsWith('<<<<<<<'), `context before the region: ${hunk}`);
+    };
+    const failed = await c.run(`/v1/installations/${a.id}/upgrade`, { version: '0.1.1' });
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.code, 'INSTALL_CONFLICT');
+    check(failed);
+    const dry = await c.run(`/v1/installations/${a.id}/upgrade`, { version: '0.1.1', dryRun: true });
+    assert.equal(dry.status, 'rendered', dry.reason);
+    assert.equal(dry.dryRun.applies, false);
+    check(dry);
+    assert.equal(head(target), before, 'nothing written');
+    // Resolved by choice, nothing is left to show.
+    const ours = await c.run(`/v1/installations/${a.id}/upgrade`, {
+      version: '0.1.1',
+      conflicts: { mode: 'ours' },
+    });
+    assert.equal(ours.status, 'committed', ours.reason);
+    assert.equal(ours.conflictHunks, undefined);
+  });
+
+  test('a dry run says which values could not be checked, and still applies', async () => {
+    const target = repo();
+    const dry = await install(target, 'notes', 'weaveworks-nginx/v0.1.1', {
+      dryRun: true,
+      valuesFrom: { 'nested-profile/nginx-server': [{ kind: 'Secret', name: 'server-values' }] },
+    });
+    assert.equal(dry.status, 'rendered', dry.reason);
+    assert.equal(dry.dryRun.applies, true, 'notes are warnings');
+    assert.deepEqual(dry.dryRun.findings, []);
+    const notes = dry.dryRun.notes as { artifact: string; severity: string; message: string }[];
+    assert.deepEqual(
+      notes.map((n) => n.artifact),
+      ['nested-profile/nginx-server', 'nginx-chart', 'dependon-chart'],
+    );
+    assert.ok(notes.every((n) => n.severity === 'warning'));
+    assert.match(notes[0]!.message, /valuesFrom \(Secret server-values\)/);
+    assert.match(notes[2]!.message, /chart redis comes from https:\/\/charts\.bitnami\.com\/bitnami/);
+    assert.deepEqual(dry.notes, notes);
   });
 });

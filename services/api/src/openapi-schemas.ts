@@ -153,7 +153,23 @@ const SearchPage = obj({
   nextCursor: nullable(str),
 });
 
-const finding = obj({ file: str, object: str, message: str });
+const finding = obj(
+  {
+    file: str,
+    object: str,
+    message: str,
+    artifact: str,
+    path: str,
+    severity: { type: 'string', enum: ['error', 'warning'] },
+  },
+  ['file', 'object', 'message'],
+);
+const hunks = {
+  type: 'array',
+  description:
+    'each conflicting file with its diff3-style regions (repository, installed, upgrade) in context',
+  items: obj({ file: str, hunks: strings }, ['file', 'hunks']),
+};
 const status = {
   type: 'string',
   enum: ['queued', 'rendering', 'committed', 'pr-opened', 'failed', 'rendered'],
@@ -169,13 +185,20 @@ const Installation = obj(
     files: strings,
     removed: strings,
     conflicts: strings,
+    conflictHunks: hunks,
     findings: { type: 'array', items: finding },
+    notes: { type: 'array', items: finding, description: 'what could not be checked (warnings)' },
     profile: obj({ name: str, version: str, url: str, ref: str }),
-    dryRun: obj({
-      tree: { type: 'object', additionalProperties: true },
-      diff: str,
-      findings: { type: 'array', items: finding },
-    }),
+    dryRun: obj(
+      {
+        tree: { type: 'object', additionalProperties: true },
+        diff: str,
+        findings: { type: 'array', items: finding },
+        notes: { type: 'array', items: finding },
+        applies: { type: 'boolean' },
+      },
+      ['tree', 'diff', 'findings', 'applies'],
+    ),
     attempts: { type: 'integer' },
     requestedBy: { type: 'string', description: 'who asked (the authenticated user)' },
     createdAt: str,

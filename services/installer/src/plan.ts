@@ -261,11 +261,12 @@ function mergeStep(
     );
     const { unresolved, resolved } = resolveConflicts(m, req.upgrade?.conflicts);
     state.conflicts = unresolved;
+    state.conflictHunks = m.hunks.filter((h) => unresolved.includes(h.file));
     state.resolved = resolved;
     state.removed = m.removed;
     if (unresolved.length && !req.dryRun) {
       throw new AppError('INSTALL_CONFLICT', `upgrade conflicts with edits in: ${unresolved.join(', ')}`, {
-        details: { conflicts: unresolved },
+        details: { conflicts: unresolved, conflictHunks: state.conflictHunks },
       });
     }
     state.unchanged =
@@ -302,6 +303,8 @@ export class RecordMoved extends Error {}
 export interface PlanState {
   /** Conflicts left unresolved (a dry run lists them; a real upgrade fails on them). */
   conflicts: string[];
+  /** Their conflicting regions (InstallationDoc.conflictHunks). */
+  conflictHunks?: NonNullable<InstallationDoc['conflictHunks']>;
   resolved?: NonNullable<InstallationDoc['resolved']>;
   removed: string[];
   /** The merge changes nothing but the id annotation of the record: the folder is left as it is. */

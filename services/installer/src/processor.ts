@@ -94,6 +94,9 @@ export class Processor {
           code: e.code,
           ...(e.details?.findings ? { findings: e.details.findings as InstallationDoc['findings'] } : {}),
           ...(e.details?.conflicts ? { conflicts: e.details.conflicts as string[] } : {}),
+          ...(e.details?.conflictHunks
+            ? { conflictHunks: e.details.conflictHunks as InstallationDoc['conflictHunks'] }
+            : {}),
         });
       }
       return 'done';
@@ -139,6 +142,7 @@ export class Processor {
         files: d.files,
         removed: d.removed,
         conflicts: state.conflicts,
+        ...hunksOf(plan),
         ...resolvedOf(plan),
         ...notesOf(plan),
         dryRun: {
@@ -248,6 +252,8 @@ const UNCHANGED = 'nothing to change: the repository already holds this version 
 
 const resolvedOf = (plan: Plan) => (plan.state.resolved?.length ? { resolved: plan.state.resolved } : {});
 const notesOf = (plan: Plan) => (plan.rendered.notes.length ? { notes: plan.rendered.notes } : {});
+const hunksOf = (plan: Plan) =>
+  plan.state.conflictHunks?.length ? { conflictHunks: plan.state.conflictHunks } : {};
 
 function prBody(
   req: InstallRequest,
