@@ -23,43 +23,12 @@ export interface RenderSink {
  * Returns the folder the artifact's Flux Kustomization applies.
  */
 export function renderChart(s: RenderSink, a: ResolvedArtifact, chain: string[], artDir: string): string {
-  const { req, flux, names, rules } = s;
+  const { req, names, rules } = s;
   const contentDir = posix.join(artDir, 'helm-chart');
   const base = rules.objectParts(req.name, chain);
   const key = [req.name, ...chain];
   const release = names.name('HelmRelease', base, NAME_LIMITS.HelmRelease!, key);
-  const helmFiles: string[] = [];
-  const chartSpec: Record<string, unknown> = {};
-  if (a.localPath) {
-    const chartDir = posix.join(artDir, rules.chartDir(a.localPath));
-    for (const [f, data] of a.files!) s.put(posix.join(chartDir, f), data);
-    Object.assign(chartSpec, {
-      chart: rules.fluxPath(chartDir),
-      reconcileStrategy: 'Revision',
-      sourceRef: { kind: 'GitRepository', name: flux.name, namespace: flux.namespace },
-    });
-  } else {
-    const repoName = names.name('HelmRepository', base, DEFAULT_NAME_LIMIT, key);
-    s.putObjects(posix.join(contentDir, 'HelmRepository.yaml'), [
-      {
-        apiVersion: 'source.toolkit.fluxcd.io/v1',
-        kind: 'HelmRepository',
-        metadata: { name: repoName, namespace: req.namespace },
-        // An OCI registry (`oci://…`, where most public charts live now) is a HelmRepository of type oci.
-        spec: {
-          interval: INTERVAL,
-          url: a.def.chart!.url,
-          ...(a.def.chart!.url!.startsWith('oci://') ? { type: 'oci' } : {}),
-        },
-      },
-    ]);
-    helmFiles.push('HelmRepository.yaml');
-    Object.assign(chartSpec, {
-      chart: a.def.chart!.name,
-      ...(a.def.chart!.version ? { version: a.def.chart!.version } : {}),
-      sourceRef: { kind: 'HelmRepository', name: repoName, namespace: req.namespace },
-    });
-  }
+  const { chartSpec, helmFiles } = chartSource(s, a, artDir, base, key);
   let valuesFrom: object[] | undefined;
   if (a.defaultValues) {
     const { suffix, key: valuesKey } = rules.defaults;
@@ -110,4 +79,52 @@ export function renderChart(s: RenderSink, a: ResolvedArtifact, chain: string[],
     );
   }
   return contentDir;
+}
+
+/**
+ * Where Flux gets the chart: a local chart is copied into the installation (Flux builds it from the GitOps
+ * repository), a remote one gets a HelmRepository (type oci for an OCI registry).
+ */
+function chartSource(
+  s: RenderSink,
+  a: ResolvedArtifact,
+  artDir: string,
+  base: string[],
+  key: string[],
+): { chartSpec: Record<string, unknown>; helmFiles: string[] } {
+  const { req, flux, names, rules } = s;
+  const contentDir = posix.join(artDir, 'helm-chart');
+  const helmFiles: string[] = [];
+  const chartSpec: Record<string, unknown> = {};
+  if (a.localPath) {
+    const chartDir = posix.join(artDir, rules.chartDir(a.localPath));
+    for (const [f, data] of a.files!) s.put(posix.join(chartDir, f), data);
+    Object.assign(chartSpec, {
+      chart: rules.fluxPath(chartDir),
+      reconcileStrategy: 'Revision',
+      sourceRef: { kind: 'GitRepository', name: flux.name, namespace: flux.namespace },
+    });
+  } else {
+    const repoName = names.name('HelmRepository', base, DEFAULT_NAME_LIMIT, key);
+    s.putObjects(posix.join(contentDir, 'HelmRepository.yaml'), [
+      {
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'HelmRepository',
+        metadata: { name: repoName, namespace: req.namespace },
+        // An OCI registry (`oci://…`, where most public charts live now) is a HelmRepository of type oci.
+        spec: {
+          interval: INTERVAL,
+          url: a.def.chart!.url,
+          ...(a.def.chart!.url!.startsWith('oci://') ? { type: 'oci' } : {}),
+        },
+      },
+    ]);
+    helmFiles.push('HelmRepository.yaml');
+    Object.assign(chartSpec, {
+      chart: a.def.chart!.name,
+      ...(a.def.chart!.version ? { version: a.def.chart!.version } : {}),
+      sourceRef: { kind: 'HelmRepository', name: repoName, namespace: req.namespace },
+    });
+  }
+  return { chartSpec, helmFiles };
 }
