@@ -6,6 +6,7 @@ import type { Workspace } from './workspace.ts';
 
 /** The files that hold the objects an installation generates, in either layout. */
 const GENERATED = /(^|\/)(kustomize-flux|HelmRelease|HelmRepository|ConfigMap)\.yaml$/;
+const RECORD = new RegExp(`(^|/)${RECORD_FILE.replace(/\./g, '\\.')}$`);
 
 /**
  * What two objects in one cluster must not share: kind, namespace and name, and for a HelmRelease also the
@@ -30,38 +31,57 @@ function identities(obj: Record<string, any>): string[] {
  * in the cluster. Refused before anything is written: every object (and Helm release) the installation
  * renders is checked against those of every other installation in the repository, and an installation folder
  * inside another installation's folder is refused too (its files would read as the other's edits).
+ *
+ * The objects of a file are kept by its blob id, so a repository with many installations is read once, not
+ * once per install (one `git ls-files` per check after that).
  */
-export async function checkObjectsFree(ws: Workspace, dir: string, objects: RenderedObject[]): Promise<void> {
-  const others = (await ws.tracked(`**/${RECORD_FILE}`))
-    .map((f) => posix.dirname(f))
-    .filter((d) => d !== dir);
-  const enclosing = others.find((d) => d === '.' || dir.startsWith(`${d}/`));
-  if (enclosing) {
-    throw new AppError(
-      'INSTALL_CONFLICT',
-      `target.path: ${dir} lies inside the installation at ${enclosing}; install beside it, not in it`,
-      { details: { parameter: 'target.path', existing: enclosing } },
-    );
-  }
-  if (!others.length) return;
-  const mine = new Map<string, RenderedObject>();
-  for (const o of objects) for (const id of identities(o.obj)) mine.set(id, o);
-  const files = (await ws.tracked('**/*.yaml')).filter((f) => GENERATED.test(f));
-  for (const other of others) {
-    for (const f of files.filter((x) => x.startsWith(`${other}/`))) {
-      let docs: unknown[];
-      try {
-        docs = parseYamlDocuments((await ws.read(f)) ?? '');
-      } catch {
-        continue; // not YAML this installer wrote
-      }
-      for (const doc of docs) {
-        for (const id of identities(doc as Record<string, any>)) {
-          const clash = mine.get(id);
-          if (clash) throw taken(id, clash, other, f);
-        }
+export class ObjectNameIndex {
+  private readonly byBlob = new Map<string, string[]>();
+
+  constructor(private readonly maxBlobs = 20_000) {}
+
+  async checkFree(ws: Workspace, dir: string, objects: RenderedObject[]): Promise<void> {
+    const blobs = await ws.blobs('**/*.yaml');
+    const others = [...blobs.keys()]
+      .filter((f) => RECORD.test(f))
+      .map((f) => posix.dirname(f))
+      .filter((d) => d !== dir);
+    const enclosing = others.find((d) => d === '.' || dir.startsWith(`${d}/`));
+    if (enclosing) {
+      throw new AppError(
+        'INSTALL_CONFLICT',
+        `target.path: ${dir} lies inside the installation at ${enclosing}; install beside it, not in it`,
+        { details: { parameter: 'target.path', existing: enclosing } },
+      );
+    }
+    if (!others.length) return;
+    const mine = new Map<string, RenderedObject>();
+    for (const o of objects) for (const id of identities(o.obj)) mine.set(id, o);
+    for (const [f, sha] of blobs) {
+      if (!GENERATED.test(f)) continue;
+      const other = others.find((d) => f.startsWith(`${d}/`));
+      if (!other) continue;
+      for (const id of await this.identitiesOf(ws, f, sha)) {
+        const clash = mine.get(id);
+        if (clash) throw taken(id, clash, other, f);
       }
     }
+  }
+
+  private async identitiesOf(ws: Workspace, file: string, sha: string): Promise<string[]> {
+    const known = this.byBlob.get(sha);
+    if (known) return known;
+    let ids: string[] = [];
+    try {
+      ids = parseYamlDocuments((await ws.read(file)) ?? '').flatMap((d) =>
+        identities(d as Record<string, any>),
+      );
+    } catch {
+      // not YAML this installer wrote: nothing to compare
+    }
+    if (this.byBlob.size >= this.maxBlobs) this.byBlob.clear();
+    this.byBlob.set(sha, ids);
+    return ids;
   }
 }
 

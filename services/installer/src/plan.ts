@@ -23,7 +23,7 @@ import {
   withoutId,
 } from './installation-record.ts';
 import { mergeTrees, resolveConflicts } from './merge.ts';
-import { checkObjectsFree } from './object-names.ts';
+import type { ObjectNameIndex } from './object-names.ts';
 import type { ProfileRepos } from './profile-repos.ts';
 import { renderInstallation as renderUntraced, type Rendered } from './render.ts';
 import { resolveProfile, splitTag, type ResolvedArtifact, type ResolvedProfile } from './resolve-tree.ts';
@@ -54,6 +54,8 @@ export interface PlanDeps {
   validator: FluxValidator;
   /** Its `base` env runs the merges. */
   access: GitAccess;
+  /** The generated names of the installations in target repositories (clashes are refused). */
+  objectNames: ObjectNameIndex;
 }
 
 /**
@@ -105,7 +107,7 @@ export async function planInstall(d: PlanDeps, req: InstallRequest): Promise<Pla
       );
     }
     await checkNameFree(ws, rendered.dir, req.name, req.namespace);
-    await checkObjectsFree(ws, rendered.dir, rendered.objects);
+    await d.objectNames.checkFree(ws, rendered.dir, rendered.objects);
     return { dir: rendered.dir, files: rendered.files };
   };
   return { req, source: req.profile, profile, rendered, prepare, state };
@@ -250,7 +252,7 @@ function mergeStep(
     if (now === undefined) throw new AppError('INSTALLATION_NOT_FOUND', `no ${file} in ${req.target.url}`);
     if (now !== rec.content) throw new RecordMoved();
     const ours = await ws.readTree(dir);
-    await checkObjectsFree(ws, dir, rendered.objects);
+    await d.objectNames.checkFree(ws, dir, rendered.objects);
     // The record itself is ours to rewrite: it always takes the new rendering. Adopting, the base is the
     // folder itself: the result is exactly the new rendering.
     const m = await mergeTrees(

@@ -15,6 +15,7 @@ import {
 } from '@profiles/shared';
 import type { FluxValidator } from './flux-schemas.ts';
 import type { GitAccess } from '@profiles/shared/git';
+import type { ObjectNameIndex } from './object-names.ts';
 import { planInstall, planUpgrade, RecordMoved, type Plan } from './plan.ts';
 import { providerFor } from './pr-providers.ts';
 import type { ProfileRepos } from './profile-repos.ts';
@@ -29,6 +30,7 @@ export interface ProcessorDeps {
   validator: FluxValidator;
   /** URL policy, secrets and git config of every repository and pull-request call. */
   access: GitAccess;
+  objectNames: ObjectNameIndex;
   log: Logger;
   owner: string;
   leaseMs: number;
