@@ -178,10 +178,17 @@ describe('upgrade property', () => {
         let values: Values = s.values ?? {};
         let image: string | undefined;
         await check(repo, s.path, version, values, image);
+        // One clone of the user's per scenario, brought to the branch head before each edit.
+        const work = join(dir, `prop-edit-${runs}`);
+        let cloned = false;
         for (const step of s.steps) {
           if (step.op === 'edit') {
-            const work = join(dir, `prop-edit-${runs}-${Math.random().toString(36).slice(2)}`);
-            gitSync(['clone', '-q', repo, work]);
+            if (!cloned) gitSync(['clone', '-q', repo, work]);
+            else {
+              gitSync(['fetch', '-q', 'origin'], work);
+              gitSync(['reset', '-q', '--hard', 'origin/main'], work);
+            }
+            cloned = true;
             const file = join(work, s.path, 'app', DEPLOYMENT);
             const text = gitSync(['show', `HEAD:${posix.join(s.path, 'app', DEPLOYMENT)}`], work);
             writeFileSync(file, text.replace(/image: nginx:\S+/, `image: nginx:${step.image}`));
