@@ -108,6 +108,13 @@ describe('installer: pctl layout', () => {
     }
   };
 
+  test('a layout the installer does not know is a 400 naming layout', async () => {
+    const r = await c.post('/v1/installations', body(repo(), '0.1.1', { layout: 'helm' }));
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'REQUEST_FIELD_INVALID');
+    assert.equal(r.body.parameter, 'layout');
+  });
+
   test("an install in the pctl layout has the names and paths of pctl's worked example", async () => {
     const target = repo();
     const doc = await c.run('/v1/installations', body(target, '0.1.1', { valuesFrom: configMap }));

@@ -3,6 +3,8 @@
  * not serializers (Fastify would drop every field a response schema does not name), so each lists the fields
  * every answer has as `required` and lets the rest through.
  */
+import { INSTALL_STATUSES } from '@profiles/shared';
+
 const str = { type: 'string' } as const;
 const strings = { type: 'array', items: str } as const;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -170,10 +172,7 @@ const hunks = {
     'each conflicting file with its diff3-style regions (repository, installed, upgrade) in context',
   items: obj({ file: str, hunks: strings }, ['file', 'hunks']),
 };
-const status = {
-  type: 'string',
-  enum: ['queued', 'rendering', 'committed', 'pr-opened', 'failed', 'rendered'],
-};
+const status = { type: 'string', enum: [...INSTALL_STATUSES] };
 const Installation = obj(
   {
     id: str,
