@@ -127,14 +127,17 @@ describe('upgrade property', () => {
 
   const withoutIds = (text: string) => text.replace(/(installation-id: ).*/g, '$1-');
 
-  /** What a fresh install of `version` with `values` would commit, plus the user's image edit. */
-  const expected = async (
-    path: string,
-    version: string,
-    values: Values,
-    image: string | undefined,
-    layout: InstallLayout,
-  ) => {
+  /** What the repository should hold: an installation at `path` in `layout`, and the user's image edit. */
+  interface State {
+    path: string;
+    version: string;
+    values: Values;
+    image?: string;
+    layout: InstallLayout;
+  }
+
+  /** What a fresh install of the state's version and values would commit, plus the user's image edit. */
+  const expected = async ({ path, version, values, image, layout }: State) => {
     const source = { url: `file://${examples}`, tag: `weaveworks-nginx/v${version}` };
     const profile = await resolveProfile(repos, source);
     const target = { url: 'file:///unused', branch: 'main', path };
@@ -150,17 +153,11 @@ describe('upgrade property', () => {
     return out;
   };
 
-  const check = async (
-    repo: string,
-    path: string,
-    version: string,
-    values: Values,
-    image: string | undefined,
-    layout: InstallLayout,
-  ) => {
+  const check = async (repo: string, state: State) => {
+    const { path, version, values, layout } = state;
     const folder = posix.join(path, 'app');
     const got = committedTree(repo, folder);
-    const want = await expected(path, version, values, image, layout);
+    const want = await expected(state);
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), 'the files of a fresh install');
     for (const [f, text] of want) assert.equal(withoutIds(got.get(f)!), text, f);
     const record = parseYaml(got.get(posix.join(folder, 'profile-installation.yaml'))!) as {
@@ -195,7 +192,7 @@ describe('upgrade property', () => {
         let version: string = s.version;
         let values: Values = s.values ?? {};
         let image: string | undefined;
-        await check(repo, s.path, version, values, image, s.layout);
+        await check(repo, { path: s.path, version, values, image, layout: s.layout });
         // One clone of the user's per scenario, brought to the branch head before each edit.
         const work = join(dir, `prop-edit-${runs}`);
         let cloned = false;
@@ -237,7 +234,7 @@ describe('upgrade property', () => {
             version = wanted;
             values = nextValues;
           }
-          await check(repo, s.path, version, values, image, s.layout);
+          await check(repo, { path: s.path, version, values, image, layout: s.layout });
         }
       }),
       { seed, numRuns, endOnFailure: true },
