@@ -112,4 +112,45 @@ describe('rendered installations on a real kube-apiserver', () => {
       /unknown field|bogus/,
     );
   });
+  test("the pctl layout (pctl's names, paths and releaseName, spec.layout in the record) is accepted too", async () => {
+    const source = { url: `file://${examples}`, tag: 'weaveworks-nginx/v0.1.1' };
+    const profile = await resolveProfile(repos, source);
+    const r = renderInstallation(
+      profile,
+      {
+        id: 'kube-pctl',
+        name: 'pctl-profile',
+        namespace: 'default',
+        target: {
+          url: 'file:///gitops.git',
+          branch: 'main',
+          path: '.',
+          fluxSource: { name: 'my-git-repo', namespace: 'default' },
+        },
+        values: {},
+        valuesFrom: {
+          'nginx-chart': [{ kind: 'ConfigMap', name: 'pctl-profile-values', valuesKey: 'nginx-chart' }],
+        },
+        layout: 'pctl',
+        profile: source,
+      },
+      validator,
+    );
+    assert.deepEqual(r.findings, []);
+    const kinds = await dryRunApply(r.files);
+    assert.equal(kinds.filter((k) => k === 'HelmRelease').length, 3);
+    assert.equal(kinds.filter((k) => k === 'Kustomization').length, 4);
+    assert.ok(kinds.includes('ProfileInstallation'), kinds.join(' '));
+    const record = r.files.get('pctl-profile/profile-installation.yaml')!.toString('utf8');
+    assert.match(record, /layout: pctl/, 'the CRD accepted spec.layout');
+    // The CRD refuses a layout it does not know: the acceptance above is the enum's.
+    await assert.rejects(
+      dryRunApply(
+        new Map([
+          ['x/profile-installation.yaml', Buffer.from(record.replace('layout: pctl', 'layout: helm'))],
+        ]),
+      ),
+      /layout|Unsupported value/,
+    );
+  });
 });

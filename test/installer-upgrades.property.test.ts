@@ -3,7 +3,8 @@
  * profiles-examples tags (weaveworks-nginx 0.1.0 <-> 0.1.1, with its nested profile), started through random
  * ids of the installation or by its path, with and without values, mixed with the user's own edits. After
  * every step the committed folder equals a fresh rendering of the version and values the repository records,
- * plus the user's edits, and every Flux object in it validates against the Flux CRD schemas.
+ * plus the user's edits, and every Flux object in it validates against the Flux CRD schemas; in either layout
+ * (the default or pctl's names and paths), which the record keeps.
  *
  * Fixed seed and a few short sequences for CI; PROPERTY_RUNS and PROPERTY_SEED widen the search.
  */
@@ -12,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import fc from 'fast-check';
-import { parseYaml, parseYamlDocuments } from '@profiles/shared';
+import { parseYaml, parseYamlDocuments, type InstallLayout } from '@profiles/shared';
 import { FluxValidator } from '../services/installer/src/flux-schemas.ts';
 import { ProfileRepos } from '../services/installer/src/profile-repos.ts';
 import { renderInstallation } from '../services/installer/src/render.ts';
@@ -84,6 +85,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 );
 const scenarioArb = fc.record({
   path: fc.constantFrom('clusters', 'apps/dev', '.'),
+  // Both layouts: pctl's names and paths must survive every upgrade as the default ones do.
+  layout: fc.constantFrom('profiles' as const, 'pctl' as const),
   version: fc.constantFrom(...VERSIONS),
   values: valuesArb,
   steps: fc.array(stepArb, { minLength: 2, maxLength: 4 }),
@@ -124,14 +127,23 @@ describe('upgrade property', () => {
 
   const withoutIds = (text: string) => text.replace(/(installation-id: ).*/g, '$1-');
 
-  /** What a fresh install of `version` with `values` would commit, plus the user's image edit. */
-  const expected = async (path: string, version: string, values: Values, image?: string) => {
+  /** What the repository should hold: an installation at `path` in `layout`, and the user's image edit. */
+  interface State {
+    path: string;
+    version: string;
+    values: Values;
+    image?: string;
+    layout: InstallLayout;
+  }
+
+  /** What a fresh install of the state's version and values would commit, plus the user's image edit. */
+  const expected = async ({ path, version, values, image, layout }: State) => {
     const source = { url: `file://${examples}`, tag: `weaveworks-nginx/v${version}` };
     const profile = await resolveProfile(repos, source);
     const target = { url: 'file:///unused', branch: 'main', path };
     const r = renderInstallation(
       profile,
-      { id: '-', name: 'app', namespace: 'default', target, values, profile: source },
+      { id: '-', name: 'app', namespace: 'default', target, values, profile: source, layout },
       validator,
     );
     const out = new Map<string, string>();
@@ -141,15 +153,17 @@ describe('upgrade property', () => {
     return out;
   };
 
-  const check = async (repo: string, path: string, version: string, values: Values, image?: string) => {
+  const check = async (repo: string, state: State) => {
+    const { path, version, values, layout } = state;
     const folder = posix.join(path, 'app');
     const got = committedTree(repo, folder);
-    const want = await expected(path, version, values, image);
+    const want = await expected(state);
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), 'the files of a fresh install');
     for (const [f, text] of want) assert.equal(withoutIds(got.get(f)!), text, f);
     const record = parseYaml(got.get(posix.join(folder, 'profile-installation.yaml'))!) as {
-      spec: { source: { tag: string }; values?: Values };
+      spec: { source: { tag: string }; values?: Values; layout?: string };
     };
+    assert.equal(record.spec.layout ?? 'profiles', layout, 'the recorded layout');
     assert.equal(record.spec.source.tag, `weaveworks-nginx/v${version}`);
     assert.deepEqual(record.spec.values ?? {}, values);
     for (const [f, text] of got) {
@@ -170,6 +184,7 @@ describe('upgrade property', () => {
           namespace: 'default',
           profile: { url: `file://${examples}`, tag: `weaveworks-nginx/v${s.version}` },
           target: { url, branch: 'main', path: s.path },
+          ...(s.layout === 'pctl' ? { layout: 'pctl' } : {}),
           ...(s.values ? { values: s.values } : {}),
         });
         assert.equal(first.status, 'committed', first.reason);
@@ -177,11 +192,18 @@ describe('upgrade property', () => {
         let version: string = s.version;
         let values: Values = s.values ?? {};
         let image: string | undefined;
-        await check(repo, s.path, version, values, image);
+        await check(repo, { path: s.path, version, values, image, layout: s.layout });
+        // One clone of the user's per scenario, brought to the branch head before each edit.
+        const work = join(dir, `prop-edit-${runs}`);
+        let cloned = false;
         for (const step of s.steps) {
           if (step.op === 'edit') {
-            const work = join(dir, `prop-edit-${runs}-${Math.random().toString(36).slice(2)}`);
-            gitSync(['clone', '-q', repo, work]);
+            if (!cloned) gitSync(['clone', '-q', repo, work]);
+            else {
+              gitSync(['fetch', '-q', 'origin'], work);
+              gitSync(['reset', '-q', '--hard', 'origin/main'], work);
+            }
+            cloned = true;
             const file = join(work, s.path, 'app', DEPLOYMENT);
             const text = gitSync(['show', `HEAD:${posix.join(s.path, 'app', DEPLOYMENT)}`], work);
             writeFileSync(file, text.replace(/image: nginx:\S+/, `image: nginx:${step.image}`));
@@ -212,7 +234,7 @@ describe('upgrade property', () => {
             version = wanted;
             values = nextValues;
           }
-          await check(repo, s.path, version, values, image);
+          await check(repo, { path: s.path, version, values, image, layout: s.layout });
         }
       }),
       { seed, numRuns, endOnFailure: true },

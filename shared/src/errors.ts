@@ -40,6 +40,7 @@ export const ERRORS = {
   CHART_SOURCE_AMBIGUOUS: { status: 422, title: 'Chart names both a path and a url' },
   PATCH_INVALID: { status: 422, title: 'Invalid kustomize patch' },
   INSTALLATION_NAME_TAKEN: { status: 409, title: 'Installation name and namespace already used' },
+  OBJECT_NAME_TAKEN: { status: 409, title: 'A generated object name is used by another installation' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -2,6 +2,8 @@
  * The install contract between API and installer: the request as stored in Redis, the status document the
  * API serves. The messages between the two are in `install-messages.ts`.
  */
+import { AppError } from './errors.ts';
+
 export const INSTALL_STATUSES = [
   'queued',
   'rendering',
@@ -109,6 +111,27 @@ export interface ConflictResolution {
   files?: Record<string, 'ours' | 'theirs'>;
 }
 
+/**
+ * How an installation's folder is laid out and its objects named. `profiles` (the default): names carry the
+ * whole artifact chain (`<install>-<nested>-<artifact>`), collision-free. `pctl`: the original CLI's names and
+ * paths (`<install>-<artifact>`, `-defaultvalues` ConfigMaps keyed `default-values.yaml`, local charts under
+ * `helm-chart/`, Helm `releaseName` the artifact's name), so a cluster pctl fed keeps its object names.
+ * Recorded in `profile-installation.yaml` (`spec.layout`): upgrades keep it.
+ */
+export const INSTALL_LAYOUTS = ['profiles', 'pctl'] as const;
+export type InstallLayout = (typeof INSTALL_LAYOUTS)[number];
+
+/** A layout given by a request or read from a record; absent means the default. */
+export function parseLayout(v: unknown, parameter = 'layout'): InstallLayout {
+  if (v === undefined || v === null) return 'profiles';
+  if (typeof v === 'string' && (INSTALL_LAYOUTS as readonly string[]).includes(v)) return v as InstallLayout;
+  throw new AppError(
+    'REQUEST_FIELD_INVALID',
+    `${parameter} must be one of ${INSTALL_LAYOUTS.join(', ')} (got ${JSON.stringify(v)})`,
+    { details: { parameter } },
+  );
+}
+
 /** Per-artifact options, keyed like values by the artifact chain (`nested-profile/artifact`). */
 export type ArtifactPatches = Record<string, KustomizePatch[]>;
 export type ArtifactValuesFrom = Record<string, ValuesReference[]>;
@@ -127,6 +150,8 @@ export interface InstallRequest {
   valuesFrom?: ArtifactValuesFrom;
   mode: 'commit' | 'pull-request';
   dryRun: boolean;
+  /** Names and paths (see InstallLayout); absent: `profiles`. An upgrade keeps the recorded one. */
+  layout?: InstallLayout;
   /**
    * Upgrade: the installation being upgraded (its id), the wanted version (`latest` or semver) and the source
    * it was rendered from. An upgrade by repository path has only `path` (the installation's folder): the
@@ -149,6 +174,11 @@ export interface InstallRequest {
      * are removed. Without it such an upgrade is refused, since its files cannot be told from user edits.
      */
     adopt?: boolean;
+    /**
+     * Adopting only: the layout to rewrite the folder in (default `profiles`). `pctl` keeps the names of the
+     * objects pctl's rendering put in the cluster, so Flux does not delete and recreate them.
+     */
+    layout?: InstallLayout;
   };
   createdAt: string;
   /** Who asked (the authenticated user; `system:anonymous` when the API is open): audit trail and commit trailer. */
@@ -159,6 +189,8 @@ export interface ValidationFinding {
   file: string;
   object: string;
   message: string;
+  /** Absent: an error (it stops an install). `warning`: a note of what could not be checked (`notes`). */
+  severity?: 'error' | 'warning';
   /** Values findings: the artifact and the JSON path (dotted) the message is about. */
   artifact?: string;
   path?: string;
@@ -193,11 +225,23 @@ export interface InstallationDoc {
   resolved?: { file: string; by: 'ours' | 'theirs' | 'markers' }[];
   /** Schema findings that stopped an install (nothing was written). */
   findings?: ValidationFinding[];
+  /**
+   * What could not be checked before commit, each naming its artifact (`severity: 'warning'`): the values of a
+   * chart from a Helm repository or OCI registry, values from valuesFrom. They never stop an install.
+   */
+  notes?: ValidationFinding[];
   /** Error code of a failure (the error catalogue). */
   code?: string;
   profile?: { name: string; version: string; url: string; ref: string };
   /** `applies`: false when the change could not be written as shown (conflicts, findings). */
-  dryRun?: { tree: ProfileTreeNode; diff: string; findings: ValidationFinding[]; applies: boolean };
+  dryRun?: {
+    tree: ProfileTreeNode;
+    diff: string;
+    findings: ValidationFinding[];
+    /** The same notes as `notes` above: warnings, which do not make `applies` false. */
+    notes?: ValidationFinding[];
+    applies: boolean;
+  };
   attempts?: number;
   /** Who asked (see InstallRequest.requestedBy). */
   requestedBy?: string;

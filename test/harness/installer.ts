@@ -260,13 +260,32 @@ export function installerClient(api: string) {
   return { post, settle, run };
 }
 
-/** Every committed file under `prefix` of a bare repository's `ref`, with its content. */
+/**
+ * Every committed file under `prefix` of a bare repository's `ref`, with its content: two git processes
+ * whatever the number of files (ls-tree, then one `cat-file --batch` for every blob).
+ */
 export function committedTree(repo: string, prefix: string, ref = 'main'): Map<string, string> {
   const out = new Map<string, string>();
-  const names = gitSync(['ls-tree', '-r', '--name-only', ref, '--', prefix], repo)
-    .split('\n')
-    .filter(Boolean);
-  for (const f of names) out.set(f, gitSync(['show', `${ref}:${f}`], repo));
+  const entries = gitSync(['ls-tree', '-r', '-z', ref, '--', prefix], repo)
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const [meta, path] = line.split('\t') as [string, string];
+      return { sha: meta.split(' ')[2]!, path };
+    });
+  if (!entries.length) return out;
+  const blobs = execFileSync('git', ['cat-file', '--batch'], {
+    cwd: repo,
+    input: entries.map((e) => e.sha).join('\n') + '\n',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  let at = 0;
+  for (const e of entries) {
+    const eol = blobs.indexOf(0x0a, at);
+    const size = Number(blobs.subarray(at, eol).toString().split(' ')[2]);
+    out.set(e.path, blobs.subarray(eol + 1, eol + 1 + size).toString('utf8'));
+    at = eol + 1 + size + 1;
+  }
   return out;
 }
 

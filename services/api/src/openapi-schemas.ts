@@ -3,6 +3,8 @@
  * not serializers (Fastify would drop every field a response schema does not name), so each lists the fields
  * every answer has as `required` and lets the rest through.
  */
+import { INSTALL_STATUSES } from '@profiles/shared';
+
 const str = { type: 'string' } as const;
 const strings = { type: 'array', items: str } as const;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -153,11 +155,24 @@ const SearchPage = obj({
   nextCursor: nullable(str),
 });
 
-const finding = obj({ file: str, object: str, message: str });
-const status = {
-  type: 'string',
-  enum: ['queued', 'rendering', 'committed', 'pr-opened', 'failed', 'rendered'],
+const finding = obj(
+  {
+    file: str,
+    object: str,
+    message: str,
+    artifact: str,
+    path: str,
+    severity: { type: 'string', enum: ['error', 'warning'] },
+  },
+  ['file', 'object', 'message'],
+);
+const hunks = {
+  type: 'array',
+  description:
+    'each conflicting file with its diff3-style regions (repository, installed, upgrade) in context',
+  items: obj({ file: str, hunks: strings }, ['file', 'hunks']),
 };
+const status = { type: 'string', enum: [...INSTALL_STATUSES] };
 const Installation = obj(
   {
     id: str,
@@ -169,13 +184,20 @@ const Installation = obj(
     files: strings,
     removed: strings,
     conflicts: strings,
+    conflictHunks: hunks,
     findings: { type: 'array', items: finding },
+    notes: { type: 'array', items: finding, description: 'what could not be checked (warnings)' },
     profile: obj({ name: str, version: str, url: str, ref: str }),
-    dryRun: obj({
-      tree: { type: 'object', additionalProperties: true },
-      diff: str,
-      findings: { type: 'array', items: finding },
-    }),
+    dryRun: obj(
+      {
+        tree: { type: 'object', additionalProperties: true },
+        diff: str,
+        findings: { type: 'array', items: finding },
+        notes: { type: 'array', items: finding },
+        applies: { type: 'boolean' },
+      },
+      ['tree', 'diff', 'findings', 'applies'],
+    ),
     attempts: { type: 'integer' },
     requestedBy: { type: 'string', description: 'who asked (the authenticated user)' },
     createdAt: str,

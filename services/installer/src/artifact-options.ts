@@ -7,6 +7,7 @@ import {
   type ArtifactValuesFrom,
   type KustomizePatch,
   type ValidationFinding,
+  type ValuesReference,
 } from '@profiles/shared';
 import type { ResolvedArtifact } from './resolve-tree.ts';
 
@@ -84,14 +85,52 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
+/** A warning-level note: something the installer could not check before commit (Helm checks it later). */
+const note = (key: string, file: string, message: string): ValidationFinding => ({
+  file,
+  object: `artifact ${key}`,
+  message,
+  artifact: key,
+  severity: 'warning',
+});
+
 /**
  * A local chart with a values.schema.json: the values Helm would see (the chart's values.yaml, the profile's
- * defaults, the user's values; valuesFrom references live outside git and are not known here) must validate,
- * as `helm install` would check them. Findings name the artifact and the JSON path.
+ * defaults, the user's values) must validate, as `helm install` would check them; findings name the artifact
+ * and the JSON path. What cannot be checked here is said, never skipped silently: a chart from a Helm
+ * repository or OCI registry is not fetched (its schema is unknown until Flux pulls it), and values from
+ * valuesFrom live in the cluster. Returns those notes (warnings).
  */
-export function checkValuesSchema(key: string, a: ResolvedArtifact, userValues: unknown): void {
+export function checkValuesSchema(
+  key: string,
+  a: ResolvedArtifact,
+  userValues: unknown,
+  valuesFrom: ValuesReference[] = [],
+): ValidationFinding[] {
+  if (a.kind !== 'chart') return [];
+  const notes: ValidationFinding[] = [];
+  if (!a.localPath) {
+    notes.push(
+      note(
+        key,
+        'HelmRelease.yaml',
+        `values not checked against a values.schema.json: chart ${a.def.chart?.name ?? key} comes from ${a.def.chart?.url ?? 'a Helm repository'} and is not fetched before commit (Helm checks the values when Flux installs it)`,
+      ),
+    );
+    return notes;
+  }
   const schemaText = a.files?.get('values.schema.json');
-  if (a.kind !== 'chart' || !schemaText) return;
+  if (!schemaText) return notes;
+  if (valuesFrom.length) {
+    const refs = valuesFrom.map((r) => `${r.kind} ${r.name}`).join(', ');
+    notes.push(
+      note(
+        key,
+        'values.schema.json',
+        `values from valuesFrom (${refs}) are in the cluster and not checked against the chart's values.schema.json; the defaults and inline values were checked (Helm checks the merged values when Flux installs it)`,
+      ),
+    );
+  }
   const hash = createHash('sha256').update(schemaText).digest('hex');
   let validate = compiled.get(hash);
   if (!validate) {
@@ -100,7 +139,11 @@ export function checkValuesSchema(key: string, a: ResolvedArtifact, userValues: 
       const { $schema: _, ...schema } = JSON.parse(schemaText.toString('utf8')) as Record<string, unknown>;
       validate = ajv.compile(schema);
     } catch {
-      return; // A schema Helm could not use either: nothing to check against.
+      // A schema Helm could not use either: nothing to check against, and said so.
+      notes.push(
+        note(key, 'values.schema.json', 'values.schema.json is not a JSON schema: values not checked'),
+      );
+      return notes;
     }
     if (compiled.size > 100) compiled.clear();
     compiled.set(hash, validate);
@@ -110,7 +153,7 @@ export function checkValuesSchema(key: string, a: ResolvedArtifact, userValues: 
     merge(chartValues ? parseYaml(chartValues.toString('utf8')) : {}, a.defaultValues),
     userValues,
   );
-  if (validate(values ?? {})) return;
+  if (validate(values ?? {})) return notes;
   const findings: ValidationFinding[] = (validate.errors ?? []).slice(0, 20).map((e) => {
     const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '.';
     return {

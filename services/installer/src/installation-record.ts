@@ -3,7 +3,9 @@ import {
   AppError,
   INSTALLATION_ID_ANNOTATION,
   checkValues,
+  parseLayout,
   parseYaml,
+  type InstallLayout,
   type ArtifactPatches,
   type ArtifactValuesFrom,
   type InstallRequest,
@@ -33,6 +35,8 @@ export interface InstallationRecord {
   /** pctl's `--config-map`: one ConfigMap holding every chart artifact's values under the artifact's name. */
   configMap?: string;
   fluxSource?: { name: string; namespace: string };
+  /** How the folder is laid out (absent in the file: the default); upgrades render it the same way. */
+  layout: InstallLayout;
 }
 
 interface RecordYaml {
@@ -46,6 +50,7 @@ interface RecordYaml {
     patches?: unknown;
     valuesFrom?: unknown;
     configMap?: unknown;
+    layout?: unknown;
   };
 }
 
@@ -80,6 +85,12 @@ export function parseRecord(dir: string, content: string): InstallationRecord {
   checkValues(values as Record<string, unknown>, `${file} spec.values`);
   const cat = o.spec?.catalog;
   const repo = o.spec?.gitRepository;
+  let layout: InstallLayout;
+  try {
+    layout = parseLayout(o.spec?.layout, `${file} spec.layout`);
+  } catch (err) {
+    throw new AppError('PROFILE_INVALID', (err as Error).message);
+  }
   return {
     dir,
     content,
@@ -99,6 +110,7 @@ export function parseRecord(dir: string, content: string): InstallationRecord {
     valuesFrom: listsOf(o.spec?.valuesFrom, file, 'valuesFrom'),
     ...(typeof o.spec?.configMap === 'string' && o.spec.configMap ? { configMap: o.spec.configMap } : {}),
     ...(repo?.name && repo.namespace ? { fluxSource: { name: repo.name, namespace: repo.namespace } } : {}),
+    layout,
   };
 }
 

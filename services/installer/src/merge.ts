@@ -11,7 +11,15 @@ export interface MergeResult {
   /** Per conflicting file: the new version's file (absent: it removes the file) and git's marked merge. */
   theirs: Map<string, Buffer | undefined>;
   marked: Map<string, Buffer>;
+  /** Per conflicting file, each conflicting region with a few lines of context (InstallationDoc.conflictHunks). */
+  hunks: { file: string; hunks: string[] }[];
 }
+
+/** The sides as conflict markers name them: the repository (the user's), the installed version, the upgrade. */
+const LABELS = ['-L', 'repository', '-L', 'installed', '-L', 'upgrade'];
+const CONTEXT = 3;
+const MAX_HUNKS = 20;
+const MAX_HUNK_LINES = 200;
 
 const same = (a: Buffer | undefined, b: Buffer | undefined) =>
   a === undefined ? b === undefined : b !== undefined && a.equals(b);
@@ -34,6 +42,7 @@ export async function mergeTrees(
   const removed: string[] = [];
   const theirsOf = new Map<string, Buffer | undefined>();
   const marked = new Map<string, Buffer>();
+  const hunks: MergeResult['hunks'] = [];
   const paths = [...new Set([...base.keys(), ...ours.keys(), ...theirs.keys()])].sort();
   let tmp: string | undefined;
   try {
@@ -48,18 +57,25 @@ export async function mergeTrees(
         tmp ??= await mkdtemp(join(tmpdir(), 'profiles-merge-'));
         const [fo, fb, ft] = ['ours', 'base', 'theirs'].map((n) => join(tmp!, n));
         await Promise.all([writeFile(fo!, o), writeFile(fb!, b), writeFile(ft!, t)]);
-        const r = await git(['merge-file', '-q', fo!, fb!, ft!], { env, allowFail: true });
+        // diff3 style: the markers show what the installed version had, so the user sees what each side changed.
+        const r = await git(['merge-file', '-q', '--diff3', ...LABELS, fo!, fb!, ft!], {
+          env,
+          allowFail: true,
+        });
         if (r.code === 0) out = await readFile(fo!);
         else {
           conflicts.push(p);
           theirsOf.set(p, t);
-          marked.set(p, await readFile(fo!));
+          const m = await readFile(fo!);
+          marked.set(p, m);
+          hunks.push({ file: p, hunks: conflictRegions(m.toString('utf8')) });
           files.set(p, o);
           continue;
         }
       } else {
         conflicts.push(p);
         theirsOf.set(p, t);
+        hunks.push({ file: p, hunks: [wholeFileHunk(b, o, t)] });
         if (o) files.set(p, o);
         continue;
       }
@@ -69,7 +85,47 @@ export async function mergeTrees(
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
-  return { files, conflicts, removed, theirs: theirsOf, marked };
+  return { files, conflicts, removed, theirs: theirsOf, marked, hunks };
+}
+
+/**
+ * The conflicting regions of a diff3-marked merge, each with CONTEXT lines before and after (regions whose
+ * context touches are one hunk). Bounded: a status document holds them.
+ */
+export function conflictRegions(text: string): string[] {
+  const lines = text.split('\n');
+  const spans: [number, number][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]!.startsWith('<<<<<<< ')) continue;
+    let j = i;
+    while (j < lines.length && !lines[j]!.startsWith('>>>>>>> ')) j++;
+    const from = Math.max(0, i - CONTEXT);
+    const to = Math.min(lines.length - 1, j + CONTEXT);
+    const last = spans[spans.length - 1];
+    if (last && from <= last[1] + 1) last[1] = to;
+    else spans.push([from, to]);
+    i = j;
+  }
+  return spans.slice(0, MAX_HUNKS).map(([from, to]) => bounded(lines.slice(from, to + 1)));
+}
+
+/** A conflict git cannot mark (one side removed the file, or it is new on two sides): each side whole. */
+function wholeFileHunk(b: Buffer | undefined, o: Buffer | undefined, t: Buffer | undefined): string {
+  const side = (label: string, x: Buffer | undefined) => [
+    label,
+    ...(x ? x.toString('utf8').replace(/\n$/, '').split('\n') : ['(no such file)']),
+  ];
+  return bounded([
+    ...side('<<<<<<< repository', o),
+    ...side('||||||| installed', b),
+    ...side('=======', t),
+    '>>>>>>> upgrade',
+  ]);
+}
+
+function bounded(lines: string[]): string {
+  if (lines.length <= MAX_HUNK_LINES) return lines.join('\n');
+  return [...lines.slice(0, MAX_HUNK_LINES), `… ${lines.length - MAX_HUNK_LINES} more lines`].join('\n');
 }
 
 /**

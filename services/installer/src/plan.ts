@@ -5,6 +5,7 @@ import {
   isGreater,
   normalizeVersion,
   type ArtifactValuesFrom,
+  type InstallLayout,
   type InstallRequest,
   type InstallationDoc,
   type ProfileSource,
@@ -21,6 +22,7 @@ import {
   withoutId,
 } from './installation-record.ts';
 import { mergeTrees, resolveConflicts } from './merge.ts';
+import type { ObjectNameIndex } from './object-names.ts';
 import type { ProfileRepos } from './profile-repos.ts';
 import { renderInstallation as renderUntraced, type Rendered } from './render.ts';
 import { resolveProfile, splitTag, type ResolvedArtifact, type ResolvedProfile } from './resolve-tree.ts';
@@ -51,6 +53,8 @@ export interface PlanDeps {
   validator: FluxValidator;
   /** Its `base` env runs the merges. */
   access: GitAccess;
+  /** The generated names of the installations in target repositories (clashes are refused). */
+  objectNames: ObjectNameIndex;
 }
 
 /**
@@ -102,6 +106,7 @@ export async function planInstall(d: PlanDeps, req: InstallRequest): Promise<Pla
       );
     }
     await checkNameFree(ws, rendered.dir, req.name, req.namespace);
+    await d.objectNames.checkFree(ws, rendered.dir, rendered.objects);
     return { dir: rendered.dir, files: rendered.files };
   };
   return { req, source: req.profile, profile, rendered, prepare, state };
@@ -152,6 +157,7 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
       { details: { parameter: 'adopt' } },
     );
   }
+  req.layout = layoutOf(up, rec);
   fitOptions(req, rec, profile);
   const baseTarget = { ...target, ...(rec.fluxSource ? { fluxSource: rec.fluxSource } : {}) };
   const base = renderInstallation(
@@ -163,6 +169,7 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
       values: rec.values,
       patches: rec.patches,
       valuesFrom: rec.valuesFrom,
+      layout: rec.layout,
       profile: from,
     },
     d.validator,
@@ -171,6 +178,22 @@ export async function planUpgrade(d: PlanDeps, request: InstallRequest): Promise
   const state: PlanState = { conflicts: [], removed: [], unchanged: false };
   const prepare = mergeStep(d, req, rec, base, rendered, state);
   return { req, source, profile, rendered, prepare, state };
+}
+
+/**
+ * An upgrade keeps the recorded layout: another one would rename every object (Flux deletes and recreates
+ * them). Adopting an installation this service did not write may choose (`pctl` keeps pctl's names).
+ */
+function layoutOf(up: NonNullable<InstallRequest['upgrade']>, rec: InstallationRecord): InstallLayout {
+  if (up.adopt && !rec.id) return up.layout ?? 'profiles';
+  if (up.layout && up.layout !== rec.layout) {
+    throw new AppError(
+      'REQUEST_FIELD_INVALID',
+      `layout: ${rec.dir} is recorded in layout ${rec.layout}; an upgrade keeps it (another layout renames every object)`,
+      { details: { parameter: 'layout' } },
+    );
+  }
+  return rec.layout;
 }
 
 /** The installation record at the branch head of the folder an upgrade names (by id: path and name). */
@@ -228,6 +251,7 @@ function mergeStep(
     if (now === undefined) throw new AppError('INSTALLATION_NOT_FOUND', `no ${file} in ${req.target.url}`);
     if (now !== rec.content) throw new RecordMoved();
     const ours = await ws.readTree(dir);
+    await d.objectNames.checkFree(ws, dir, rendered.objects);
     // The record itself is ours to rewrite: it always takes the new rendering. Adopting, the base is the
     // folder itself: the result is exactly the new rendering.
     const m = await mergeTrees(
@@ -238,11 +262,12 @@ function mergeStep(
     );
     const { unresolved, resolved } = resolveConflicts(m, req.upgrade?.conflicts);
     state.conflicts = unresolved;
+    state.conflictHunks = m.hunks.filter((h) => unresolved.includes(h.file));
     state.resolved = resolved;
     state.removed = m.removed;
     if (unresolved.length && !req.dryRun) {
       throw new AppError('INSTALL_CONFLICT', `upgrade conflicts with edits in: ${unresolved.join(', ')}`, {
-        details: { conflicts: unresolved },
+        details: { conflicts: unresolved, conflictHunks: state.conflictHunks },
       });
     }
     state.unchanged =
@@ -279,6 +304,8 @@ export class RecordMoved extends Error {}
 export interface PlanState {
   /** Conflicts left unresolved (a dry run lists them; a real upgrade fails on them). */
   conflicts: string[];
+  /** Their conflicting regions (InstallationDoc.conflictHunks). */
+  conflictHunks?: NonNullable<InstallationDoc['conflictHunks']>;
   resolved?: NonNullable<InstallationDoc['resolved']>;
   removed: string[];
   /** The merge changes nothing but the id annotation of the record: the folder is left as it is. */

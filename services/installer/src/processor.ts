@@ -12,6 +12,7 @@ import {
 import { inSpan, redactSecrets, type Logger, type Redis } from '@profiles/shared/runtime';
 import type { FluxValidator } from './flux-schemas.ts';
 import type { GitAccess } from '@profiles/shared/git';
+import type { ObjectNameIndex } from './object-names.ts';
 import { planInstall, planUpgrade, RecordMoved, type Plan } from './plan.ts';
 import { providerFor } from './pr-providers.ts';
 import type { ProfileRepos } from './profile-repos.ts';
@@ -26,6 +27,7 @@ export interface ProcessorDeps {
   validator: FluxValidator;
   /** URL policy, secrets and git config of every repository and pull-request call. */
   access: GitAccess;
+  objectNames: ObjectNameIndex;
   log: Logger;
   owner: string;
   leaseMs: number;
@@ -110,6 +112,9 @@ export class Processor {
           code: e.code,
           ...(e.details?.findings ? { findings: e.details.findings as InstallationDoc['findings'] } : {}),
           ...(e.details?.conflicts ? { conflicts: e.details.conflicts as string[] } : {}),
+          ...(e.details?.conflictHunks
+            ? { conflictHunks: e.details.conflictHunks as InstallationDoc['conflictHunks'] }
+            : {}),
         });
       }
       return 'done';
@@ -155,11 +160,14 @@ export class Processor {
         files: d.files,
         removed: d.removed,
         conflicts: state.conflicts,
+        ...hunksOf(plan),
         ...resolvedOf(plan),
+        ...notesOf(plan),
         dryRun: {
           tree: treeOf(profile),
           diff: d.diff,
           findings: rendered.findings,
+          ...(rendered.notes.length ? { notes: rendered.notes } : {}),
           applies: state.conflicts.length === 0 && rendered.findings.length === 0,
         },
       };
@@ -192,6 +200,7 @@ export class Processor {
         removed: [],
         profile: profileInfo,
         reason: UNCHANGED,
+        ...notesOf(plan),
       };
     }
     return {
@@ -201,6 +210,7 @@ export class Processor {
       removed: c.removed.length ? c.removed : state.removed,
       profile: profileInfo,
       ...resolvedOf(plan),
+      ...notesOf(plan),
       ...(c.noChanges ? { reason: 'no changes: the repository already holds this rendering' } : {}),
     };
   }
@@ -251,6 +261,7 @@ export class Processor {
       removed: pushed.removed.length ? pushed.removed : state.removed,
       profile: profileInfo,
       ...resolvedOf(plan),
+      ...notesOf(plan),
     };
   }
 }
@@ -258,6 +269,9 @@ export class Processor {
 const UNCHANGED = 'nothing to change: the repository already holds this version with these values';
 
 const resolvedOf = (plan: Plan) => (plan.state.resolved?.length ? { resolved: plan.state.resolved } : {});
+const notesOf = (plan: Plan) => (plan.rendered.notes.length ? { notes: plan.rendered.notes } : {});
+const hunksOf = (plan: Plan) =>
+  plan.state.conflictHunks?.length ? { conflictHunks: plan.state.conflictHunks } : {};
 
 function prBody(
   req: InstallRequest,

@@ -7,7 +7,7 @@
  * repositories are allowed, since the only repositories reached are the ones the user named.
  */
 import { randomUUID } from 'node:crypto';
-import type { InstallRequest, ProfileSource, ProfileTreeNode } from '@profiles/shared';
+import type { InstallLayout, InstallRequest, ProfileSource, ProfileTreeNode } from '@profiles/shared';
 import { FluxValidator } from './flux-schemas.ts';
 import { GitAccess, noSecrets, rewriteConfig } from '@profiles/shared/git';
 import { ProfileRepos } from './profile-repos.ts';
@@ -32,6 +32,8 @@ export interface RenderLocalOptions {
   gitUrlRewrites?: string[];
   /** The installation id written in profile-installation.yaml; a new one when not given. */
   id?: string;
+  /** Names and paths (`pctl`: the original CLI's, as `pctl add --out` wrote them); the default when not given. */
+  layout?: InstallLayout;
 }
 
 export async function renderLocal(o: RenderLocalOptions): Promise<Rendered & { tree: ProfileTreeNode }> {
@@ -56,6 +58,7 @@ export async function renderLocal(o: RenderLocalOptions): Promise<Rendered & { t
       namespace: o.namespace,
       profile: o.profile,
       values: o.values,
+      ...(o.layout ? { layout: o.layout } : {}),
       target: { url: '', branch: '', path: o.path, ...(o.fluxSource ? { fluxSource: o.fluxSource } : {}) },
     },
     validator,

@@ -37,6 +37,7 @@ import { InstallMetrics } from './metrics.ts';
 import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
 import { TargetRepos } from './target-repo.ts';
+import { ObjectNameIndex } from './object-names.ts';
 import { findInstallations } from './find-installations.ts';
 
 export interface InstallerDeps {
@@ -143,6 +144,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     targets,
     validator,
     access,
+    objectNames: new ObjectNameIndex(),
     log: deps.log,
     owner,
     // As long as the ack wait: a crashed replica's request is taken by another one as soon as it is redelivered.

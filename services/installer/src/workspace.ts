@@ -22,6 +22,8 @@ export interface Workspace {
   readTree: (path: string) => Promise<Map<string, Buffer>>;
   /** Committed files matching a glob pathspec (`**` for any depth), from the index: no tree walk. */
   tracked: (glob: string) => Promise<string[]>;
+  /** The same, with each file's blob id (what a cache of parsed contents is keyed by). */
+  blobs: (glob: string) => Promise<Map<string, string>>;
 }
 
 const symlinkError = (path: string, link: string) =>
@@ -87,6 +89,15 @@ export function openWorkspace(dir: string, env: GitEnv): Workspace {
     tracked: async (glob) => {
       const r = await git(['ls-files', '-z', '--', `:(glob)${glob}`], { cwd: dir, env });
       return r.stdout.split('\0').filter(Boolean).sort();
+    },
+    blobs: async (glob) => {
+      const r = await git(['ls-files', '-s', '-z', '--', `:(glob)${glob}`], { cwd: dir, env });
+      const out = new Map<string, string>();
+      for (const entry of r.stdout.split('\0').filter(Boolean)) {
+        const tab = entry.indexOf('\t');
+        out.set(entry.slice(tab + 1), entry.split(' ')[1]!);
+      }
+      return out;
     },
     read: async (path) => {
       const n = await checkReal(dir, path);

@@ -1,4 +1,4 @@
-import { INSTALL_STATUSES, INSTALL_STATUS_MEANINGS } from '@profiles/shared';
+import { INSTALL_LAYOUTS, INSTALL_STATUSES, INSTALL_STATUS_MEANINGS } from '@profiles/shared';
 
 /**
  * JSON schemas of the install endpoints' bodies (Fastify validates them before a handler runs; bodies through
@@ -101,6 +101,13 @@ export const conflictsSchema = {
   },
 } as const;
 
+/** Names and paths of the rendering (InstallLayout in shared: `pctl` renders the original CLI's). */
+const layoutSchema = {
+  enum: [...INSTALL_LAYOUTS],
+  description:
+    "profiles (default): names carry the artifact chain; pctl: pctl's names and paths (<install>-<artifact>, -defaultvalues, helm-chart/<chart>, releaseName). Recorded; upgrades keep it.",
+} as const;
+
 /** Per-artifact patches and valuesFrom: an install takes them, an upgrade may replace them. */
 const artifactOptions = { patches: patchesSchema, valuesFrom: valuesFromSchema } as const;
 
@@ -170,6 +177,7 @@ export const installBody = {
     ...artifactOptions,
     mode: { enum: ['commit', 'pull-request'], default: 'commit' },
     dryRun: { type: 'boolean', default: false },
+    layout: layoutSchema,
   },
 } as const;
 
@@ -214,6 +222,7 @@ export const upgradeByPathSchema = {
       ...artifactOptions,
       conflicts: conflictsSchema,
       adopt: { type: 'boolean' },
+      layout: { ...layoutSchema, description: 'with adopt: the layout to rewrite the folder in' },
       secretRef,
       profileSecretRef: secretRef,
       fluxSource: installBody.properties.target.properties.fluxSource,

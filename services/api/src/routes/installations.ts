@@ -4,6 +4,7 @@ import {
   AppError,
   checkTargetPath,
   checkValues,
+  parseLayout,
   type ArtifactPatches,
   type ArtifactValuesFrom,
   type ConflictResolution,
@@ -37,6 +38,7 @@ interface InstallBody {
   valuesFrom?: ArtifactValuesFrom;
   mode: InstallRequest['mode'];
   dryRun: boolean;
+  layout?: InstallRequest['layout'];
 }
 
 /** Conflict markers go to a pull request for the user to resolve, never onto the target branch. */
@@ -77,6 +79,7 @@ interface UpgradeByPathBody {
   valuesFrom?: ArtifactValuesFrom;
   conflicts?: ConflictResolution;
   adopt?: boolean;
+  layout?: InstallRequest['layout'];
   secretRef?: SecretRef;
   profileSecretRef?: SecretRef;
   fluxSource?: { name: string; namespace: string };
@@ -155,6 +158,7 @@ function installRoutes(app: FastifyInstance, d: InstallationsDeps): void {
         ...artifactOptions(b),
         mode: b.mode,
         dryRun: b.dryRun,
+        layout: parseLayout(b.layout),
         createdAt: new Date().toISOString(),
       };
       const idem = idempotency(req.headers, { route: 'install', body: b });
@@ -258,6 +262,7 @@ function upgradeByPathRoutes(app: FastifyInstance, d: InstallationsDeps): void {
           ...artifactOptions(b),
           ...checkConflicts(b.conflicts, b.mode ?? 'commit'),
           ...(b.adopt ? { adopt: true } : {}),
+          ...(b.layout ? { layout: parseLayout(b.layout) } : {}),
         },
         createdAt: new Date().toISOString(),
       };
