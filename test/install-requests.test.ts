@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONSUMERS, ensureConsumer } from '@profiles/shared';
+import { ensureConsumer, INSTALL_CONSUMERS, installPartition } from '@profiles/shared';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
   examplesRepo,
@@ -98,7 +98,9 @@ describe('install requests', () => {
   test("the installer's consumer deleted, then deleted and recreated, while requests are queued: every request is processed once", async () => {
     const target = gitopsRepo(dir, 'recreated');
     const h = await stack.jetstream();
-    const { stream, durable } = CONSUMERS.installer;
+    // The consumer of the target repository's partition.
+    const spec = INSTALL_CONSUMERS.partition(installPartition(`file://${target}`));
+    const { stream, durable } = spec;
     await ins.addInstaller();
     const submit = async (name: string) => {
       const r = await post(`${ins.api}/v1/installations`, {
@@ -134,7 +136,7 @@ describe('install requests', () => {
     for (let i = 0; i < 8; i++) second.push(await submit(`second-${i}`));
     await h.jsm.consumers.delete(stream, durable).catch(() => undefined);
     await sleep(100);
-    await ensureConsumer(h.jsm, 'installer');
+    await ensureConsumer(h.jsm, spec);
     for (let i = 0; i < 4; i++) second.push(await submit(`third-${i}`));
     await committed(second);
     ids.push(...first, ...second);

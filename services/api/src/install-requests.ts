@@ -5,6 +5,7 @@ import {
   describeError,
   inSpan,
   installMessage,
+  isAppError,
   SpanKind,
   traceHeaders,
   type InstallationDoc,
@@ -100,7 +101,7 @@ export class InstallRequests {
       'install request accepted',
     );
     try {
-      await this.publish(req.id);
+      await this.publish(req.id, 2_000, req.target.url);
     } catch (err) {
       this.d.log.warn(
         { id: req.id, err: describeError(err) },
@@ -110,16 +111,22 @@ export class InstallRequests {
     return { id: req.id, status: 'queued' };
   }
 
-  /** Publishes one stored request and takes it off the unpublished set once JetStream stored it. */
-  async publish(id: string, timeoutMs = 2_000): Promise<void> {
+  /**
+   * Publishes one stored request on its target repository's partition and takes it off the unpublished set
+   * once JetStream stored it. Without `targetUrl` (the outbox) the stored request names the repository.
+   */
+  async publish(id: string, timeoutMs = 2_000, targetUrl?: string): Promise<void> {
     if (!this.d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
+    const url = targetUrl ?? (await this.request(id).catch(ifNotFound))?.target.url;
+    // A request no longer stored cannot be installed; the installer drops it from the unpartitioned queue.
+    const subject = url ? SUBJECTS.installRequest(url) : SUBJECTS.installRequestUnpartitioned;
     // Inside the request's server span: the installer continues the trace from the message headers.
     await inSpan(
       'api publish install request',
       { kind: SpanKind.PRODUCER, attributes: { 'profiles.installation.id': id } },
       () => {
         const headers = traceHeaders();
-        return this.d.nats!.js.publish(SUBJECTS.installRequest, installMessage.encode({ id }), {
+        return this.d.nats!.js.publish(subject, installMessage.encode({ id }), {
           msgID: id,
           timeout: timeoutMs,
           ...(headers ? { headers } : {}),
@@ -183,6 +190,12 @@ export class InstallRequests {
     const doc = await this.d.redis.get(this.d.keys.doc(earlier.id));
     return { id: earlier.id, status: doc ? (JSON.parse(doc) as InstallationDoc).status : 'queued' };
   }
+}
+
+/** A request that is not stored (any other failure, e.g. of Redis, is thrown). */
+function ifNotFound(err: unknown): undefined {
+  if (isAppError(err) && err.code === 'INSTALLATION_NOT_FOUND') return undefined;
+  throw err;
 }
 
 /** A digest of a JSON value that does not depend on the order of object keys. */

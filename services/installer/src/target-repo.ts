@@ -52,6 +52,8 @@ export class TargetRepos {
     private readonly workDir: string,
     private readonly access: GitAccess,
     private readonly log: Logger,
+    /** Told of every push redone because another writer moved the branch first (counted in the metrics). */
+    private readonly onPushRetry: () => void = () => undefined,
   ) {}
 
   private get env(): GitEnv {
@@ -258,6 +260,7 @@ export class TargetRepos {
             `push to ${target.url} ${target.branch} failed: ${gitErrorSummary(text)}`,
           );
         }
+        this.onPushRetry();
         this.log.debug(
           { jobs: batch.length, attempt },
           'push raced with another writer, retrying on the new head',

@@ -1,0 +1,162 @@
+/**
+ * Installs sharded by target repository, on real servers (Redis, NATS JetStream, git over file://) with two
+ * installer replicas in processes of their own: each repository's partition is consumed by one replica at a
+ * time, so concurrent installs into eight repositories all land once with no push race; a replica killed
+ * (SIGKILL) leaves its partitions to the other, which completes the requests queued on them.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { INSTALL_PARTITIONS, installPartition } from '@profiles/shared';
+import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
+import * as installer from './harness/installer.ts';
+import { spawnInstallerReplica, type InstallerReplica } from './harness/installer-replica.ts';
+
+const REPOS = 8;
+
+describe('installs sharded by target repository', () => {
+  let stack: Stack;
+  let dir: string;
+  let examples: string;
+  let ins: installer.InstallerStack;
+  let replicas: InstallerReplica[] = [];
+  let repos: string[] = [];
+
+  const spawn = () =>
+    spawnInstallerReplica({
+      redisUrl: stack.redis.url,
+      natsUrl: stack.nats.url,
+      prefix: stack.prefix,
+      examples,
+      concurrency: 4,
+    });
+
+  const submit = async (repo: string, name: string): Promise<string> => {
+    const r = await getJson(`${ins.api}/v1/installations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name,
+        namespace: 'default',
+        profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+        target: { url: `file://${repo}`, branch: 'main', path: `apps/${name}` },
+      }),
+    });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    return r.body.id as string;
+  };
+
+  const statusOf = async (id: string): Promise<string> =>
+    (await getJson(`${ins.api}/v1/installations/${id}`)).body.status as string;
+
+  const settle = (ids: string[], timeoutMs: number) =>
+    waitFor(
+      async () => {
+        const s = await Promise.all(ids.map(statusOf));
+        return s.every((x) => ['committed', 'failed'].includes(x)) ? s : undefined;
+      },
+      { timeoutMs, intervalMs: 250, what: `${ids.length} installations` },
+    );
+
+  /** Every id has exactly one commit carrying its trailer in its repository, and nothing else was committed. */
+  const assertCommittedOnce = (byRepo: Map<string, string[]>, seedCommits: Map<string, number>) => {
+    for (const [repo, ids] of byRepo) {
+      const log = installer.gitSync(['log', '--format=%B', 'main'], repo);
+      for (const id of ids)
+        assert.equal(log.split(`Profiles-Installation-Id: ${id}`).length - 1, 1, `one commit for ${id}`);
+      const count = Number(installer.gitSync(['rev-list', '--count', 'main'], repo).trim());
+      assert.equal(count, seedCommits.get(repo)! + ids.length, `commits in ${repo}`);
+    }
+  };
+
+  const commits = (repo: string) => Number(installer.gitSync(['rev-list', '--count', 'main'], repo).trim());
+
+  before(async () => {
+    stack = await startStack();
+    dir = await stack.tempDir('install-sharding-');
+    examples = installer.examplesRepo(dir);
+    ins = await installer.startInstallerStack(stack, examples, 0);
+    repos = Array.from({ length: REPOS }, (_, i) => installer.gitopsRepo(dir, `sharded-${i}`));
+    replicas = [spawn(), spawn()];
+    // Both replicas up, each with its share of the partitions, none shared.
+    await waitFor(
+      () => {
+        const [a, b] = replicas.map((r) => r.state().partitions);
+        return a!.length === INSTALL_PARTITIONS / 2 && b!.length === INSTALL_PARTITIONS / 2;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: 'two replicas sharing the partitions' },
+    );
+  });
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await ins?.close();
+    await stack?.stop();
+  });
+
+  test('two replicas, installs into eight repositories at once: every one committed once, no push retried', async () => {
+    const [a, b] = replicas.map((r) => new Set(r.state().partitions));
+    assert.equal(new Set([...a!, ...b!]).size, INSTALL_PARTITIONS, 'every partition owned, by one replica');
+    const byRepo = new Map<string, string[]>();
+    const seed = new Map(repos.map((r) => [r, commits(r)]));
+    const perRepo = 6;
+    const all = await Promise.all(
+      repos.flatMap((repo, r) =>
+        Array.from({ length: perRepo }, async (_, i) => {
+          const id = await submit(repo, `r${r}-app-${i}`);
+          byRepo.set(repo, [...(byRepo.get(repo) ?? []), id]);
+          return id;
+        }),
+      ),
+    );
+    const statuses = await settle(all, 180_000);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 'committed'),
+      [],
+      'all committed',
+    );
+    assertCommittedOnce(byRepo, seed);
+    assert.deepEqual(
+      replicas.map((r) => r.state().pushRetries),
+      [0, 0],
+      'no push retried: one writer per repository',
+    );
+    // Both replicas worked: the repositories' partitions are spread over them.
+    const owners = repos.map((repo) => (a!.has(installPartition(`file://${repo}`)) ? 'a' : 'b'));
+    if (new Set(owners).size === 2) assert.ok(replicas.every((r) => r.state().handled > 0));
+  });
+
+  test('a replica killed while requests are queued: its partitions move to the other, every request completes once', async () => {
+    const byRepo = new Map<string, string[]>();
+    const seed = new Map(repos.map((r) => [r, commits(r)]));
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      for (const [r, repo] of repos.entries()) {
+        const id = await submit(repo, `r${r}-late-${i}`);
+        byRepo.set(repo, [...(byRepo.get(repo) ?? []), id]);
+        ids.push(id);
+      }
+    }
+    const [victim, survivor] = replicas as [InstallerReplica, InstallerReplica];
+    const victims = new Set(victim.state().partitions);
+    await victim.kill();
+    // Requests of the killed replica's partitions not done yet: what the survivor must pick up.
+    const orphaned: string[] = [];
+    for (const [repo, list] of byRepo) {
+      if (!victims.has(installPartition(`file://${repo}`))) continue;
+      for (const id of list) if ((await statusOf(id)) !== 'committed') orphaned.push(id);
+    }
+    assert.ok(orphaned.length > 0, 'the killed replica had requests left (else this test proves nothing)');
+    await waitFor(() => survivor.state().partitions.length === INSTALL_PARTITIONS, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the survivor owning every partition',
+    });
+    const statuses = await settle(ids, 180_000);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 'committed'),
+      [],
+      'all committed',
+    );
+    assertCommittedOnce(byRepo, seed);
+    assert.equal(survivor.state().pushRetries, 0);
+  });
+});
