@@ -9,7 +9,11 @@ import assert from 'node:assert/strict';
 import { INSTALL_PARTITIONS, installPartition } from '@profiles/shared';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import * as installer from './harness/installer.ts';
-import { spawnInstallerReplica, type InstallerReplica } from './harness/installer-replica.ts';
+import {
+  spawnInstallerReplica,
+  submitSimpleInstall,
+  type InstallerReplica,
+} from './harness/installer-replica.ts';
 
 const REPOS = 8;
 
@@ -21,29 +25,9 @@ describe('installs sharded by target repository', () => {
   let replicas: InstallerReplica[] = [];
   let repos: string[] = [];
 
-  const spawn = () =>
-    spawnInstallerReplica({
-      redisUrl: stack.redis.url,
-      natsUrl: stack.nats.url,
-      prefix: stack.prefix,
-      examples,
-      concurrency: 4,
-    });
+  const spawn = () => spawnInstallerReplica(stack, examples, 4);
 
-  const submit = async (repo: string, name: string): Promise<string> => {
-    const r = await getJson(`${ins.api}/v1/installations`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name,
-        namespace: 'default',
-        profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
-        target: { url: `file://${repo}`, branch: 'main', path: `apps/${name}` },
-      }),
-    });
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    return r.body.id as string;
-  };
+  const submit = (repo: string, name: string) => submitSimpleInstall(ins.api, examples, repo, name);
 
   const statusOf = async (id: string): Promise<string> =>
     (await getJson(`${ins.api}/v1/installations/${id}`)).body.status as string;

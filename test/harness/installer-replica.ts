@@ -11,8 +11,32 @@ import { createInterface } from 'node:readline';
 import { connectJetStream, connectRedis } from '@profiles/shared';
 import { spawnGuarded, type Guarded } from '../../scripts/lib/processes.ts';
 import { start } from '../../services/installer/src/start.ts';
-import { testLogger } from './index.ts';
+import { getJson, testLogger, type Stack } from './index.ts';
 import { EXAMPLES_URL } from './installer.ts';
+
+/**
+ * Asks the API at `api` to install bitnami-nginx v0.0.2 from `examples` as `name` into its own folder
+ * (`apps/<name>`) of the repository `repo`; answers the installation id (throws unless 202).
+ */
+export async function submitSimpleInstall(
+  api: string,
+  examples: string,
+  repo: string,
+  name: string,
+): Promise<string> {
+  const r = await getJson(`${api}/v1/installations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name,
+      namespace: 'default',
+      profile: { url: `file://${examples}`, tag: 'bitnami-nginx/v0.0.2' },
+      target: { url: `file://${repo}`, branch: 'main', path: `apps/${name}` },
+    }),
+  });
+  if (r.status !== 202) throw new Error(`install request answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body.id as string;
+}
 
 export interface ReplicaState {
   partitions: number[];
@@ -29,21 +53,16 @@ export interface InstallerReplica {
   proc: Guarded;
 }
 
-export function spawnInstallerReplica(o: {
-  redisUrl: string;
-  natsUrl: string;
-  prefix: string;
-  examples: string;
-  concurrency?: number;
-}): InstallerReplica {
+/** A replica on the stack's servers, installing from the `examples` fixture; INSTALLER_CONCURRENCY `concurrency`. */
+export function spawnInstallerReplica(stack: Stack, examples: string, concurrency = 8): InstallerReplica {
   const proc = spawnGuarded(process.execPath, ['--import', 'tsx', import.meta.filename], {
     env: {
       ...process.env,
-      REPLICA_REDIS_URL: o.redisUrl,
-      REPLICA_NATS_URL: o.natsUrl,
-      REPLICA_PREFIX: o.prefix,
-      REPLICA_EXAMPLES: o.examples,
-      REPLICA_CONCURRENCY: String(o.concurrency ?? 8),
+      REPLICA_REDIS_URL: stack.redis.url,
+      REPLICA_NATS_URL: stack.nats.url,
+      REPLICA_PREFIX: stack.prefix,
+      REPLICA_EXAMPLES: examples,
+      REPLICA_CONCURRENCY: String(concurrency),
     },
     stdout: 'pipe',
     stderr: 'inherit',
