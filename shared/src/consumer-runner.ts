@@ -116,6 +116,8 @@ export function runConsumer(o: ConsumerRunnerOptions): ConsumerRunner {
     const pull = Math.max(concurrency, o.maxMessages ?? 64);
     const iter = await consumer.consume({ max_messages: pull, abort_on_missing_resource: true });
     messages = iter;
+    // stop() came while the consumer was being declared: it closed the previous iterator, not this one.
+    if (stopping) await iter.close();
     for await (const m of iter) {
       const p = handleOne(m).finally(() => running.delete(p));
       running.add(p);
