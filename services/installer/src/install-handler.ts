@@ -12,6 +12,7 @@ import {
   type Redis,
   type Verdict,
 } from '@profiles/shared';
+import { withCommitSlot } from './commit-slot.ts';
 import type { InstallMetrics } from './metrics.ts';
 import type { Processor } from './processor.ts';
 import { NOT_STARTED, type RepositoryGate } from './repository-gate.ts';
@@ -48,9 +49,11 @@ export function installHandler(d: InstallHandlerDeps): (m: JsMsg, partition: num
       // The subject's last token names the repository; the unpartitioned subject's requests share one queue.
       const repo = m.subject.split('.').length > 3 ? m.subject.split('.').at(-1)! : '';
       // The duration recorded is the work's, not the wait for the repository's turn.
-      const outcome = await d.gate.run(partition, repo, () => {
+      const outcome = await d.gate.run(partition, repo, (release) => {
         started = performance.now();
-        return inSpan('installer handle install request', span, () => d.processor.handle(id));
+        return withCommitSlot(release, () =>
+          inSpan('installer handle install request', span, () => d.processor.handle(id)),
+        );
       });
       // Handed over before it started: straight back to the queue, for the partition's next owner.
       if (outcome === NOT_STARTED) return retryAfter(0);

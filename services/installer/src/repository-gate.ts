@@ -26,7 +26,16 @@ export class RepositoryGate {
     private readonly perRepository: number,
   ) {}
 
-  run<T>(group: number, key: string, work: () => Promise<T>): Promise<T | typeof NOT_STARTED> {
+  /**
+   * Runs `work` when a slot is free. `work` may call the `release` it is given to free its slot early, when
+   * what is left of it no longer needs one (it waits in the repository's commit queue, where installs are
+   * batched); calling it again, or the work ending, frees nothing more.
+   */
+  run<T>(
+    group: number,
+    key: string,
+    work: (release: () => void) => Promise<T>,
+  ): Promise<T | typeof NOT_STARTED> {
     if (this.closed.has(group)) return Promise.resolve(NOT_STARTED);
     return new Promise<T | typeof NOT_STARTED>((resolve, reject) => {
       const task: Task = {
@@ -35,15 +44,20 @@ export class RepositoryGate {
         start: () => {
           this.running++;
           this.active.set(key, (this.active.get(key) ?? 0) + 1);
-          work()
+          let held = true;
+          const release = () => {
+            if (!held) return;
+            held = false;
+            this.running--;
+            const n = (this.active.get(key) ?? 1) - 1;
+            if (n) this.active.set(key, n);
+            else this.active.delete(key);
+            this.pump();
+          };
+          Promise.resolve()
+            .then(() => work(release))
             .then(resolve, reject)
-            .finally(() => {
-              this.running--;
-              const n = (this.active.get(key) ?? 1) - 1;
-              if (n) this.active.set(key, n);
-              else this.active.delete(key);
-              this.pump();
-            });
+            .finally(release);
         },
       };
       const q = this.queues.get(key) ?? [];

@@ -19,7 +19,7 @@ import { FluxValidator } from './flux-schemas.ts';
 import { InstallMetrics } from './metrics.ts';
 import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
-import { TargetRepos } from './target-repo.ts';
+import { SlotReleasingTargets } from './commit-slot.ts';
 import { serveScans } from './find-installations.ts';
 import { installHandler } from './install-handler.ts';
 import { dropUnfilteredConsumer, PartitionConsumers } from './partition-consumers.ts';
@@ -93,7 +93,9 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const repos = new ProfileRepos(join(workDir, 'profiles'), access);
   const concurrency = Math.max(1, deps.concurrency ?? 4);
   const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
-  const targets = new TargetRepos(join(workDir, 'targets'), access, deps.log, () => metrics.pushRetried());
+  const targets = new SlotReleasingTargets(join(workDir, 'targets'), access, deps.log, () =>
+    metrics.pushRetried(),
+  );
   const processor = new Processor({
     redis: deps.redis,
     keys: installationKeys(deps.redisPrefix),
