@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { INSTALL_PARTITIONS, installPartition } from '@profiles/shared';
+import { INSTALL_CONSUMERS, INSTALL_PARTITIONS, installPartition, STREAMS, SUBJECTS } from '@profiles/shared';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import * as installer from './harness/installer.ts';
 import {
@@ -60,6 +60,12 @@ describe('installs sharded by target repository', () => {
     examples = installer.examplesRepo(dir);
     ins = await installer.startInstallerStack(stack, examples, 0);
     repos = Array.from({ length: REPOS }, (_, i) => installer.gitopsRepo(dir, `sharded-${i}`));
+    // The unfiltered consumer of an older release, as a deployment being upgraded has it: the replicas drop it.
+    const h = await stack.jetstream();
+    await h.jsm.consumers.add(STREAMS.installs.name, {
+      durable_name: INSTALL_CONSUMERS.legacyDurable,
+      ack_policy: 'explicit' as never,
+    });
     replicas = [spawn(), spawn()];
     // Both replicas up, each with its share of the partitions, none shared.
     await waitFor(
@@ -106,6 +112,36 @@ describe('installs sharded by target repository', () => {
     // Both replicas worked: the repositories' partitions are spread over them.
     const owners = repos.map((repo) => (a!.has(installPartition(`file://${repo}`)) ? 'a' : 'b'));
     if (new Set(owners).size === 2) assert.ok(replicas.every((r) => r.state().handled > 0));
+  });
+
+  test("an older release's unfiltered consumer is gone; a request it published without a partition is installed, once", async () => {
+    const h = await stack.jetstream();
+    await assert.rejects(
+      h.jsm.consumers.info(STREAMS.installs.name, INSTALL_CONSUMERS.legacyDurable),
+      /consumer not found/i,
+    );
+    const [repo] = repos as [string];
+    const seed = new Map([[repo, commits(repo)]]);
+    // Stored as the API stores it, then published on the subject of releases before partitioning.
+    const model = await submit(repo, 'unpartitioned-model');
+    await settle([model], 120_000);
+    const id = `old-${model}`.slice(0, 40);
+    const key = (k: string) => `${stack.prefix}${k}:${id}`;
+    const req = JSON.parse((await ins.redis.get(`${stack.prefix}installation-request:${model}`))!);
+    const doc = { id, status: 'queued', createdAt: new Date().toISOString() };
+    await ins.redis.set(
+      key('installation-request'),
+      JSON.stringify({
+        ...req,
+        id,
+        name: 'unpartitioned',
+        target: { ...req.target, path: 'apps/unpartitioned' },
+      }),
+    );
+    await ins.redis.set(key('installation'), JSON.stringify(doc));
+    await h.js.publish(SUBJECTS.installRequestUnpartitioned, JSON.stringify({ id }), { msgID: id });
+    assert.deepEqual(await settle([id], 120_000), ['committed']);
+    assertCommittedOnce(new Map([[repo, [model, id]]]), seed);
   });
 
   test('a replica killed while requests are queued: its partitions move to the other, every request completes once', async () => {
