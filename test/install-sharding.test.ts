@@ -179,4 +179,53 @@ describe('installs sharded by target repository', () => {
     assertCommittedOnce(byRepo, seed);
     assert.equal(survivor.state().pushRetries, 0);
   });
+  test('a replica joining while installs run takes half the partitions; stopped, it hands them back at once', async () => {
+    // After the previous test, one replica is left (the survivor).
+    const survivor = replicas[1]!;
+    const joiner = spawn();
+    replicas.push(joiner);
+    const byRepo = new Map<string, string[]>();
+    const seed = new Map(repos.map((r) => [r, commits(r)]));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (const [r, repo] of repos.entries()) {
+        const id = await submit(repo, `r${r}-join-${i}`);
+        byRepo.set(repo, [...(byRepo.get(repo) ?? []), id]);
+        ids.push(id);
+      }
+    }
+    await waitFor(
+      () =>
+        joiner.state().partitions.length === INSTALL_PARTITIONS / 2 &&
+        survivor.state().partitions.length === 8,
+      { timeoutMs: 60_000, intervalMs: 100, what: 'the partitions shared again' },
+    );
+    const mine = new Set(joiner.state().partitions);
+    assert.ok(
+      survivor.state().partitions.every((p) => !mine.has(p)),
+      'no partition owned twice',
+    );
+    const statuses = await settle(ids, 180_000);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 'committed'),
+      [],
+      'all committed',
+    );
+    assertCommittedOnce(byRepo, seed);
+    assert.deepEqual([survivor.state().pushRetries, joiner.state().pushRetries], [0, 0]);
+    await joiner.stop(); // SIGTERM: a graceful stop
+    // Its leases deleted and its membership gone as it stopped, not left to expire.
+    assert.equal(await ins.redis.zcard(`${stack.prefix}installer-members`), 1);
+    const holders = await Promise.all(
+      Array.from({ length: INSTALL_PARTITIONS }, (_, p) =>
+        ins.redis.get(`${stack.prefix}installer-partition:${p}`),
+      ),
+    );
+    assert.equal(new Set(holders.filter(Boolean)).size, 1, 'only the survivor holds leases');
+    await waitFor(() => survivor.state().partitions.length === INSTALL_PARTITIONS, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the survivor owning every partition again',
+    });
+  });
 });
