@@ -54,6 +54,21 @@ describe('installs sharded by target repository', () => {
 
   const commits = (repo: string) => Number(installer.gitSync(['rev-list', '--count', 'main'], repo).trim());
 
+  /** `rounds` installs into every repository, one repository after the other; the commits each had before. */
+  const submitRounds = async (label: string, rounds: number) => {
+    const byRepo = new Map<string, string[]>();
+    const seed = new Map(repos.map((r) => [r, commits(r)]));
+    const ids: string[] = [];
+    for (let i = 0; i < rounds; i++) {
+      for (const [r, repo] of repos.entries()) {
+        const id = await submit(repo, `r${r}-${label}-${i}`);
+        byRepo.set(repo, [...(byRepo.get(repo) ?? []), id]);
+        ids.push(id);
+      }
+    }
+    return { byRepo, seed, ids };
+  };
+
   before(async () => {
     stack = await startStack();
     dir = await stack.tempDir('install-sharding-');
@@ -145,16 +160,7 @@ describe('installs sharded by target repository', () => {
   });
 
   test('a replica killed while requests are queued: its partitions move to the other, every request completes once', async () => {
-    const byRepo = new Map<string, string[]>();
-    const seed = new Map(repos.map((r) => [r, commits(r)]));
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      for (const [r, repo] of repos.entries()) {
-        const id = await submit(repo, `r${r}-late-${i}`);
-        byRepo.set(repo, [...(byRepo.get(repo) ?? []), id]);
-        ids.push(id);
-      }
-    }
+    const { byRepo, seed, ids } = await submitRounds('late', 5);
     const [victim, survivor] = replicas as [InstallerReplica, InstallerReplica];
     const victims = new Set(victim.state().partitions);
     await victim.kill();
@@ -184,16 +190,7 @@ describe('installs sharded by target repository', () => {
     const survivor = replicas[1]!;
     const joiner = spawn();
     replicas.push(joiner);
-    const byRepo = new Map<string, string[]>();
-    const seed = new Map(repos.map((r) => [r, commits(r)]));
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      for (const [r, repo] of repos.entries()) {
-        const id = await submit(repo, `r${r}-join-${i}`);
-        byRepo.set(repo, [...(byRepo.get(repo) ?? []), id]);
-        ids.push(id);
-      }
-    }
+    const { byRepo, seed, ids } = await submitRounds('join', 3);
     await waitFor(
       () =>
         joiner.state().partitions.length === INSTALL_PARTITIONS / 2 &&
