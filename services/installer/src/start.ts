@@ -74,7 +74,8 @@ export interface Installer {
  * shared fairly between repositories (RepositoryGate). Through the shared consumer runner: a message is acked
  * once the request's status is final, naked when another replica holds its lease, Redis failed or its
  * partition was handed over before it started, and kept in progress while git works, so the ack wait is short
- * and a crashed replica's request is redelivered within seconds.
+ * (30 s): a crashed replica's partitions are claimed by another once its leases run out (6 s), and the requests
+ * it had in hand are redelivered after the ack wait.
  */
 export async function start(deps: InstallerDeps): Promise<Installer> {
   const owner = randomUUID();
