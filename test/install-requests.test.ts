@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONSUMERS } from '@profiles/shared';
+import { INSTALL_CONSUMERS, installPartition } from '@profiles/shared';
 import { ensureConsumer } from '@profiles/shared/runtime';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
@@ -129,7 +129,9 @@ describe('install requests', () => {
   test("the installer's consumer deleted, then deleted and recreated, while requests are queued: every request is processed once", async () => {
     const target = gitopsRepo(dir, 'recreated');
     const h = await stack.jetstream();
-    const { stream, durable } = CONSUMERS.installer;
+    // The consumer of the target repository's partition.
+    const spec = INSTALL_CONSUMERS.partition(installPartition(`file://${target}`));
+    const { stream, durable } = spec;
     if (ins.installers.length === 0) await ins.addInstaller();
     const submit = async (name: string) => {
       const r = await post(`${ins.api}/v1/installations`, {
@@ -165,7 +167,7 @@ describe('install requests', () => {
     for (let i = 0; i < 8; i++) second.push(await submit(`second-${i}`));
     await h.jsm.consumers.delete(stream, durable).catch(() => undefined);
     await sleep(100);
-    await ensureConsumer(h.jsm, 'installer');
+    await ensureConsumer(h.jsm, spec);
     for (let i = 0; i < 4; i++) second.push(await submit(`third-${i}`));
     await committed(second);
     ids.push(...first, ...second);

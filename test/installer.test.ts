@@ -327,7 +327,9 @@ describe('installer', () => {
       JSON.stringify({ ...first, status: 'queued', commit: undefined }),
     );
     const h = await stack.jetstream();
-    await h.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: `again-${id}` });
+    await h.js.publish(SUBJECTS.installRequest(`file://${target}`), JSON.stringify({ id }), {
+      msgID: `again-${id}`,
+    });
     const again = await settle(id);
     assert.equal(again.status, 'committed');
     assert.equal(again.commit, first.commit, 'the commit found by its trailer');
@@ -493,7 +495,9 @@ describe('installer', () => {
     // Redeliver some on purpose: the same ids again under new message ids (JetStream would drop same ids).
     const h = await stack.jetstream();
     for (const id of ids.slice(0, 25)) {
-      await h.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: `dup-${id}` });
+      await h.js.publish(SUBJECTS.installRequest(`file://${target}`), JSON.stringify({ id }), {
+        msgID: `dup-${id}`,
+      });
     }
     const docs = await Promise.all(ids.map((id) => settle(id, 240_000, 500)));
     assert.deepEqual(
@@ -630,7 +634,9 @@ describe('installer', () => {
           JSON.stringify({ ...doc, status: 'queued' }),
         );
         const h = await stack.jetstream();
-        await h.js.publish(SUBJECTS.installRequest, JSON.stringify({ id }), { msgID: `again-${id}` });
+        await h.js.publish(SUBJECTS.installRequest(`file://${target}`), JSON.stringify({ id }), {
+          msgID: `again-${id}`,
+        });
         const again = await waitFor(async () => {
           const r = await getJson(`${ins.api}/v1/installations/${id}`);
           return r.body.status === 'pr-opened' && r.body.updatedAt !== doc.updatedAt ? r.body : undefined;

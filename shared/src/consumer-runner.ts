@@ -2,9 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { describeError } from './errors.ts';
-import { ensureConsumer } from './nats.ts';
+import { consumerSpec, ensureConsumer, type ConsumerRef } from './nats.ts';
 import { backoffDelay, type BackoffOptions } from './retry.ts';
-import { CONSUMERS } from './subjects.ts';
 
 /** What a handler decided about one message. */
 export type Verdict =
@@ -22,7 +21,7 @@ export interface ConsumerRunnerOptions {
   js: JetStreamClient;
   jsm: JetStreamManager;
   /** The durable consumer (`shared/src/subjects.ts`), declared before every (re)start. */
-  consumer: keyof typeof CONSUMERS;
+  consumer: ConsumerRef;
   log: Logger;
   /** Messages handled at once (default 1: in order). */
   concurrency?: number;
@@ -54,7 +53,7 @@ export interface ConsumerRunner {
  * so the ack wait can be short: a crashed replica's messages are redelivered soon, a slow one's never.
  */
 export function runConsumer(o: ConsumerRunnerOptions): ConsumerRunner {
-  const c = CONSUMERS[o.consumer];
+  const c = consumerSpec(o.consumer);
   const concurrency = Math.max(1, o.concurrency ?? 1);
   const backoff = { initialMs: 500, maxMs: 30_000, ...o.backoff };
   const running = new Set<Promise<void>>();
@@ -104,6 +103,8 @@ export function runConsumer(o: ConsumerRunnerOptions): ConsumerRunner {
       abort_on_missing_resource: true,
     });
     messages = iter;
+    // stop() came while the consumer was being declared: it closed the previous iterator, not this one.
+    if (stopping) await iter.close();
     for await (const m of iter) {
       const p = handleOne(m).finally(() => running.delete(p));
       running.add(p);

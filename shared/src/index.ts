@@ -57,7 +57,19 @@ export {
   VersionData,
   type VersionEventData,
 } from './events.ts';
-export { CONSUMERS, INSTALLER_SUBJECTS, STREAMS, SUBJECTS, subjectToken, tokenToName } from './subjects.ts';
+export {
+  type ConsumerSpec,
+  CONSUMERS,
+  INSTALL_CONSUMERS,
+  INSTALL_PARTITIONS,
+  INSTALLER_SUBJECTS,
+  installPartition,
+  repositoryToken,
+  STREAMS,
+  SUBJECTS,
+  subjectToken,
+  tokenToName,
+} from './subjects.ts';
 export {
   type CatalogEntry,
   catalogKeys,

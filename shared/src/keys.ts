@@ -136,6 +136,8 @@ export interface SourceStatus {
  *   {p}installation-idem:{key}       string JSON {id, digest}: installation and request digest of a key
  *   {p}installation-unpublished      zset   ids not yet stored by JetStream, score = time of the request
  *   {p}installation-lease:{id}       string installer replica working on the id (short lease)
+ *   {p}installer-partition:{n}       string installer replica consuming install partition n (short lease)
+ *   {p}installer-members             zset   live installer replicas, score = time of their last heartbeat
  */
 export function installationKeys(p: string) {
   return {
@@ -144,6 +146,8 @@ export function installationKeys(p: string) {
     idempotency: (key: string) => `${p}installation-idem:${key}`,
     unpublished: () => `${p}installation-unpublished`,
     lease: (id: string) => `${p}installation-lease:${id}`,
+    partitionLease: (n: number) => `${p}installer-partition:${n}`,
+    installerMembers: () => `${p}installer-members`,
   };
 }
 

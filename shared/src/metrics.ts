@@ -8,6 +8,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerRef } from './nats.ts';
 import { CONSUMERS } from './subjects.ts';
 
 export type { Attributes, Counter, Histogram } from '@opentelemetry/api';
@@ -93,8 +94,17 @@ export class ConsumerMetrics {
   private readonly failures: Counter;
   private readonly attrs: Attributes;
 
-  constructor(metrics: ServiceMetrics, consumer: keyof typeof CONSUMERS, jsm?: JetStreamManager) {
-    const c = CONSUMERS[consumer];
+  /**
+   * `durables`: the consumers whose counts are summed into the gauges (default: `consumer` alone), for a
+   * service reading one logical queue through several (the installer's partitions).
+   */
+  constructor(
+    metrics: ServiceMetrics,
+    consumer: ConsumerRef | { stream: string; durable: string },
+    jsm?: JetStreamManager,
+    durables?: string[],
+  ) {
+    const c = typeof consumer === 'string' ? CONSUMERS[consumer] : consumer;
     this.attrs = { consumer: c.durable, stream: c.stream };
     this.consumed = metrics.counter('profiles_events_consumed', 'JetStream messages handed to the handler');
     this.redelivered = metrics.counter(
@@ -105,14 +115,20 @@ export class ConsumerMetrics {
     // Zero from the start: a series that appears only at its first failure breaks rate() and the alerts.
     for (const c of [this.consumed, this.redelivered, this.failures]) c.add(0, this.attrs);
     if (jsm) {
-      const info = () => jsm.consumers.info(c.stream, c.durable);
+      // Summed over the consumers behind this one name; one that does not exist (yet) counts 0.
+      const sum = async (field: 'num_pending' | 'num_ack_pending') => {
+        const infos = await Promise.all(
+          (durables ?? [c.durable]).map((d) => jsm.consumers.info(c.stream, d).catch(() => undefined)),
+        );
+        return infos.reduce((n, i) => n + (i?.[field] ?? 0), 0);
+      };
       metrics.gauge('profiles_consumer_pending', 'messages not yet delivered to the consumer', async () => [
-        [this.attrs, (await info().catch(() => undefined))?.num_pending ?? 0],
+        [this.attrs, await sum('num_pending')],
       ]);
       metrics.gauge(
         'profiles_consumer_ack_pending',
         'messages delivered to the consumer and not yet acknowledged',
-        async () => [[this.attrs, (await info().catch(() => undefined))?.num_ack_pending ?? 0]],
+        async () => [[this.attrs, await sum('num_ack_pending')]],
       );
     }
   }

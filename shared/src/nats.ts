@@ -13,9 +13,9 @@ import {
 } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { retry } from './retry.ts';
-import { CONSUMERS, STREAMS } from './subjects.ts';
+import { CONSUMERS, STREAMS, type ConsumerSpec } from './subjects.ts';
 
-export type { NatsConnection } from '@nats-io/transport-node';
+export type { NatsConnection, Subscription } from '@nats-io/transport-node';
 export type { JetStreamClient, JetStreamManager, JsMsg, Consumer } from '@nats-io/jetstream';
 
 const ms = (n: number) => n * 1_000_000; // JetStream durations are nanoseconds
@@ -116,23 +116,23 @@ export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promis
   }
 }
 
-/** Declares a durable pull consumer from the CONSUMERS table. */
-export async function ensureConsumer(jsm: JetStreamManager, which: keyof typeof CONSUMERS): Promise<void> {
-  const c: {
-    stream: string;
-    durable: string;
-    ackWaitMs: number;
-    maxDeliver: number;
-    filterSubject?: string;
-    deliverNew?: boolean;
-  } = CONSUMERS[which];
+/** A consumer by its CONSUMERS name, or one made elsewhere (the installer's partitions). */
+export type ConsumerRef = keyof typeof CONSUMERS | ConsumerSpec;
+
+export function consumerSpec(which: ConsumerRef): ConsumerSpec {
+  return typeof which === 'string' ? CONSUMERS[which] : which;
+}
+
+/** Declares a durable pull consumer from the CONSUMERS table (or a spec made like them). */
+export async function ensureConsumer(jsm: JetStreamManager, which: ConsumerRef): Promise<void> {
+  const c = consumerSpec(which);
   const config = {
     ...(c.filterSubject ? { filter_subject: c.filterSubject } : {}),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: c.deliverNew ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: ms(c.ackWaitMs),
     max_deliver: c.maxDeliver,
-    max_ack_pending: 1000,
+    max_ack_pending: c.maxAckPending ?? 1000,
   };
   try {
     await jsm.consumers.add(c.stream, { durable_name: c.durable, ...config });

@@ -10,6 +10,8 @@ export {
   connectJetStream,
   connectNats,
   type Consumer,
+  type ConsumerRef,
+  consumerSpec,
   ensureConsumer,
   ensureStreams,
   type JetStreamClient,
@@ -17,6 +19,7 @@ export {
   type JetStreamManager,
   type JsMsg,
   type NatsConnection,
+  type Subscription,
 } from './nats.ts';
 export {
   ack,

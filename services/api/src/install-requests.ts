@@ -4,6 +4,7 @@ import {
   SUBJECTS,
   describeError,
   installMessage,
+  isAppError,
   type InstallationDoc,
   type InstallationKeys,
   type InstallRequest,
@@ -113,19 +114,24 @@ export class InstallRequests {
   }
 
   /**
-   * Publishes one stored request (read back from Redis unless given) and takes it off the unpublished set once
-   * JetStream stored it.
+   * Publishes one stored request (read back from Redis unless given) on its target repository's partition and
+   * takes it off the unpublished set once JetStream stored it. The request rides along in the message, so an
+   * installer that finds it missing in Redis (wiped, failed over) stores it again.
    */
   async publish(id: string, timeoutMs = 2_000, stored?: InstallRequest): Promise<void> {
     if (!this.d.nats) throw new AppError('UNAVAILABLE', 'the install queue is not configured');
-    const request = stored ?? (await this.request(id));
+    const request = stored ?? (await this.request(id).catch(ifNotFound));
+    // A request no longer stored cannot be installed; the installer drops it from the unpartitioned queue.
+    const subject = request
+      ? SUBJECTS.installRequest(request.target.url)
+      : SUBJECTS.installRequestUnpartitioned;
     // Inside the request's server span: the installer continues the trace from the message headers.
     await inSpan(
       'api publish install request',
       { kind: SpanKind.PRODUCER, attributes: { 'profiles.installation.id': id } },
       () => {
         const headers = traceHeaders();
-        return this.d.nats!.js.publish(SUBJECTS.installRequest, installMessage.encode({ id, request }), {
+        return this.d.nats!.js.publish(subject, installMessage.encode(request ? { id, request } : { id }), {
           msgID: id,
           timeout: timeoutMs,
           ...(headers ? { headers } : {}),
@@ -189,6 +195,12 @@ export class InstallRequests {
     const doc = await this.d.redis.get(this.d.keys.doc(earlier.id));
     return { id: earlier.id, status: doc ? (JSON.parse(doc) as InstallationDoc).status : 'queued' };
   }
+}
+
+/** A request that is not stored (any other failure, e.g. of Redis, is thrown). */
+function ifNotFound(err: unknown): undefined {
+  if (isAppError(err) && err.code === 'INSTALLATION_NOT_FOUND') return undefined;
+  throw err;
 }
 
 /** A digest of a JSON value that does not depend on the order of object keys. */

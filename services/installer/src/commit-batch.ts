@@ -23,6 +23,8 @@ export interface BatchDeps {
   /** Checkouts whose last push succeeded: they equal the remote head as far as we know, so the next batch
    * may skip the fetch; if another writer moved the branch meanwhile, the push is rejected and we sync. */
   inSync: Set<string>;
+  /** Told of every push redone because another writer moved the branch first. */
+  onPushRetry: () => void;
 }
 
 type Outcome = { result?: CommitResult; error?: unknown };
@@ -67,6 +69,7 @@ export async function commitBatch(d: BatchDeps, target: InstallTarget, batch: Jo
           `push to ${target.url} ${target.branch} failed: ${gitErrorSummary(push.text)}`,
         );
       }
+      d.onPushRetry();
       d.log.debug(
         { jobs: batch.length, attempt },
         'push raced with another writer, retrying on the new head',

@@ -2,14 +2,18 @@ import { posix } from 'node:path';
 import {
   describeError,
   INSTALLATION_ID_ANNOTATION,
+  INSTALLER_SUBJECTS,
   isAppError,
   isGreater,
   normalizeVersion,
   parseYaml,
+  scanReply,
+  scanRequest,
   type FoundInstallation,
   type InstallTarget,
   type RepositoryScan,
 } from '@profiles/shared';
+import type { NatsConnection, Subscription } from '@profiles/shared/runtime';
 import type { ProfileRepos } from './profile-repos.ts';
 import { splitTag } from './resolve-tree.ts';
 import type { TargetRepos } from './target-repo.ts';
@@ -68,4 +72,23 @@ export async function findInstallations(
   } catch (err) {
     return { error: { code: isAppError(err) ? err.code : 'INTERNAL', message: describeError(err) } };
   }
+}
+
+/** Answers repository scans over core NATS (a queue group: any one replica answers each). */
+export function serveScans(nc: NatsConnection, targets: TargetRepos, repos: ProfileRepos): Subscription {
+  return nc.subscribe(INSTALLER_SUBJECTS.scan, {
+    queue: INSTALLER_SUBJECTS.queueGroup,
+    callback: (err, msg) => {
+      if (err) return;
+      void (async () => {
+        let reply: RepositoryScan;
+        try {
+          reply = await findInstallations(targets, repos, scanRequest.decode(msg.data));
+        } catch (e) {
+          reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
+        }
+        msg.respond(scanReply.encode(reply));
+      })();
+    },
+  });
 }

@@ -1,4 +1,4 @@
-import { STREAMS, TERMINAL_STATUSES } from '@profiles/shared';
+import { INSTALL_CONSUMERS, INSTALL_PARTITIONS, STREAMS, TERMINAL_STATUSES } from '@profiles/shared';
 import {
   ConsumerMetrics,
   type Counter,
@@ -15,9 +15,22 @@ export class InstallMetrics {
   readonly consumer: ConsumerMetrics;
   private readonly installs: Counter;
   private readonly duration: Histogram;
+  private readonly pushRetries: Counter;
+  private retried = 0;
 
   constructor(metrics: ServiceMetrics, jsm: JetStreamManager) {
-    this.consumer = new ConsumerMetrics(metrics, 'installer', jsm);
+    // One series for the queue, whichever partitions this replica consumes.
+    const durables = [
+      ...Array.from({ length: INSTALL_PARTITIONS }, (_, p) => INSTALL_CONSUMERS.partition(p).durable),
+      INSTALL_CONSUMERS.unpartitioned.durable,
+    ];
+    const queue = { stream: STREAMS.installs.name, durable: 'installer' };
+    this.consumer = new ConsumerMetrics(metrics, queue, jsm, durables);
+    this.pushRetries = metrics.counter(
+      'profiles_install_push_retries',
+      'pushes to a target repository rejected because another writer moved the branch first, then redone',
+    );
+    this.pushRetries.add(0);
     this.installs = metrics.counter('profiles_installs', 'install requests finished, by final status');
     this.duration = metrics.histogram(
       'profiles_install_duration_seconds',
@@ -33,6 +46,17 @@ export class InstallMetrics {
         return info?.state.messages ?? 0;
       },
     );
+  }
+
+  /** A push lost a race with another writer of the branch and is redone on the new head. */
+  pushRetried(): void {
+    this.retried++;
+    this.pushRetries.add(1);
+  }
+
+  /** Push retries since start (the counter's value, for tests and benchmarks). */
+  pushRetriesSoFar(): number {
+    return this.retried;
   }
 
   /** `outcome`: the request's final status (committed, pr-opened, rendered, failed). */

@@ -20,6 +20,8 @@ export class ProfileRepos {
   /** url|tag -> commit and the credentials (fingerprints, '' = anonymous) it was fetched with. */
   private readonly resolved = new Map<string, { commit: string; by: Set<string> }>();
   private readonly trees = new Map<string, Map<string, Buffer>>();
+  /** Single files by commit (each install reads its profile.yaml): a git process saved per install. */
+  private readonly files = new Map<string, Buffer | undefined>();
 
   constructor(
     private readonly cacheDir: string,
@@ -150,12 +152,17 @@ export class ProfileRepos {
 
   /** One file, or undefined when it does not exist. */
   async readFile(url: string, commit: string, path: string): Promise<Buffer | undefined> {
+    const key = `${url}|${commit}|${path}`;
+    if (this.files.has(key)) return this.files.get(key);
     const r = await git(['cat-file', 'blob', `${commit}:${path}`], {
       cwd: this.repoDir(url),
       env: this.env,
       allowFail: true,
     });
-    return r.code === 0 ? r.bytes : undefined;
+    const out = r.code === 0 ? r.bytes : undefined;
+    if (this.files.size > 500) this.files.delete(this.files.keys().next().value!);
+    this.files.set(key, out);
+    return out;
   }
 }
 

@@ -2,43 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openWorkDir } from './work-dir.ts';
+import { INSTALL_CONSUMERS, INSTALL_PARTITIONS, installationKeys, type UrlPolicy } from '@profiles/shared';
+import type { Logger, Redis } from '@profiles/shared/runtime';
 import {
-  CONSUMERS,
-  INSTALLER_SUBJECTS,
-  describeError,
-  installationKeys,
-  installMessage,
-  type InstallRequest,
-  scanReply,
-  scanRequest,
-  type RepositoryScan,
-  type UrlPolicy,
-} from '@profiles/shared';
-import {
-  ack,
-  retryAfter,
-  runConsumer,
-  terminate,
-  type Verdict,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
-  type Logger,
   type NatsConnection,
-  type Redis,
   ServiceMetrics,
-  contextFromHeaders,
-  inSpan,
-  SpanKind,
 } from '@profiles/shared/runtime';
 import { GitAccess, folderSecrets, rewriteConfig, type SecretProvider } from '@profiles/shared/git';
 import { FluxValidator } from './flux-schemas.ts';
 import { InstallMetrics } from './metrics.ts';
 import { Processor } from './processor.ts';
 import { ProfileRepos } from './profile-repos.ts';
-import { TargetRepos } from './target-repo.ts';
+import { SlotReleasingTargets } from './commit-slot.ts';
 import { ObjectNameIndex } from './object-names.ts';
-import { findInstallations } from './find-installations.ts';
+import { serveScans } from './find-installations.ts';
+import { installHandler } from './install-handler.ts';
+import { dropUnfilteredConsumer, PartitionConsumers } from './partition-consumers.ts';
+import { PartitionLeases } from './partition-leases.ts';
+import { RepositoryGate } from './repository-gate.ts';
 
 export interface InstallerDeps {
   js: JetStreamClient;
@@ -51,6 +34,10 @@ export interface InstallerDeps {
   /** Scratch folder for clones; a fresh temp folder when empty. */
   workDir?: string;
   concurrency?: number;
+  /** Of `concurrency`, how many may be installs into one repository (default: half, at least 1). */
+  perRepository?: number;
+  /** Lease on each install partition this replica consumes: a dead replica's partitions move after it. */
+  partitionLeaseMs?: number;
   /** Where secretRefs are read (SECRETS_SOURCE); default: the folder `secretsDir`. */
   secrets?: SecretProvider;
   secretsDir?: string;
@@ -70,57 +57,23 @@ export interface InstallerDeps {
 export interface Installer {
   processor: Processor;
   handled: () => number;
+  /** The install partitions this replica consumes now. */
+  partitions: () => number[];
+  /** Pushes redone because another writer moved the branch first, since start. */
+  pushRetries: () => number;
   stop: () => Promise<void>;
 }
 
 /**
- * Consumes the install work queue through the durable `installer` consumer. Up to `concurrency` requests run
- * at once (installs into one repository take turns inside a replica; replicas race at `git push` and retry).
- * Through the shared consumer runner: a message is acked once the request's status is final, naked when
- * another replica holds its lease or Redis failed, and kept in progress while git works, so the ack wait is
- * short and a crashed replica's request is redelivered within seconds.
+ * Consumes the install work queue, partitioned by target repository: the replica claims its share of the
+ * partitions (leases in Redis, see PartitionLeases) and consumes each through its own durable consumer, so one
+ * replica at a time writes to a repository and pushes do not race. Up to `concurrency` requests run at once,
+ * shared fairly between repositories (RepositoryGate). Through the shared consumer runner: a message is acked
+ * once the request's status is final, naked when another replica holds its lease, Redis failed or its
+ * partition was handed over before it started, and kept in progress while git works, so the ack wait is short
+ * (30 s): a crashed replica's partitions are claimed by another once its leases run out (6 s), and the requests
+ * it had in hand are redelivered after the ack wait.
  */
-/** Handles one install message: the request it names (or carries), worked on by the processor. */
-function installHandler(
-  deps: InstallerDeps,
-  processor: Processor,
-  metrics: InstallMetrics,
-): (m: JsMsg) => Promise<Verdict> {
-  const docKey = installationKeys(deps.redisPrefix).doc;
-  return async (m) => {
-    const started = performance.now();
-    let id: string;
-    let carried: InstallRequest | undefined;
-    try {
-      const msg = installMessage.decode(m.data);
-      id = msg.id;
-      carried = msg.request as InstallRequest | undefined;
-    } catch (err) {
-      deps.log.error({ seq: m.seq, err: describeError(err) }, 'dropping a malformed install message');
-      return terminate;
-    }
-    const span = {
-      kind: SpanKind.CONSUMER,
-      parent: contextFromHeaders(m.headers),
-      attributes: { 'profiles.installation.id': id },
-    };
-    try {
-      const outcome = await inSpan('installer handle install request', span, () =>
-        processor.handle(id, carried),
-      );
-      // Another replica holds the id's lease: ask again soon (its work ends or its lease runs out).
-      if (outcome === 'busy') return retryAfter(5_000);
-      const doc = await deps.redis.get(docKey(id)).catch(() => null);
-      const status = (JSON.parse(doc ?? '{}') as { status?: string }).status;
-      metrics.finished(status ?? 'unknown', (performance.now() - started) / 1000);
-      return ack;
-    } catch (err) {
-      deps.log.warn({ id, err: describeError(err) }, 'install request failed, will be redelivered');
-      throw err;
-    }
-  };
-}
-
 export async function start(deps: InstallerDeps): Promise<Installer> {
   const owner = randomUUID();
   const work = await openWorkDir(deps.workDir);
@@ -136,7 +89,11 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   });
   const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
   const repos = new ProfileRepos(join(workDir, 'profiles'), access);
-  const targets = new TargetRepos(join(workDir, 'targets'), access, deps.log);
+  const concurrency = Math.max(1, deps.concurrency ?? 4);
+  const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
+  const targets = new SlotReleasingTargets(join(workDir, 'targets'), access, deps.log, () =>
+    metrics.pushRetried(),
+  );
   const processor = new Processor({
     redis: deps.redis,
     keys: installationKeys(deps.redisPrefix),
@@ -148,47 +105,51 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     log: deps.log,
     owner,
     // As long as the ack wait: a crashed replica's request is taken by another one as soon as it is redelivered.
-    leaseMs: deps.leaseMs ?? CONSUMERS.installer.ackWaitMs,
+    leaseMs: deps.leaseMs ?? INSTALL_CONSUMERS.unpartitioned.ackWaitMs,
   });
-
-  const concurrency = Math.max(1, deps.concurrency ?? 4);
-  const metrics = new InstallMetrics(deps.metrics ?? new ServiceMetrics('installer'), deps.jsm);
-
-  const handle = installHandler(deps, processor, metrics);
-  // Up to `concurrency` requests at once; the runner keeps each in progress while git works.
-  const consumer = runConsumer({
+  const gate = new RepositoryGate(
+    concurrency,
+    deps.perRepository ?? Math.max(1, Math.floor(concurrency / 2)),
+  );
+  const handle = installHandler({
+    processor,
+    gate,
+    metrics,
+    redis: deps.redis,
+    docKey: installationKeys(deps.redisPrefix).doc,
+    log: deps.log,
+  });
+  await dropUnfilteredConsumer(deps.jsm, deps.log);
+  const consumers = new PartitionConsumers({
     js: deps.js,
     jsm: deps.jsm,
-    consumer: 'installer',
     log: deps.log,
-    concurrency,
-    maxMessages: concurrency,
-    metrics: metrics.consumer,
+    gate,
     handle,
+    metrics: metrics.consumer,
   });
-  const scanSub = deps.nc?.subscribe(INSTALLER_SUBJECTS.scan, {
-    queue: INSTALLER_SUBJECTS.queueGroup,
-    callback: (err, msg) => {
-      if (err) return;
-      void (async () => {
-        let reply: RepositoryScan;
-        try {
-          reply = await findInstallations(targets, repos, scanRequest.decode(msg.data));
-        } catch (e) {
-          reply = { error: { code: 'BAD_REQUEST', message: describeError(e) } };
-        }
-        msg.respond(scanReply.encode(reply));
-      })();
-    },
+  const leases = new PartitionLeases({
+    redis: deps.redis,
+    keys: installationKeys(deps.redisPrefix),
+    owner,
+    log: deps.log,
+    partitions: INSTALL_PARTITIONS,
+    leaseMs: deps.partitionLeaseMs ?? 6_000,
+    acquire: (p) => consumers.acquire(p),
+    release: (p) => consumers.release(p),
   });
-  deps.log.info({ concurrency, workDir }, 'installer consuming install requests');
+  await leases.start();
+  const scanSub = deps.nc ? serveScans(deps.nc, targets, repos) : undefined;
+  deps.log.info({ concurrency, workDir, partitions: leases.owned() }, 'installer consuming install requests');
 
   return {
     processor,
-    handled: consumer.handled,
+    handled: () => consumers.handled(),
+    partitions: () => leases.owned(),
+    pushRetries: () => metrics.pushRetriesSoFar(),
     stop: async () => {
       scanSub?.unsubscribe();
-      await consumer.stop();
+      await leases.stop();
       await work.close();
     },
   };

@@ -30,6 +30,8 @@ export class TargetRepos {
     private readonly workDir: string,
     private readonly access: GitAccess,
     private readonly log: Logger,
+    /** Told of every push redone because another writer moved the branch first (counted in the metrics). */
+    private readonly onPushRetry: () => void = () => undefined,
   ) {}
 
   /** Runs `fn` on the checkout of `target`, one job at a time per repository and branch. */
@@ -60,7 +62,13 @@ export class TargetRepos {
 
   private async drain(key: string, target: InstallTarget): Promise<void> {
     const q = this.queues.get(key) ?? [];
-    const deps = { workDir: this.workDir, access: this.access, log: this.log, inSync: this.inSync };
+    const deps = {
+      workDir: this.workDir,
+      access: this.access,
+      log: this.log,
+      inSync: this.inSync,
+      onPushRetry: this.onPushRetry,
+    };
     while (q.length) {
       const batch = q.splice(0, MAX_BATCH);
       await commitBatch(deps, target, batch).catch((err) => batch.forEach((j) => j.reject(err)));
