@@ -261,7 +261,7 @@ describe('profiles CLI', () => {
     const status = await cli('status', dryDoc.id);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`^Conflicts:\\n {2}- ${file}$`, 'm'));
-    // Under each file, its hunks (indented, diff3) when the installer sends conflictHunks; the file alone if not.
+    // Under each file, its hunks (indented, diff3), from the installer's conflictHunks.
     const under = (text: string) => {
       const lines = text.split('\n');
       const at = lines.indexOf(`  - ${file}`);
@@ -269,17 +269,16 @@ describe('profiles CLI', () => {
       const end = lines.findIndex((l, i) => i > at && !l.startsWith('    ') && l !== '');
       return lines.slice(at + 1, end < 0 ? undefined : end).join('\n');
     };
+    assert.ok(dryDoc.conflictHunks, 'the installer sends the hunks');
+    assert.deepEqual(
+      dryDoc.conflictHunks.map((h: { file: string }) => h.file),
+      [file],
+    );
     for (const text of [dry.stderr, status.stdout]) {
-      if (dryDoc.conflictHunks) {
-        assert.deepEqual(
-          dryDoc.conflictHunks.map((h: { file: string }) => h.file),
-          [file],
-        );
-        assert.match(
-          under(text),
-          /^ {4}<<<<<<< repository.*\n(?:.*\n)*? {4}.*replicas: "5".*\n(?:.*\n)*? {4}=======\n(?:.*\n)*? {4}.*replicas: "2".*\n(?:.*\n)*? {4}>>>>>>> upgrade/m,
-        );
-      } else assert.equal(under(text), '', 'no hunks without conflictHunks');
+      assert.match(
+        under(text),
+        /^ {4}<<<<<<< repository.*\n(?:.*\n)*? {4}.*replicas: "5".*\n(?:.*\n)*? {4}=======\n(?:.*\n)*? {4}.*replicas: "2".*\n(?:.*\n)*? {4}>>>>>>> upgrade/m,
+      );
     }
     const up = await cli('upgrade', '1.1.0', '--repo', `file://${target}`, '--path', 'clusters/dev/app/');
     assert.equal(up.code, 1, up.stdout);
