@@ -7,6 +7,9 @@ import { chmod, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const here = new URL('.', import.meta.url).pathname;
+// Where the bundle goes: dist/ by default; the tests give each of their processes a folder of its own, so that one
+// process rebuilding never removes the files another is running.
+const out = process.argv[2] ?? `${here}dist`;
 
 /**
  * Commander requires node:child_process at load, for executable subcommands, which this CLI has none of; loading
@@ -27,11 +30,11 @@ const lazyChildProcess = {
     }));
   },
 };
-await rm(`${here}dist`, { recursive: true, force: true });
+await rm(out, { recursive: true, force: true });
 await build({
   absWorkingDir: here,
   entryPoints: { main: 'src/main.ts' },
-  outdir: 'dist',
+  outdir: out,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -49,7 +52,7 @@ await build({
   logLevel: 'warning',
 });
 await writeFile(
-  `${here}dist/profiles.js`,
+  `${out}/profiles.js`,
   "#!/usr/bin/env node\nimport module from 'node:module';\nmodule.enableCompileCache?.();\nawait import('./main.js');\n",
 );
-await chmod(`${here}dist/profiles.js`, 0o755);
+await chmod(`${out}/profiles.js`, 0o755);

@@ -3,7 +3,7 @@
  * process, without a terminal and without colours.
  */
 import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectJetStream, connectRedis } from '@profiles/shared/runtime';
 import { buildApp } from '../../services/api/src/app.ts';
@@ -11,14 +11,21 @@ import { testLogger, type Stack } from './index.ts';
 import { gitSync } from './installer.ts';
 
 const root = join(import.meta.dirname, '../..');
-export const CLI_BIN = join(root, 'cli/dist/profiles.js');
+/**
+ * The bin built from the sources under test, as `npm ci` builds cli/dist, but in a folder of this test process's
+ * own: test files run in parallel processes, and one rebuilding cli/dist removed the files another was running.
+ */
+// Beside cli/dist, at its depth: the bundle finds the installer's Flux schemas relative to itself.
+const outDir = join(root, 'cli', `dist-test-${process.pid}`);
+export const CLI_BIN = join(outDir, 'profiles.js');
 
 let built = false;
-/** Builds cli/dist from the sources under test (what `npm ci` runs), once per process. */
+/** Builds the CLI from the sources under test into this process's folder, once per process. */
 export function buildCli(): void {
   if (built) return;
-  execFileSync(process.execPath, [join(root, 'cli/build.mjs')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'cli/build.mjs'), outDir], { stdio: 'inherit' });
   built = true;
+  process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
 }
 
 export interface CliResult {
