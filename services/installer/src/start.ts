@@ -64,6 +64,54 @@ export interface Installer {
   stop: () => Promise<void>;
 }
 
+/** Git access for profile and target repositories, with the operator's secrets, URL policy and rewrites. */
+function gitAccess(deps: InstallerDeps): GitAccess {
+  return new GitAccess({
+    secrets: deps.secrets ?? folderSecrets(deps.secretsDir ?? '', deps.log),
+    policy: deps.urlPolicy ?? { allowFile: false, denyHosts: [] },
+    base: { config: rewriteConfig(deps.gitUrlRewrites ?? []) },
+    knownHostsFile: deps.knownHostsFile,
+    code: 'BAD_REQUEST',
+  });
+}
+
+/**
+ * Claims this replica's share of the install partitions and consumes each one it holds; a partition whose lease
+ * is lost (or handed over) stops being consumed here. The unfiltered consumer of older releases is dropped first:
+ * on the work-queue stream it overlaps the partitions' consumers, which the server would refuse.
+ */
+async function consumePartitions(
+  deps: InstallerDeps,
+  parts: {
+    owner: string;
+    gate: RepositoryGate;
+    handle: ReturnType<typeof installHandler>;
+    metrics: InstallMetrics;
+  },
+): Promise<{ consumers: PartitionConsumers; leases: PartitionLeases }> {
+  await dropUnfilteredConsumer(deps.jsm, deps.log);
+  const consumers = new PartitionConsumers({
+    js: deps.js,
+    jsm: deps.jsm,
+    log: deps.log,
+    gate: parts.gate,
+    handle: parts.handle,
+    metrics: parts.metrics.consumer,
+  });
+  const leases = new PartitionLeases({
+    redis: deps.redis,
+    keys: installationKeys(deps.redisPrefix),
+    owner: parts.owner,
+    log: deps.log,
+    partitions: INSTALL_PARTITIONS,
+    leaseMs: deps.partitionLeaseMs ?? 6_000,
+    acquire: (p) => consumers.acquire(p),
+    release: (p) => consumers.release(p),
+  });
+  await leases.start();
+  return { consumers, leases };
+}
+
 /**
  * Consumes the install work queue, partitioned by target repository: the replica claims its share of the
  * partitions (leases in Redis, see PartitionLeases) and consumes each through its own durable consumer, so one
@@ -80,13 +128,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
   const workDir = work.dir;
   await mkdir(join(workDir, 'profiles'), { recursive: true });
   await mkdir(join(workDir, 'targets'), { recursive: true });
-  const access = new GitAccess({
-    secrets: deps.secrets ?? folderSecrets(deps.secretsDir ?? '', deps.log),
-    policy: deps.urlPolicy ?? { allowFile: false, denyHosts: [] },
-    base: { config: rewriteConfig(deps.gitUrlRewrites ?? []) },
-    knownHostsFile: deps.knownHostsFile,
-    code: 'BAD_REQUEST',
-  });
+  const access = gitAccess(deps);
   const validator = await FluxValidator.load(deps.fluxSchemasDir || undefined);
   const repos = new ProfileRepos(join(workDir, 'profiles'), access);
   const concurrency = Math.max(1, deps.concurrency ?? 4);
@@ -119,26 +161,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     docKey: installationKeys(deps.redisPrefix).doc,
     log: deps.log,
   });
-  await dropUnfilteredConsumer(deps.jsm, deps.log);
-  const consumers = new PartitionConsumers({
-    js: deps.js,
-    jsm: deps.jsm,
-    log: deps.log,
-    gate,
-    handle,
-    metrics: metrics.consumer,
-  });
-  const leases = new PartitionLeases({
-    redis: deps.redis,
-    keys: installationKeys(deps.redisPrefix),
-    owner,
-    log: deps.log,
-    partitions: INSTALL_PARTITIONS,
-    leaseMs: deps.partitionLeaseMs ?? 6_000,
-    acquire: (p) => consumers.acquire(p),
-    release: (p) => consumers.release(p),
-  });
-  await leases.start();
+  const { consumers, leases } = await consumePartitions(deps, { owner, gate, handle, metrics });
   const scanSub = deps.nc ? serveScans(deps.nc, targets, repos) : undefined;
   deps.log.info({ concurrency, workDir, partitions: leases.owned() }, 'installer consuming install requests');
 
