@@ -23,6 +23,19 @@ export const InstallMessageSchema = Type.Object({
   request: Type.Optional(Type.Object({ id: Type.String() }, { additionalProperties: true })),
 });
 
+/**
+ * Payload of `profiles.install-status.<id>` (STREAMS.installStatus): an installation's final status document
+ * as the installer wrote it to Redis, and where it wrote (the normalized repository URL, without credentials,
+ * and the path), so that the write policy can still decide who may read it once Redis lost the request.
+ */
+export const InstallStatusMessageSchema = Type.Object({
+  doc: Type.Object(
+    { id: Type.String({ minLength: 1 }), status: Type.String(), requestedBy: Type.Optional(Type.String()) },
+    { additionalProperties: true },
+  ),
+  target: Type.Optional(Type.Object({ url: Type.String(), path: Type.String() })),
+});
+
 /** Request of `profiles.installer.scan`: the GitOps repository, branch and folder to list. */
 export const ScanRequestSchema = Type.Object({
   url: Type.String({ minLength: 1 }),
@@ -53,6 +66,7 @@ export const ScanReplySchema = Type.Union([
 ]);
 
 export type InstallMessage = Static<typeof InstallMessageSchema>;
+export type InstallStatusMessage = Static<typeof InstallStatusMessageSchema>;
 export type ScanRequest = Static<typeof ScanRequestSchema>;
 export type FoundInstallation = Static<typeof FoundInstallationSchema>;
 export type RepositoryScan = Static<typeof ScanReplySchema>;
@@ -85,5 +99,6 @@ function codec<S extends TSchema>(what: string, schema: S): MessageCodec<Static<
 }
 
 export const installMessage = codec('install message', InstallMessageSchema);
+export const installStatusMessage = codec('install status message', InstallStatusMessageSchema);
 export const scanRequest = codec('repository scan request', ScanRequestSchema);
 export const scanReply = codec('repository scan reply', ScanReplySchema);

@@ -92,6 +92,15 @@ function streamConfigs(replicas: number): (Partial<StreamConfig> & { name: strin
       retention: RetentionPolicy.Workqueue,
       duplicate_window: ms(STREAMS.installs.duplicateWindowMs),
     },
+    {
+      name: STREAMS.installStatus.name,
+      subjects: [...STREAMS.installStatus.subjects],
+      ...common,
+      retention: RetentionPolicy.Limits,
+      max_msgs_per_subject: STREAMS.installStatus.maxMsgsPerSubject,
+      max_age: ms(STREAMS.installStatus.maxAgeMs),
+      duplicate_window: ms(STREAMS.installStatus.duplicateWindowMs),
+    },
   ];
 }
 

@@ -21,6 +21,7 @@ export {
   type NatsConnection,
   type Subscription,
 } from './nats.ts';
+export { type FinalStatus, lastFinalStatus, publishFinalStatus } from './install-status-log.ts';
 export {
   ack,
   type ConsumerRunner,

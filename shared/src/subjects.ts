@@ -38,6 +38,18 @@ export const STREAMS = {
     subjects: ['profiles.installs.>'],
     duplicateWindowMs: 120_000,
   },
+  /**
+   * The final status of each installation, written by the installer next to Redis: the last one per id is
+   * kept (a week), so the API answers a finished install after Redis was wiped or failed over. Outside
+   * `profiles.installs.>`: that stream is a work queue, and streams may not share subjects.
+   */
+  installStatus: {
+    name: 'PROFILES_INSTALL_STATUS',
+    subjects: ['profiles.install-status.>'],
+    maxMsgsPerSubject: 1,
+    maxAgeMs: 7 * 24 * 3600_000,
+    duplicateWindowMs: 120_000,
+  },
 } as const;
 
 export const SUBJECTS = {
@@ -64,6 +76,8 @@ export const SUBJECTS = {
   },
   /** Where releases before partitioning published install requests; still consumed, so none is stranded. */
   installRequestUnpartitioned: 'profiles.installs.requests',
+  /** An installation's final status (STREAMS.installStatus); ids are UUIDs, made safe as a token anyway. */
+  installStatus: (id: string) => `profiles.install-status.${subjectToken(id)}`,
 } as const;
 
 /**

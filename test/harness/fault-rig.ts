@@ -108,6 +108,8 @@ export interface Fault {
   inject: (rig: FaultRig) => Promise<void>;
   /** Puts it back (a killed process restarted); absent when the system must heal by itself. */
   repair?: (rig: FaultRig) => Promise<void>;
+  /** Injected only once an install of the scenario is final: a fault that could lose what had finished. */
+  afterAFinalInstall?: boolean;
 }
 
 export interface ScenarioTiming {
@@ -133,6 +135,8 @@ export interface ScenarioResult {
   /** From the repair until every accepted install has a final status. */
   installsSettledMs: number;
   installs: InstallOutcome;
+  /** Installs of the scenario with a final status when the fault was injected. */
+  finalBeforeFault: number;
   postRetries: number;
 }
 
@@ -152,6 +156,10 @@ export async function runScenario(rig: FaultRig, fault: Fault, t: ScenarioTiming
   rig.catalog.start(t.writeIntervalMs);
   rig.installs.start(t.installIntervalMs);
   await new Promise((r) => setTimeout(r, t.warmupMs));
+  const scenarioIds = () => [...rig.installs.accepted.keys()].filter((id) => !idsBefore.has(id));
+  if (fault.afterAFinalInstall)
+    await until(async () => (await rig.installs.final(scenarioIds())).length > 0, t.timeoutMs);
+  const finalBeforeFault = (await rig.installs.final(scenarioIds())).length;
   await fault.inject(rig);
   if (fault.repair) {
     await new Promise((r) => setTimeout(r, t.brokenMs));
@@ -167,7 +175,7 @@ export async function runScenario(rig: FaultRig, fault: Fault, t: ScenarioTiming
     t.timeoutMs,
   );
   const consistentAt = Date.now();
-  const ids = [...rig.installs.accepted.keys()].filter((id) => !idsBefore.has(id));
+  const ids = scenarioIds();
   const settled = await until(async () => (await rig.installs.unsettled(ids)).length === 0, t.timeoutMs);
   const settledAt = Date.now();
   const actual = await catalogOf(rig.api).catch(() => [] as string[]);
@@ -179,6 +187,7 @@ export async function runScenario(rig: FaultRig, fault: Fault, t: ScenarioTiming
     catalogDifference: catalogDifference(actual, expected),
     installsSettledMs: settled ? settledAt - repairedAt : Number.NaN,
     installs: await rig.installs.outcome(ids),
+    finalBeforeFault,
     postRetries: rig.installs.retries - retriesBefore,
   };
 }
@@ -209,7 +218,12 @@ export function faults(): Fault[] {
       },
       repair: (rig) => rig.services.installer.start(),
     },
-    { name: 'redis restarted wiped', inject: (rig) => rig.redis.restartWiped() },
+    {
+      name: 'redis restarted wiped',
+      inject: (rig) => rig.redis.restartWiped(),
+      // So that the wipe takes statuses of finished installs with it (kept in JetStream, restored by the API).
+      afterAFinalInstall: true,
+    },
     {
       name: 'nats stream leader killed (cluster of 3, R3)',
       inject: async (rig) => {

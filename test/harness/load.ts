@@ -165,6 +165,16 @@ export class InstallLoad {
     await Promise.all(this.inFlight);
   }
 
+  /** The ids the API answers a final status for now. */
+  async final(ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of ids) {
+      const r = await getJson(`${this.api()}/v1/installations/${id}`).catch(() => undefined);
+      if (r?.status === 200 && TERMINAL_STATUSES.includes(r.body.status)) out.push(id);
+    }
+    return out;
+  }
+
   /** The ids without a final status now (all of them answered: an API that cannot answer counts as not final). */
   async unsettled(ids = [...this.accepted.keys()]): Promise<string[]> {
     const out: string[] = [];

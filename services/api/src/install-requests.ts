@@ -11,8 +11,10 @@ import {
 } from '@profiles/shared';
 import {
   inSpan,
+  lastFinalStatus,
   SpanKind,
   traceHeaders,
+  type FinalStatus,
   type JetStreamHandles,
   type Logger,
   type Redis,
@@ -151,24 +153,48 @@ export class InstallRequests {
 
   /**
    * An installation's status as `identity` may see it: its requester and those the policy allows on its target
-   * do; to anyone else it is not found, like a missing one.
+   * do; to anyone else it is not found, like a missing one. A status Redis lost (wiped, failed over) is restored
+   * from its copy in JetStream. When the request is gone too, the target recorded with that copy is what the
+   * policy judges; with neither, only the requester (or an open API) is answered: refused rather than leaked.
    */
   async docFor(identity: Identity, id: string): Promise<InstallationDoc> {
-    const doc = await this.doc(id);
+    let kept: FinalStatus | undefined;
+    const doc = (await this.doc(id).catch(ifNotFound)) ?? (kept = await this.restore(id)).doc;
     if (identity.open || (identity.via !== 'anonymous' && doc.requestedBy === identity.user)) return doc;
     const req = await this.request(id).catch(() => undefined);
-    if (req && this.d.policy.allowsTarget(identity, req.target)) return doc;
-    throw new AppError('INSTALLATION_NOT_FOUND', `installation ${JSON.stringify(id)} not found`, {
-      details: { id },
-    });
+    const target = req?.target ?? (kept ?? (await this.finalStatus(id).catch(() => undefined)))?.target;
+    if (target && this.d.policy.allowsTarget(identity, target)) return doc;
+    throw notFound(id);
+  }
+
+  /** The final status JetStream kept for `id`, stored in Redis again (as the installer stores it: no TTL). */
+  private async restore(id: string): Promise<FinalStatus> {
+    const kept = await this.finalStatus(id);
+    if (!kept) throw notFound(id);
+    // NX: a status the installer wrote in the meantime is newer than the copy.
+    await this.d.redis.set(this.d.keys.doc(id), JSON.stringify(kept.doc), 'NX');
+    this.d.log.warn(
+      { id, status: kept.doc.status },
+      'installation status missing in Redis; restored from JetStream',
+    );
+    return kept;
+  }
+
+  private async finalStatus(id: string): Promise<FinalStatus | undefined> {
+    if (!this.d.nats) return undefined;
+    try {
+      return await lastFinalStatus(this.d.nats.jsm, id);
+    } catch (err) {
+      // Not knowing is not "not found": a client may take a 404 as final.
+      throw new AppError('UNAVAILABLE', 'installation statuses cannot be read right now; retry', {
+        cause: err,
+      });
+    }
   }
 
   private async read<T>(key: string, id: string): Promise<T> {
     const raw = await this.d.redis.get(key);
-    if (!raw)
-      throw new AppError('INSTALLATION_NOT_FOUND', `installation ${JSON.stringify(id)} not found`, {
-        details: { id },
-      });
+    if (!raw) throw notFound(id);
     return JSON.parse(raw) as T;
   }
 
@@ -196,6 +222,9 @@ export class InstallRequests {
     return { id: earlier.id, status: doc ? (JSON.parse(doc) as InstallationDoc).status : 'queued' };
   }
 }
+
+const notFound = (id: string) =>
+  new AppError('INSTALLATION_NOT_FOUND', `installation ${JSON.stringify(id)} not found`, { details: { id } });
 
 /** A request that is not stored (any other failure, e.g. of Redis, is thrown). */
 function ifNotFound(err: unknown): undefined {

@@ -95,7 +95,14 @@ export class PartitionLeases {
       if (replies[3 + i]?.[1] !== 1 && this.held.has(p)) {
         this.d.log.warn({ partition: p }, 'installer partition lease lost; stopping its consumption');
         this.held.delete(p);
-        void this.d.release(p).catch(() => undefined);
+        // Counted as releasing until its consumption stopped: claimed again before that (a wiped Redis frees
+        // every lease at once), the start would find the consumer still there and do nothing, and the stop
+        // then ended it, leaving the partition held and consumed by no one.
+        const stopped = this.d
+          .release(p)
+          .catch(() => undefined)
+          .finally(() => this.releasing.delete(p));
+        this.releasing.set(p, stopped);
       }
     });
     const replicas = Math.max(1, Number(replies[2]?.[1] ?? 1));

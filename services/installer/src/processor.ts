@@ -9,7 +9,14 @@ import {
   type InstallationDoc,
   type InstallationKeys,
 } from '@profiles/shared';
-import { inSpan, redactSecrets, type Logger, type Redis } from '@profiles/shared/runtime';
+import {
+  inSpan,
+  publishFinalStatus,
+  redactSecrets,
+  type JetStreamClient,
+  type Logger,
+  type Redis,
+} from '@profiles/shared/runtime';
 import type { FluxValidator } from './flux-schemas.ts';
 import type { GitAccess } from '@profiles/shared/git';
 import type { ObjectNameIndex } from './object-names.ts';
@@ -31,6 +38,8 @@ export interface ProcessorDeps {
   log: Logger;
   owner: string;
   leaseMs: number;
+  /** Where final statuses are kept beside Redis (STREAMS.installStatus), so a Redis wipe loses none. */
+  js: JetStreamClient;
 }
 
 export type Outcome = 'done' | 'busy';
@@ -90,7 +99,11 @@ export class Processor {
       return 'done';
     }
     const doc = await this.doc(id);
-    if (doc && TERMINAL_STATUSES.includes(doc.status)) return 'done';
+    if (doc && TERMINAL_STATUSES.includes(doc.status)) {
+      // Redelivered after its status was written: the publish of the status may be what failed.
+      await this.keep(doc, req);
+      return 'done';
+    }
     const lease = this.d.keys.lease(id);
     if ((await this.d.redis.set(lease, this.d.owner, 'PX', this.d.leaseMs, 'NX')) !== 'OK') return 'busy';
     const renew = setInterval(() => {
@@ -98,14 +111,15 @@ export class Processor {
     }, this.d.leaseMs / 3);
     try {
       await this.update(id, { status: 'rendering', attempts: (doc?.attempts ?? 0) + 1 });
+      let final: InstallationDoc;
       try {
         const patch = await this.run(req);
-        await this.update(id, patch);
+        final = await this.update(id, patch);
       } catch (err) {
         if (isStoreFailure(err)) throw err;
         const e = isAppError(err) ? err : new AppError('INTERNAL', describeError(err));
         if (!isAppError(err)) this.d.log.error({ id, err }, 'install failed unexpectedly');
-        await this.update(id, {
+        final = await this.update(id, {
           status: 'failed',
           // A URL in the message may carry a password (`https://user:pass@host`): never echoed.
           reason: redactSecrets(e.message),
@@ -117,11 +131,21 @@ export class Processor {
             : {}),
         });
       }
+      // Outside the try above: a publish that fails is thrown for redelivery, not recorded as a failed install.
+      await this.keep(final, req);
       return 'done';
     } finally {
       clearInterval(renew);
       if ((await this.d.redis.get(lease)) === this.d.owner) await this.d.redis.del(lease);
     }
+  }
+
+  /** Publishes a final status to JetStream, where the API finds it if Redis loses it. */
+  private keep(doc: InstallationDoc, req: InstallRequest): Promise<void> {
+    const attributes = { 'profiles.installation.id': doc.id, 'profiles.installation.status': doc.status };
+    return inSpan('installer keep final install status', { attributes }, () =>
+      publishFinalStatus(this.d.js, doc, req.target),
+    );
   }
 
   async run(request: InstallRequest): Promise<Partial<InstallationDoc>> {

@@ -148,6 +148,7 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     owner,
     // As long as the ack wait: a crashed replica's request is taken by another one as soon as it is redelivered.
     leaseMs: deps.leaseMs ?? INSTALL_CONSUMERS.unpartitioned.ackWaitMs,
+    js: deps.js,
   });
   const gate = new RepositoryGate(
     concurrency,
