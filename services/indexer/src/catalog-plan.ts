@@ -1,5 +1,6 @@
 import { indexProfile, TermIndex, unindexProfile } from './search-index.ts';
 import { fieldArgs, type RedisCommand } from './redis-commands.ts';
+import { unchangedEntry } from './unchanged-entry.ts';
 import {
   bumpGenerationCommand,
   compareVersionsDesc,
@@ -143,12 +144,6 @@ class Builder {
   }
 }
 
-function stripVolatile(json: string | undefined): string | undefined {
-  if (json === undefined) return undefined;
-  const { indexedAt: _ignored, ...rest } = JSON.parse(json) as CatalogEntry;
-  return JSON.stringify(rest);
-}
-
 export function planUpsert(stored: StoredCatalog, u: SourceUpdate, ctx: PlanContext): CatalogPlan {
   const b = new Builder(ctx);
   const id = sourceId(u.ref);
@@ -227,9 +222,10 @@ function versionFields(
   for (const e of list) {
     const json = JSON.stringify(e);
     const before = old[e.version];
-    if (before !== undefined && stripVolatile(before) === stripVolatile(json)) {
-      values[e.version] = before;
-      entries.set(e.version, JSON.parse(before) as CatalogEntry);
+    const kept = before === undefined ? undefined : unchangedEntry(e, json, before);
+    if (kept) {
+      values[e.version] = before!;
+      entries.set(e.version, kept);
       continue;
     }
     values[e.version] = json;
