@@ -140,7 +140,12 @@ class Builder {
     if (changed) this.commands.push(bumpGenerationCommand(this.ctx.keys, id));
     for (const item of this.events)
       this.commands.push(['rpush', this.ctx.keys.outbox(), JSON.stringify(item)]);
-    return { ahead: this.terms.commands, commands: this.commands, events: this.events, changed };
+    return {
+      ahead: this.terms.commands(this.ctx.keys),
+      commands: this.commands,
+      events: this.events,
+      changed,
+    };
   }
 }
 
@@ -178,6 +183,7 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
   const byProfile = new Map<string, CatalogEntry[]>();
   for (const e of entries) byProfile.set(e.name, [...(byProfile.get(e.name) ?? []), e]);
   let changed = false;
+  const listed = new Set(stored.profileNames);
   for (const profile of stored.profileNames) {
     if (byProfile.has(profile)) continue;
     removeProfile(b, stored, ref, profile);
@@ -186,7 +192,7 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
   for (const [profile, list] of byProfile) {
     const old = stored.profiles.get(profile);
     const fields = versionFields(b, ref, profile, list, old?.versions ?? {});
-    if (!fields.changed && stored.profileNames.includes(profile)) continue;
+    if (!fields.changed && listed.has(profile)) continue;
     changed = true;
     const member = profileNameMember(profile, id);
     const order = Object.keys(fields.values).sort(compareVersionsDesc);

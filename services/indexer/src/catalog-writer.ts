@@ -9,7 +9,7 @@ import {
   type StoredCatalog,
   type StoredProfile,
 } from './catalog-plan.ts';
-import { coalesce, scripted, type RedisCommand } from './redis-commands.ts';
+import { coalesce, scripted } from './redis-commands.ts';
 import {
   AppError,
   profileNameMember,
@@ -253,11 +253,12 @@ export class CatalogWriter {
   }
 
   private async commit(plan: CatalogPlan): Promise<WriteOutcome | null> {
-    const batch =
-      this.deps.batched === false ? (c: RedisCommand[]) => c : (c: RedisCommand[]) => scripted(coalesce(c));
-    // Under WATCH still: these touch only the term index, never the watched source key.
-    if (plan.ahead.length > 0) results(await this.deps.redis.pipeline(batch(plan.ahead)).exec());
-    const res = await this.deps.redis.multi(batch(plan.commands)).exec();
+    const plain = this.deps.batched === false;
+    // Under WATCH still: these touch only the term index, never the watched source key. Planned joined already
+    // (`TermIndex`): nothing for coalescing to join.
+    if (plan.ahead.length > 0)
+      results(await this.deps.redis.pipeline(plain ? plan.ahead : scripted(plan.ahead)).exec());
+    const res = await this.deps.redis.multi(plain ? plan.commands : scripted(coalesce(plan.commands))).exec();
     if (res === null) return null;
     for (const [err] of res) if (err) throw err;
     if (plan.changed) this.writes++;
