@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareVersionsDesc, normalizeVersion, parseTag } from './semver.ts';
+import { compareVersionsDesc, isPrerelease, normalizeVersion, parseTag } from './semver.ts';
 
 test('parseTag accepts the conventions of the original CRD', () => {
   assert.deepEqual(parseTag('weaveworks-nginx/v0.1.1'), { dir: 'weaveworks-nginx', version: '0.1.1' });
@@ -25,4 +25,15 @@ test('normalizeVersion strips an optional v and rejects garbage', () => {
   assert.equal(normalizeVersion('0.1.1'), '0.1.1');
   assert.equal(normalizeVersion('vv1.0.0'), undefined);
   assert.equal(normalizeVersion('1.0'), undefined);
+});
+
+test('the same versions compared again (parsed once) give the same order; a non-semver version throws', () => {
+  const versions = ['2.0.0', '2.0.0-rc.1', '1.0.0', '10.0.0', '2.0.0-rc.1'];
+  const first = [...versions].sort(compareVersionsDesc);
+  assert.deepEqual([...versions].reverse().sort(compareVersionsDesc), first);
+  assert.deepEqual(first, ['10.0.0', '2.0.0', '2.0.0-rc.1', '2.0.0-rc.1', '1.0.0']);
+  assert.throws(() => compareVersionsDesc('1.0.0', 'latest'), /Invalid Version/);
+  assert.equal(isPrerelease('2.0.0-rc.1'), true);
+  assert.equal(isPrerelease('2.0.0'), false);
+  assert.equal(isPrerelease('latest'), false);
 });

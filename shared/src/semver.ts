@@ -31,13 +31,35 @@ export function normalizeVersion(input: string): string | undefined {
   return semver.valid(v) ? v : undefined;
 }
 
+/**
+ * Parsed versions, by their text. Sorting a profile's versions compares each one many times, and every
+ * comparison of two strings would parse both again; the same few versions recur across profiles too. Bounded:
+ * emptied when full, as an invalid or one-off version must not grow it forever.
+ */
+const parsed = new Map<string, semver.SemVer | null>();
+const MAX_PARSED = 10_000;
+
+/** The parsed version, or null when it is not semver. */
+function parse(version: string): semver.SemVer | null {
+  let v = parsed.get(version);
+  if (v === undefined) {
+    v = semver.parse(version);
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(version, v);
+  }
+  return v;
+}
+
 /** Newest first; pre-releases sort below their release (semver precedence). */
 export function compareVersionsDesc(a: string, b: string): number {
-  return semver.rcompare(a, b);
+  const pa = parse(a);
+  const pb = parse(b);
+  // Not semver: semver's own comparison throws its error.
+  return pa && pb ? pb.compare(pa) : semver.rcompare(a, b);
 }
 
 export function isPrerelease(version: string): boolean {
-  return semver.prerelease(version) !== null;
+  return (parse(version)?.prerelease.length ?? 0) > 0;
 }
 
 export function isGreater(a: string, b: string): boolean {

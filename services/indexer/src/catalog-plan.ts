@@ -1,5 +1,6 @@
 import { indexProfile, TermIndex, unindexProfile } from './search-index.ts';
 import { fieldArgs, type RedisCommand } from './redis-commands.ts';
+import { unchangedEntry } from './unchanged-entry.ts';
 import {
   bumpGenerationCommand,
   compareVersionsDesc,
@@ -139,14 +140,13 @@ class Builder {
     if (changed) this.commands.push(bumpGenerationCommand(this.ctx.keys, id));
     for (const item of this.events)
       this.commands.push(['rpush', this.ctx.keys.outbox(), JSON.stringify(item)]);
-    return { ahead: this.terms.commands, commands: this.commands, events: this.events, changed };
+    return {
+      ahead: this.terms.commands(this.ctx.keys),
+      commands: this.commands,
+      events: this.events,
+      changed,
+    };
   }
-}
-
-function stripVolatile(json: string | undefined): string | undefined {
-  if (json === undefined) return undefined;
-  const { indexedAt: _ignored, ...rest } = JSON.parse(json) as CatalogEntry;
-  return JSON.stringify(rest);
 }
 
 export function planUpsert(stored: StoredCatalog, u: SourceUpdate, ctx: PlanContext): CatalogPlan {
@@ -183,6 +183,7 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
   const byProfile = new Map<string, CatalogEntry[]>();
   for (const e of entries) byProfile.set(e.name, [...(byProfile.get(e.name) ?? []), e]);
   let changed = false;
+  const listed = new Set(stored.profileNames);
   for (const profile of stored.profileNames) {
     if (byProfile.has(profile)) continue;
     removeProfile(b, stored, ref, profile);
@@ -191,7 +192,7 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
   for (const [profile, list] of byProfile) {
     const old = stored.profiles.get(profile);
     const fields = versionFields(b, ref, profile, list, old?.versions ?? {});
-    if (!fields.changed && stored.profileNames.includes(profile)) continue;
+    if (!fields.changed && listed.has(profile)) continue;
     changed = true;
     const member = profileNameMember(profile, id);
     const order = Object.keys(fields.values).sort(compareVersionsDesc);
@@ -227,9 +228,10 @@ function versionFields(
   for (const e of list) {
     const json = JSON.stringify(e);
     const before = old[e.version];
-    if (before !== undefined && stripVolatile(before) === stripVolatile(json)) {
-      values[e.version] = before;
-      entries.set(e.version, JSON.parse(before) as CatalogEntry);
+    const kept = before === undefined ? undefined : unchangedEntry(e, json, before);
+    if (kept) {
+      values[e.version] = before!;
+      entries.set(e.version, kept);
       continue;
     }
     values[e.version] = json;

@@ -9,7 +9,7 @@ import {
   type StoredCatalog,
   type StoredProfile,
 } from './catalog-plan.ts';
-import { coalesce, type RedisCommand } from './redis-commands.ts';
+import { coalesce, scripted } from './redis-commands.ts';
 import {
   AppError,
   profileNameMember,
@@ -35,7 +35,8 @@ export interface CatalogWriterDeps {
   eventSource?: string;
   /**
    * false: send each planned command as planned, one per call (the reference the batched form is tested
-   * against). Default: coalesce the plan (`coalesce` in redis-commands.ts) into far fewer commands.
+   * against). Default: coalesce the plan (`coalesce` in redis-commands.ts) into far fewer commands, carried by
+   * few script calls (`scripted`).
    */
   batched?: boolean;
   /** The clock (ms since epoch) of indexedAt and last-change scores; tests set it to compare writers. */
@@ -252,10 +253,12 @@ export class CatalogWriter {
   }
 
   private async commit(plan: CatalogPlan): Promise<WriteOutcome | null> {
-    const batch = this.deps.batched === false ? (c: RedisCommand[]) => c : coalesce;
-    // Under WATCH still: these touch only the term index, never the watched source key.
-    if (plan.ahead.length > 0) results(await this.deps.redis.pipeline(batch(plan.ahead)).exec());
-    const res = await this.deps.redis.multi(batch(plan.commands)).exec();
+    const plain = this.deps.batched === false;
+    // Under WATCH still: these touch only the term index, never the watched source key. Planned joined already
+    // (`TermIndex`): nothing for coalescing to join.
+    if (plan.ahead.length > 0)
+      results(await this.deps.redis.pipeline(plain ? plan.ahead : scripted(plan.ahead)).exec());
+    const res = await this.deps.redis.multi(plain ? plan.commands : scripted(coalesce(plan.commands))).exec();
     if (res === null) return null;
     for (const [err] of res) if (err) throw err;
     if (plan.changed) this.writes++;

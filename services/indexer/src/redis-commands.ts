@@ -9,11 +9,11 @@ export function fieldArgs(fields: Record<string, string>): string[] {
 /** Commands whose arguments after the key are a list that one command can carry for several calls. */
 const VARIADIC = new Set(['sadd', 'srem', 'zadd', 'zrem', 'hset', 'rpush']);
 
-/** The keys a command touches (for the commands the writer plans). */
-function keysOf(c: RedisCommand): string[] {
-  if (c[0] === 'eval') return c.slice(3, 3 + Number(c[2])).map(String);
-  if (c[0] === 'del') return c.slice(1).map(String);
-  return [String(c[1])];
+/** How many of a command's arguments (after its name) are keys, for the commands the writer plans. */
+function keyCount(c: RedisCommand): number {
+  if (c[0] === 'eval') return Number(c[2]);
+  if (c[0] === 'del') return c.length - 1;
+  return 1;
 }
 
 /**
@@ -25,18 +25,75 @@ function keysOf(c: RedisCommand): string[] {
  */
 export function coalesce(commands: readonly RedisCommand[]): RedisCommand[] {
   const out: RedisCommand[] = [];
-  /** Index in `out` of the last command that touched each key. */
-  const last = new Map<string, number>();
+  /** The last command in `out` that touched each key. */
+  const last = new Map<string, RedisCommand>();
   for (const c of commands) {
+    const name = c[0];
     const key = String(c[1]);
-    const at = VARIADIC.has(c[0]) ? last.get(key) : undefined;
-    if (at !== undefined && out[at]![0] === c[0]) {
-      out[at]!.push(...c.slice(2));
+    if (VARIADIC.has(name)) {
+      const prev = last.get(key);
+      if (prev !== undefined && prev[0] === name) {
+        // A loop, not push(...): spreading a long argument list is slower and bounded by the stack.
+        for (let i = 2; i < c.length; i++) prev.push(c[i]!);
+        continue;
+      }
+    }
+    const copy = c.slice() as RedisCommand;
+    out.push(copy);
+    if (name === 'eval') {
+      for (let i = 3; i < 3 + Number(c[2]); i++) last.set(String(c[i]), copy);
+    } else if (name === 'del') {
+      for (let i = 1; i < c.length; i++) last.set(String(c[i]), copy);
+    } else last.set(key, copy);
+  }
+  return out;
+}
+
+/**
+ * Runs a list of commands given as KEYS and ARGV: for each command its name, its number of keys (taken in order
+ * from KEYS) and its number of arguments, then the arguments. Each command runs as if sent alone; one call
+ * carries thousands, which saves the client and server their per-command work (the typo index of a catalog is
+ * thousands of SADDs on distinct keys that coalescing cannot join).
+ */
+export const APPLY_SCRIPT = `local k, a = 1, 1
+while a <= #ARGV do
+  local name, nk, na = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  a = a + 3
+  local args = {}
+  for i = 1, nk do args[i] = KEYS[k]; k = k + 1 end
+  for i = 1, na do args[nk + i] = ARGV[a]; a = a + 1 end
+  redis.call(name, unpack(args))
+end
+return k - 1`;
+
+/** Arguments per script call (and per command inside one: Lua's unpack is bounded). */
+const SCRIPT_ARGS = 4000;
+
+/**
+ * The same commands, in the same order, with runs of them carried by calls of `APPLY_SCRIPT`. Scripts (EVAL)
+ * and commands too long for one call are sent as they are.
+ */
+export function scripted(commands: readonly RedisCommand[]): RedisCommand[] {
+  const out: RedisCommand[] = [];
+  let keys: (string | number)[] = [];
+  let argv: (string | number)[] = [];
+  const flush = () => {
+    if (keys.length > 0) out.push(['eval', APPLY_SCRIPT, keys.length, ...keys, ...argv]);
+    keys = [];
+    argv = [];
+  };
+  for (const c of commands) {
+    const nk = keyCount(c);
+    if (c[0] === 'eval' || c.length > SCRIPT_ARGS) {
+      flush();
+      out.push(c);
       continue;
     }
-    const copy: RedisCommand = [...c];
-    out.push(copy);
-    for (const k of keysOf(copy)) last.set(k, out.length - 1);
+    if (keys.length + argv.length + c.length + 2 > SCRIPT_ARGS) flush();
+    for (let i = 1; i <= nk; i++) keys.push(c[i]!);
+    argv.push(c[0], nk, c.length - 1 - nk);
+    for (let i = 1 + nk; i < c.length; i++) argv.push(c[i]!);
   }
+  flush();
   return out;
 }

@@ -29,7 +29,7 @@ export function indexProfile(
   for (const [t, w] of doc.weights) {
     out.push(['zadd', keys.searchTerm(t), w, member]);
     added.push(keys.searchTerm(t));
-    terms.add(keys, t);
+    terms.add(t);
   }
   out.push(['sadd', keys.searchName(doc.name), member]);
   added.push(keys.searchName(doc.name));
@@ -62,17 +62,32 @@ export function unindexProfile(
  * The term list (prefixes) and the typo index (one-deletion variants): shared by all profiles and only ever
  * added to, never removed, since a stale entry only costs a look-up that finds nothing. So they need not be in
  * the catalog's transaction: the writer sends them ahead of it, each term once per plan. They are most of a
- * large catalog's commands (a term of n letters has n + 1 variants).
+ * large catalog's commands (a term of n letters has n + 1 variants), so they are planned already joined: one
+ * ZADD of every new term, one SADD per variant with every term it leads to (what coalescing would make of one
+ * command per term and variant, without making those first).
  */
 export class TermIndex {
-  readonly commands: RedisCommand[] = [];
-  private readonly listed = new Set<string>();
+  private readonly listed: string[] = [];
+  /** variant → the terms it leads to, in the order first seen */
+  private readonly variants = new Map<string, string[]>();
+  private readonly seen = new Set<string>();
 
-  add(keys: CatalogKeys, term: string): void {
-    if (this.listed.has(term)) return;
-    this.listed.add(term);
-    this.commands.push(['zadd', keys.searchTerms(), 0, term]);
-    if (term.length >= TYPO_MIN_LENGTH)
-      for (const v of [term, ...deletions(term)]) this.commands.push(['sadd', keys.searchDeletion(v), term]);
+  add(term: string): void {
+    if (this.seen.has(term)) return;
+    this.seen.add(term);
+    this.listed.push(term);
+    if (term.length < TYPO_MIN_LENGTH) return;
+    for (const v of [term, ...deletions(term)]) {
+      const to = this.variants.get(v);
+      if (to) to.push(term);
+      else this.variants.set(v, [term]);
+    }
+  }
+
+  commands(keys: CatalogKeys): RedisCommand[] {
+    if (this.listed.length === 0) return [];
+    const out: RedisCommand[] = [['zadd', keys.searchTerms(), ...this.listed.flatMap((t) => [0, t])]];
+    for (const [v, to] of this.variants) out.push(['sadd', keys.searchDeletion(v), ...to]);
+    return out;
   }
 }
