@@ -78,6 +78,8 @@ export {
   type InstallationKeys,
   parseProfileNameMember,
   profileNameMember,
+  SEARCH_LAYOUT_VERSION,
+  typoMember,
   type RepoTagState,
   type ScannedRepository,
   type SourceStatus,

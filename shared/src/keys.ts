@@ -25,7 +25,9 @@ import type { Artifact } from './profile-definition.ts';
  *   {p}catalog-rebuild-lock          string lease of the indexer replica rebuilding the catalog
  *   {p}idx:term:{term}               zset   profile member -> weight of the term in it (name 10, description 3, ...)
  *   {p}idx:terms                     zset   every indexed term, score 0 (prefixes by ZRANGE BYLEX)
- *   {p}idx:del:{variant}             set    terms of 5+ letters that give {variant} when one letter is deleted
+ *   {p}idx:typo                      zset   `{variant} {term}` members, score 0: every term of 5+ letters under
+ *                                           itself and each string one deletion away (ZRANGEBYLEX `[{variant} `)
+ *   {p}idx:layout                    string version of the index layout (TYPO_INDEX_LAYOUT); older = migrate
  *   {p}idx:name:{name}               set    profile members whose name is exactly {name}
  *   {p}idx:facet:{facet}:{value}     set    profile members with that facet value (catalog, maintainer, kind, prerelease)
  *   {p}idx:facet-values:{facet}      set    values of a facet
@@ -58,7 +60,12 @@ export function catalogKeys(p: string) {
     // Search indexes (see shared/src/search-terms.ts); a profile's member everywhere is `{profile} {ns/name}`.
     searchTerm: (term: string) => `${p}idx:term:${term}`,
     searchTerms: () => `${p}idx:terms`,
-    searchDeletion: (variant: string) => `${p}idx:del:${variant}`,
+    // One sorted set, not a set per variant: a term of n letters would otherwise create up to n + 1 keys, most
+    // of a catalog's keys and of its Redis memory (docs/performance.md, issue 20 third pass).
+    searchTypos: () => `${p}idx:typo`,
+    searchLayout: () => `${p}idx:layout`,
+    /** The layout before `idx:typo`, kept only so an upgrade can find and delete it. */
+    legacySearchDeletionPattern: () => `${p}idx:del:*`,
     searchName: (name: string) => `${p}idx:name:${name}`,
     searchFacet: (facet: string, value: string) => `${p}idx:facet:${facet}:${value}`,
     searchFacetValues: (facet: string) => `${p}idx:facet-values:${facet}`,
@@ -152,3 +159,17 @@ export function installationKeys(p: string) {
 }
 
 export type InstallationKeys = ReturnType<typeof installationKeys>;
+
+/**
+ * Version of the search index layout, stored in `{p}idx:layout`. 2: the typo index is the one sorted set
+ * `idx:typo`; a catalog without it (1, sets `idx:del:{variant}`) is migrated by the indexer on start.
+ */
+export const SEARCH_LAYOUT_VERSION = 2;
+
+/**
+ * Member of `{p}idx:typo`: the space sorts below every character a term may hold (letters, digits, `.`, `-`),
+ * so `[{variant} ` to `[{variant} \xff` holds the terms of exactly that variant.
+ */
+export function typoMember(variant: string, term: string): string {
+  return `${variant} ${term}`;
+}

@@ -4,6 +4,7 @@ import {
   parseProfileNameMember,
   SEARCH_FACETS,
   TYPO_MIN_LENGTH,
+  typoMember,
   withinOneEdit,
   type CatalogKeys,
 } from '@profiles/shared';
@@ -116,9 +117,7 @@ export class RedisSearch implements SearchEngine {
         );
         for (const t of prefixed) if (t !== w) sources.push([this.keys.searchTerm(t), RANKING.prefix]);
         if (w.length >= TYPO_MIN_LENGTH) {
-          const candidates = await this.redis.sunion(
-            ...[w, ...deletions(w)].map((v) => this.keys.searchDeletion(v)),
-          );
+          const candidates = await typoCandidates(this.redis, this.keys, w);
           for (const t of candidates)
             if (t !== w && !prefixed.includes(t) && withinOneEdit(t, w))
               sources.push([this.keys.searchTerm(t), RANKING.typo]);
@@ -192,4 +191,23 @@ export class RedisSearch implements SearchEngine {
     });
     if (drop.length) await this.redis.zrem(result, ...drop);
   }
+}
+
+/**
+ * Terms that share a one-deletion variant with `w` (SymSpell; the caller keeps those within one edit): one
+ * ZRANGEBYLEX of `idx:typo` per variant of `w`, pipelined.
+ */
+export async function typoCandidates(redis: Redis, keys: CatalogKeys, w: string): Promise<Set<string>> {
+  const pipe = redis.pipeline();
+  for (const v of [w, ...deletions(w)]) {
+    const from = `[${typoMember(v, '')}`;
+    pipe.zrangebylex(keys.searchTypos(), from, Buffer.concat([Buffer.from(from), HIGH]));
+  }
+  const out = new Set<string>();
+  for (const [err, members] of (await pipe.exec()) ?? []) {
+    if (err) throw err;
+    // The variant never holds a space: the term is everything after the first.
+    for (const m of members as string[]) out.add(m.slice(m.indexOf(' ') + 1));
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import {
   deletions,
   searchDocument,
   TYPO_MIN_LENGTH,
+  typoMember,
   type CatalogEntry,
   type CatalogKeys,
 } from '@profiles/shared';
@@ -60,34 +61,37 @@ export function unindexProfile(
 
 /**
  * The term list (prefixes) and the typo index (one-deletion variants): shared by all profiles and only ever
- * added to, never removed, since a stale entry only costs a look-up that finds nothing. So they need not be in
- * the catalog's transaction: the writer sends them ahead of it, each term once per plan. They are most of a
- * large catalog's commands (a term of n letters has n + 1 variants), so they are planned already joined: one
- * ZADD of every new term, one SADD per variant with every term it leads to (what coalescing would make of one
- * command per term and variant, without making those first).
+ * added to, never removed, since a stale entry only costs a look-up that finds nothing (the API unions the
+ * term's own key, empty once no profile has it). So they need not be in the catalog's transaction: the writer
+ * sends them ahead of it, each term once per plan. The typo index is one sorted set of `{variant} {term}`
+ * members (a term of n letters has up to n + 1 variants), so a plan writes it with one ZADD, not a key per
+ * variant.
  */
 export class TermIndex {
   private readonly listed: string[] = [];
-  /** variant → the terms it leads to, in the order first seen */
-  private readonly variants = new Map<string, string[]>();
   private readonly seen = new Set<string>();
 
   add(term: string): void {
     if (this.seen.has(term)) return;
     this.seen.add(term);
     this.listed.push(term);
-    if (term.length < TYPO_MIN_LENGTH) return;
-    for (const v of [term, ...deletions(term)]) {
-      const to = this.variants.get(v);
-      if (to) to.push(term);
-      else this.variants.set(v, [term]);
-    }
   }
 
   commands(keys: CatalogKeys): RedisCommand[] {
     if (this.listed.length === 0) return [];
     const out: RedisCommand[] = [['zadd', keys.searchTerms(), ...this.listed.flatMap((t) => [0, t])]];
-    for (const [v, to] of this.variants) out.push(['sadd', keys.searchDeletion(v), ...to]);
+    const typos = typoEntries(this.listed);
+    if (typos.length > 0) out.push(['zadd', keys.searchTypos(), ...typos]);
     return out;
   }
+}
+
+/** `0, member` pairs of the typo index for these terms (ZADD arguments); terms under 5 letters have none. */
+export function typoEntries(terms: Iterable<string>): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const term of terms) {
+    if (term.length < TYPO_MIN_LENGTH) continue;
+    for (const v of [term, ...deletions(term)]) out.push(0, typoMember(v, term));
+  }
+  return out;
 }

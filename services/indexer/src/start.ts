@@ -30,6 +30,7 @@ import { storeFileErrors } from './file-errors.ts';
 import { registerIndexerMetrics } from './metrics.ts';
 import { Outbox } from './outbox.ts';
 import { PollScheduler } from './poll-scheduler.ts';
+import { migrateSearchLayout } from './search-layout.ts';
 import type { ScannerDeps } from './git/repo-scanner.ts';
 
 export interface IndexerDeps {
@@ -67,6 +68,8 @@ export interface Indexer {
  */
 export async function start(deps: IndexerDeps): Promise<Indexer> {
   const keys = catalogKeys(deps.redisPrefix);
+  // Before any write: a catalog of an older layout is migrated rather than written to half in the new one.
+  await migrateSearchLayout({ redis: deps.redis, keys, log: deps.log });
   const writer = new CatalogWriter({ redis: deps.redis, keys, log: deps.log });
   const outbox = new Outbox({
     redis: deps.redis,
