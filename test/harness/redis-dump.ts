@@ -55,15 +55,31 @@ function content(type: string, v: unknown): KeyContent {
   return { type: 'string', value: v as string };
 }
 
-/** The plain commands that write `dump` again (one per key), e.g. into an empty database. */
+/** Members per command: a key of more (the typo index is one sorted set) is written in several. */
+const MAX_MEMBERS = 1000;
+
+/**
+ * The plain commands that write `dump` again (one per key, or one per 1,000 members of a larger key: ioredis
+ * cannot send a command of hundreds of thousands of arguments), e.g. into an empty database.
+ */
 export function writeCommands(dump: Map<string, KeyContent>): (string | number)[][] {
   const out: (string | number)[][] = [];
+  const each = (cmd: string, k: string, members: (string | number)[][]) => {
+    for (let i = 0; i < members.length; i += MAX_MEMBERS)
+      out.push([cmd, k, ...members.slice(i, i + MAX_MEMBERS).flat()]);
+  };
+  const single = (xs: string[]) => xs.map((m) => [m]);
   for (const [k, c] of dump) {
     if (c.type === 'string') out.push(['set', k, c.value]);
-    else if (c.type === 'hash') out.push(['hset', k, ...Object.entries(c.value).flat()]);
-    else if (c.type === 'set') out.push(['sadd', k, ...c.value]);
-    else if (c.type === 'list') out.push(['rpush', k, ...c.value]);
-    else out.push(['zadd', k, ...c.value.flatMap(([m, s]) => [s, m])]);
+    else if (c.type === 'hash') each('hset', k, Object.entries(c.value));
+    else if (c.type === 'set') each('sadd', k, single(c.value));
+    else if (c.type === 'list') each('rpush', k, single(c.value));
+    else
+      each(
+        'zadd',
+        k,
+        c.value.map(([m, s]) => [s, m]),
+      );
   }
   return out;
 }

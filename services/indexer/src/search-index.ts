@@ -59,6 +59,9 @@ export function unindexProfile(
   if (oldKeys.length > 0) out.push(['del', keys.searchMemberKeys(member)]);
 }
 
+/** Arguments of one ZADD of the typo index (score, member pairs): 10,000 members. */
+const TYPO_ZADD_ARGS = 20_000;
+
 /**
  * The term list (prefixes) and the typo index (one-deletion variants): shared by all profiles and only ever
  * added to, never removed, since a stale entry only costs a look-up that finds nothing (the API unions the
@@ -81,7 +84,9 @@ export class TermIndex {
     if (this.listed.length === 0) return [];
     const out: RedisCommand[] = [['zadd', keys.searchTerms(), ...this.listed.flatMap((t) => [0, t])]];
     const typos = typoEntries(this.listed);
-    if (typos.length > 0) out.push(['zadd', keys.searchTypos(), ...typos]);
+    // One ZADD per write, cut only where a command would grow past what a client sends in one call.
+    for (let i = 0; i < typos.length; i += TYPO_ZADD_ARGS)
+      out.push(['zadd', keys.searchTypos(), ...typos.slice(i, i + TYPO_ZADD_ARGS)]);
     return out;
   }
 }

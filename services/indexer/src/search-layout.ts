@@ -8,7 +8,8 @@ export interface SearchLayoutDeps {
   log: Logger;
 }
 
-const CHUNK = 5_000;
+// Terms per ZADD (about 8 members each): a command of that size is one a client sends in one call.
+const CHUNK = 1_000;
 
 /**
  * Brings a catalog written by an older indexer to the current search index layout before this one writes to
