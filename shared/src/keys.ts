@@ -57,6 +57,7 @@ export function catalogKeys(p: string) {
     fileErrorOrigins: () => `${p}file-error-origins`,
     catalogEpoch: () => `${p}catalog-epoch`,
     catalogRebuildLock: () => `${p}catalog-rebuild-lock`,
+    catalogRebuildThrough: () => `${p}catalog-rebuild-through`,
     // Search indexes (see shared/src/search-terms.ts); a profile's member everywhere is `{profile} {ns/name}`.
     searchTerm: (term: string) => `${p}idx:term:${term}`,
     searchTerms: () => `${p}idx:terms`,

@@ -30,9 +30,17 @@ const LEASE_MS = 30_000;
 // lease with it, and that rebuild must not vouch for a catalog it did not see whole.
 const FINISH = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 return 1`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end return 0`;
+// The last sequence this rebuild replays, under the lease: consumers ack events up to it without applying them.
+const ANNOUNCE = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`;
+const RENEW = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1`;
 // Generations must never repeat (ETags and cached pages are keyed by them): a rebuild starts above anything
 // seen before, and above the clock in milliseconds (below 1e14: Lua reads and writes such integers exactly).
 const RAISE = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -125,7 +133,7 @@ export class CatalogRepair {
     try {
       if (await this.rebuild(token, reason)) this.lastRunId = runId;
     } finally {
-      await redis.eval(RELEASE, 1, keys.catalogRebuildLock(), token);
+      await redis.eval(RELEASE, 2, keys.catalogRebuildLock(), keys.catalogRebuildThrough(), token);
     }
   }
 
@@ -139,7 +147,15 @@ export class CatalogRepair {
     const events = await this.replay(token);
     const epoch = randomUUID();
     const done =
-      (await redis.eval(FINISH, 2, keys.catalogRebuildLock(), keys.catalogEpoch(), token, epoch)) === 1;
+      (await redis.eval(
+        FINISH,
+        3,
+        keys.catalogRebuildLock(),
+        keys.catalogEpoch(),
+        keys.catalogRebuildThrough(),
+        token,
+        epoch,
+      )) === 1;
     if (!done) {
       log.warn('the catalog changed under its rebuild (emptied again?); rebuilding once more');
       return false;
@@ -156,12 +172,18 @@ export class CatalogRepair {
     return true;
   }
 
-  /** Applies every event the sources stream holds now, oldest first; returns how many. */
+  /**
+   * Applies every event the sources stream holds now, oldest first; returns how many. Announces the last
+   * sequence first (`coveredByRebuild`): the durable consumers skip what this replay applies.
+   */
   private async replay(token: string): Promise<number> {
     const { redis, keys, js, jsm, log } = this.deps;
     const info = await jsm.streams.info(STREAMS.sources.name);
     if (info.state.messages === 0) return 0;
     const last = info.state.last_seq;
+    const lease = [keys.catalogRebuildLock(), keys.catalogRebuildThrough(), token] as const;
+    if ((await redis.eval(ANNOUNCE, 2, ...lease, String(last), String(LEASE_MS))) !== 1)
+      throw new AppError('UNAVAILABLE', 'rebuild lease lost');
     const consumer = await js.consumers.get(STREAMS.sources.name, { deliver_policy: DeliverPolicy.All });
     const messages = await consumer.consume({ max_messages: 256 });
     let applied = 0;
@@ -180,15 +202,26 @@ export class CatalogRepair {
         }
         if (Date.now() - renewed > LEASE_MS / 3) {
           renewed = Date.now();
-          await redis.pexpire(keys.catalogRebuildLock(), LEASE_MS);
-          if ((await redis.get(keys.catalogRebuildLock())) !== token)
+          if ((await redis.eval(RENEW, 2, ...lease, String(LEASE_MS))) !== 1)
             throw new AppError('UNAVAILABLE', 'rebuild lease lost');
         }
-        if (m.seq >= last || this.stopped) break;
+        if (m.seq >= last) break;
+        // Not finished: consumers acked events up to `last` for this rebuild, so it must not write the epoch.
+        if (this.stopped) throw new AppError('UNAVAILABLE', 'stopped during the rebuild');
       }
     } finally {
       await messages.close();
     }
     return applied;
   }
+}
+
+/**
+ * True when a rebuild is replaying the stream through `seq`: it applies that event itself, or it fails without
+ * writing the epoch and the next rebuild replays the whole stream again, so a consumer may ack the event without
+ * applying it (otherwise every source is planned twice after a Redis loss).
+ */
+export async function coveredByRebuild(redis: Redis, keys: CatalogKeys, seq: number): Promise<boolean> {
+  const through = await redis.get(keys.catalogRebuildThrough());
+  return through !== null && Number(through) >= seq;
 }

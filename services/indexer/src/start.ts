@@ -24,7 +24,7 @@ import {
   SpanKind,
 } from '@profiles/shared/runtime';
 import { applyEvent } from './apply-event.ts';
-import { CatalogRepair } from './catalog-repair.ts';
+import { CatalogRepair, coveredByRebuild } from './catalog-repair.ts';
 import { CatalogWriter } from './catalog-writer.ts';
 import { storeFileErrors } from './file-errors.ts';
 import { registerIndexerMetrics } from './metrics.ts';
@@ -58,6 +58,8 @@ export interface Indexer {
   repair: CatalogRepair;
   /** Events handled (acked or terminated) since start. */
   handled: () => number;
+  /** Events the durable consumer acked without applying: a running rebuild replays them (`coveredByRebuild`). */
+  leftToRebuild: () => number;
   stop: () => Promise<void>;
 }
 
@@ -108,8 +110,14 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
   const { repair, repairRedis } = startRepair(deps, keys, (ev, seq, redis, w) =>
     applyEvent(applyDeps(w, redis), ev, seq).then(() => outbox.kick()),
   );
+  let leftToRebuild = 0;
   const handle = (m: JsMsg) =>
     handleEvent(m, deps.log, async (ev) => {
+      if (await coveredByRebuild(deps.redis, keys, m.seq)) {
+        leftToRebuild++;
+        deps.log.debug({ seq: m.seq }, 'event left to the running catalog rebuild');
+        return;
+      }
       await applyEvent(
         applyDeps(writer, deps.redis, () => m.working()),
         ev,
@@ -133,6 +141,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     writer,
     outbox,
     handled: consumer.handled,
+    leftToRebuild: () => leftToRebuild,
     poller,
     repair,
     stop: async () => {
