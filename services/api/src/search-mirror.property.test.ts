@@ -133,3 +133,39 @@ test('the partial selection of a first page is the full sort’s first k', () =>
     { numRuns: 300 },
   );
 });
+
+test('a mirror not in step answers undefined at once; one a little behind waits for its generation', async () => {
+  const index = new SearchIndex();
+  putProfile(
+    index,
+    { source: 'one', name: 'probe', description: [], maintainer: 'team', versions: ['1.0.0'] },
+    1,
+  );
+  index.seal();
+  const q = {
+    q: 'probe',
+    limit: 4,
+    prerelease: 'include',
+    sort: 'relevance',
+    versions: 'latest',
+    facetLimit: 0,
+  } as const;
+  const req = { generation: '7', hash: 'h', offset: 0, audience: EVERYTHING };
+  let at: string | undefined;
+  let waited = 0;
+  const engine = new SearchMirror(
+    { index },
+    () => at,
+    async () => {
+      waited++;
+      at = '7';
+      return true;
+    },
+  );
+  assert.equal(engine.rank(q, req), undefined, 'not synced: no wait, Redis answers');
+  assert.equal(waited, 0);
+  at = '6';
+  const ranked = await engine.rank(q, req);
+  assert.equal(waited, 1);
+  assert.equal(ranked?.total, 1, 'answered once the mirror reached the generation');
+});

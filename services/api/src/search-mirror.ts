@@ -47,8 +47,11 @@ export class SearchMirror implements SearchEngine {
    * not at the request's generation (after waiting a little, when it is catching up).
    */
   rank(q: SearchQuery, req: RankRequest): Ranked | undefined | Promise<Ranked | undefined> {
-    if (!this.loader.index || !this.at || this.at() === req.generation) return this.rankNow(q, req);
-    if (!this.caughtUp) return undefined;
+    if (!this.loader.index || !this.at) return this.rankNow(q, req);
+    const at = this.at();
+    if (at === req.generation) return this.rankNow(q, req);
+    // Not in step at all (loading, reconnecting): Redis answers at once, as nothing is about to catch up.
+    if (at === undefined || !this.caughtUp) return undefined;
     return this.caughtUp(req.generation, CATCH_UP_MS).then((ok) => (ok ? this.rankNow(q, req) : undefined));
   }
 
