@@ -36,11 +36,18 @@ export class SearchMirror implements SearchEngine {
   });
 
   constructor(
-    private readonly loader: Pick<MirrorLoader, 'index'>,
+    private readonly loader: Pick<MirrorLoader, 'index'> & Partial<Pick<MirrorLoader, 'onChange'>>,
     private readonly at?: () => string | undefined,
     /** Resolves true once the index reflects the generation, false when it does not within the time given. */
     private readonly caughtUp?: (generation: string, ms: number) => Promise<boolean>,
-  ) {}
+  ) {
+    // A whole new index (a full reload): results of the old one never hold, and must not keep it in memory.
+    let last = loader.index;
+    loader.onChange?.(() => {
+      if (loader.index !== last) this.results.clear();
+      last = loader.index;
+    });
+  }
 
   /**
    * One page of a query, ranked exactly as the Redis search ranks; undefined when the index is not loaded or
