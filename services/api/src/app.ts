@@ -118,7 +118,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   profilesRoutes(app);
   searchRoutes(app, {
     search: new Search([
-      ...(loader ? [new SearchMirror(loader, () => catalogGeneration.followed())] : []),
+      ...(loader
+        ? [
+            new SearchMirror(
+              loader,
+              () => catalogGeneration.followed(),
+              (g, ms) => catalogGeneration.whenFollowed(g, ms),
+            ),
+          ]
+        : []),
       new RedisSearch(writeRedis, keys, reader),
     ]),
     generation: () => catalogGeneration.current(),

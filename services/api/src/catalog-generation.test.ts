@@ -94,9 +94,12 @@ test('the follower reloads the source each bump names; followed() waits for it, 
     await waitFor(() => calls.length === 2, { what: 'reload asked' });
     assert.equal(calls[1], 'team-a/catalog');
     assert.equal(gen.followed(), before, 'followed stays until the reload finishes');
+    assert.equal(await gen.whenFollowed(bumped, 20), false, 'a search does not wait past its time');
+    const waiting = gen.whenFollowed(bumped, 5000);
     release();
-    await gen.settled();
+    assert.equal(await waiting, true, 'a search waiting for the reload goes on once it is done');
     assert.equal(gen.followed(), bumped);
+    assert.equal(await gen.whenFollowed(before, 0), true, 'an older generation is already reached');
 
     // A reload that fails makes it stop vouching and load everything again.
     follower.reloadSource = async () => {

@@ -37,6 +37,8 @@ export class CatalogGeneration {
   private tasks: Promise<void> = Promise.resolve();
   /** The last generation announced on this connection: announcements only ever grow, unless Redis was reset. */
   private lastAnnounced = 0;
+  /** Searches waiting for the follower to reach their generation (`whenFollowed`), checked at every step. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly deps: {
@@ -95,6 +97,32 @@ export class CatalogGeneration {
     sub.on('ready', () => this.enqueue(() => this.sync()));
   }
 
+  /**
+   * Resolves true once the follower reflects `generation` (or a newer one), false if it does not within `ms`:
+   * a search that arrives between an announcement and its reload waits for the mirror instead of asking Redis.
+   */
+  whenFollowed(generation: string, ms: number): Promise<boolean> {
+    const reached = () => this.followed() !== undefined && Number(this.followedAt) >= Number(generation);
+    if (reached()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!reached()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        resolve(false);
+      }, ms).unref();
+      this.waiters.add(check);
+    });
+  }
+
+  private wake(): void {
+    for (const check of [...this.waiters]) check();
+  }
+
   /** Resolves once every task queued so far has run (tests). */
   settled(): Promise<void> {
     return this.tasks;
@@ -120,6 +148,7 @@ export class CatalogGeneration {
     this.latest = value;
     this.followedAt = value;
     this.synced = this.sub.status === 'ready';
+    this.wake();
   }
 
   private async apply({ generation, sourceId }: GenerationMessage): Promise<void> {
@@ -128,6 +157,7 @@ export class CatalogGeneration {
     if (sourceId !== undefined) await this.deps.follower?.reloadSource(sourceId);
     this.latest = newer(this.latest, generation);
     this.followedAt = newer(this.followedAt, generation);
+    this.wake();
   }
 
   close(): void {

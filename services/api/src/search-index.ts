@@ -26,6 +26,8 @@ interface Posting {
 const TERM_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-.';
 /** Words whose one-edit terms are remembered at most (a few terms each). */
 const TYPO_MEMO_MAX = 10_000;
+/** Changed document ids remembered at most: a result older than these is computed again. */
+const TOUCHED_MAX = 8192;
 
 /**
  * The search indexes of the catalog, in memory: term postings over integer document ids, terms kept sorted for
@@ -58,6 +60,12 @@ export class SearchIndex {
   // entries from older ones, so nothing is cleared between queries.
   private readonly slots: { stamp: Uint32Array; score: Float64Array }[] = [];
   private stampCounter = 0;
+  /**
+   * Ids of the documents put or removed, in order, the oldest dropped beyond TOUCHED_MAX: a result computed at
+   * an `epoch` still holds if none of the documents changed since were or are now in it (search-mirror.ts).
+   */
+  private touched: number[] = [];
+  private touchedBase = 0;
 
   get size(): number {
     return this.ids.size;
@@ -90,6 +98,29 @@ export class SearchIndex {
 
   private renumber(): void {
     this.sortedMembers.forEach((m, i) => (this.memberRank[this.ids.get(m)!] = i * RANK_GAP));
+  }
+
+  /** How many document changes the index has seen. */
+  get epoch(): number {
+    return this.touchedBase + this.touched.length;
+  }
+
+  /** The ids of documents changed since `epoch`, or undefined when they are no longer all remembered. */
+  touchedSince(epoch: number): number[] | undefined {
+    return epoch < this.touchedBase ? undefined : this.touched.slice(epoch - this.touchedBase);
+  }
+
+  private touch(id: number): void {
+    this.touched.push(id);
+    if (this.touched.length <= TOUCHED_MAX) return;
+    const drop = this.touched.length >> 1;
+    this.touched = this.touched.slice(drop);
+    this.touchedBase += drop;
+  }
+
+  /** The document at `id`, or undefined when the id is free. */
+  docAt(id: number): Doc | undefined {
+    return this.docs[id];
   }
 
   doc(id: number): Doc {
@@ -158,11 +189,13 @@ export class SearchIndex {
       const old = this.docs[id]!;
       if (this.updatedAt[id] === updated && old.versions.join() === versions.join()) return;
       this.unlink(id);
+      this.touch(id);
     } else {
       id = this.free.pop() ?? this.docs.length;
       this.grow(id);
       this.ids.set(member, id);
       if (!this.bulk) this.placeMember(member, id);
+      this.touch(id);
     }
     d.facets.slice(0, FACET_ROW).forEach(([f, v], j) => {
       const key = `${f}\u0000${v}`;
@@ -197,6 +230,7 @@ export class SearchIndex {
     const id = this.ids.get(member);
     if (id === undefined) return;
     this.unlink(id);
+    this.touch(id);
     this.docs[id] = undefined;
     this.free.push(id);
     this.ids.delete(member);

@@ -13,7 +13,7 @@ import { EVERYTHING } from './auth/audience.ts';
 import { CatalogReader } from './catalog-reader.ts';
 import { MirrorLoader } from './mirror-loader.ts';
 import { SearchMirror } from './search-mirror.ts';
-import type { SearchQuery } from './search-query.ts';
+import type { Ranked, SearchQuery } from './search-query.ts';
 
 const keys = catalogKeys('mirror:');
 let server: LocalServer;
@@ -54,7 +54,7 @@ const query = (q: string, sort: SearchQuery['sort'] = 'relevance'): SearchQuery 
 /** Everything the mirror answers for a few queries, for comparing two mirrors. */
 function answers(m: SearchMirror, tag: string) {
   const rank = (q: SearchQuery, hash: string, offset: number) =>
-    m.rank(q, { generation: tag, hash, offset, audience: EVERYTHING });
+    m.rank(q, { generation: tag, hash, offset, audience: EVERYTHING }) as Ranked | undefined;
   return ['', 'probe', 'prob', 'probr', 'alpha'].flatMap((q) =>
     (['relevance', 'name', 'updated'] as const).map((sort) => {
       const first = rank(query(q, sort), `${q} ${sort}`, 0)!;
@@ -137,9 +137,14 @@ test('typo matches follow the terms as they come and go', async () => {
     await live.loader.reloadSource('ns/typos');
   };
   const names = (q: string) =>
-    live.engine
-      .rank(query(q), { generation: `typos ${seq}`, hash: q, offset: 0, audience: EVERYTHING })!
-      .page.map((h) => parseProfileNameMember(h.member).profile);
+    (
+      live.engine.rank(query(q), {
+        generation: `typos ${seq}`,
+        hash: q,
+        offset: 0,
+        audience: EVERYTHING,
+      }) as Ranked
+    ).page.map((h) => parseProfileNameMember(h.member).profile);
   await upsert([entry('typos', 'one', '1.0.0', 'zephyr wind')]);
   assert.deepEqual(names('zephir'), ['one']);
   assert.deepEqual(names('quasir'), [], 'no term one edit away yet');

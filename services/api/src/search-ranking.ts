@@ -15,43 +15,65 @@ export interface FullResult {
   scores: number[];
   facets: Record<string, Record<string, number>>;
   order?: { ids: number[]; scores: number[] };
+  /** Its first PARTIAL_SELECTION hits in order, picked once for every first page asked of it. */
+  head?: { ids: number[]; scores: number[] };
 }
 
 /** Pages within the first this many hits are picked by partial selection; deeper ones sort the result once. */
 const PARTIAL_SELECTION = 100;
 
+/** Each query word's sources (term, factor), as the index's terms give them now; none for an empty query. */
+export type QuerySources = [string, number][][];
+
+export function querySources(index: SearchIndex, q: SearchQuery): QuerySources {
+  return queryWords(q.q).map((w) => wordSources(index, w));
+}
+
+/** Whether a matched document passes the audience, the facet filters (`wanted` ids) and the version range. */
+function admits(
+  index: SearchIndex,
+  q: SearchQuery,
+  audience: Audience,
+  wanted: (number | undefined)[],
+  id: number,
+) {
+  if (!audience.all && !audience.sees(index.doc(id).sourceId)) return false;
+  for (const f of wanted) if (f === undefined || !index.hasFacet(id, f)) return false;
+  const range = q.version;
+  if (!range) return true;
+  const includePrerelease = q.prerelease !== 'exclude';
+  return index.doc(id).versions.some((v) => semver.satisfies(v, range, { includePrerelease }));
+}
+
+const wantedFacets = (index: SearchIndex, q: SearchQuery) =>
+  queryFilters(q).map(([facet, value]) => index.facetId(facet, value));
+
 /** The whole match of a query among the documents of the audience's sources. */
-export function matchQuery(index: SearchIndex, q: SearchQuery, audience: Audience): FullResult {
-  const words = queryWords(q.q);
+export function matchQuery(
+  index: SearchIndex,
+  q: SearchQuery,
+  audience: Audience,
+  sources: QuerySources = querySources(index, q),
+): FullResult {
   let ids: number[];
   let scores: number[];
-  if (words.length === 0) {
+  if (sources.length === 0) {
     ids = index.allIds();
     scores = ids.map(() => 0);
   } else {
-    ({ ids, scores } = index.match(words.map((w) => wordSources(index, w))));
+    ({ ids, scores } = index.match(sources));
     const exact = new Set(exactNames(q.q).flatMap((n) => [...index.named(n)]));
     if (exact.size > 0)
       ids.forEach((id, i) => {
         if (exact.has(id)) scores[i]! += RANKING.exactNameBonus;
       });
   }
-  const wanted = queryFilters(q).map(([facet, value]) => index.facetId(facet, value));
+  const wanted = wantedFacets(index, q);
   const counts = new Int32Array(index.facetValues.length);
   const outIds: number[] = [];
   const outScores: number[] = [];
   ids.forEach((id, i) => {
-    if (!audience.all && !audience.sees(index.doc(id).sourceId)) return;
-    for (const f of wanted) if (f === undefined || !index.hasFacet(id, f)) return;
-    if (
-      q.version &&
-      !index
-        .doc(id)
-        .versions.some((v) =>
-          semver.satisfies(v, q.version!, { includePrerelease: q.prerelease !== 'exclude' }),
-        )
-    )
-      return;
+    if (!admits(index, q, audience, wanted, id)) return;
     outIds.push(id);
     outScores.push(scores[i]!);
     index.countFacets(id, counts);
@@ -62,6 +84,31 @@ export function matchQuery(index: SearchIndex, q: SearchQuery, audience: Audienc
     if (n > 0 && (SEARCH_FACETS as readonly string[]).includes(facet)) (facets[facet] ??= {})[value] = n;
   });
   return { ids: outIds, scores: outScores, facets };
+}
+
+/**
+ * Whether a result stays exact after documents `touched` changed, the query's word sources being the same as
+ * when it was computed: so when none of those documents was in it and none is matched now. Every other
+ * document kept its terms, facets, versions and relative member order, so its score, count and place hold.
+ */
+export function stillHolds(
+  index: SearchIndex,
+  q: SearchQuery,
+  audience: Audience,
+  sources: QuerySources,
+  full: FullResult,
+  touched: number[],
+): boolean {
+  if (touched.length === 0) return true;
+  const wanted = wantedFacets(index, q);
+  for (const id of touched) {
+    if (full.ids.includes(id)) return false;
+    const doc = index.docAt(id);
+    if (!doc) continue;
+    const matched = sources.every((word) => word.some(([term]) => doc.terms.includes(term)));
+    if (matched && admits(index, q, audience, wanted, id)) return false;
+  }
+  return true;
 }
 
 /**
@@ -77,8 +124,9 @@ export function pageOf(
 ): { ids: number[]; scores: number[]; sorted: boolean } {
   const before = precedes(index, sort);
   if (end <= PARTIAL_SELECTION && !full.order) {
-    const top = topK(full.ids, full.scores, end, before);
-    return { ids: top.ids.slice(offset), scores: top.scores.slice(offset), sorted: false };
+    full.head ??= topK(full.ids, full.scores, PARTIAL_SELECTION, before);
+    const { ids, scores } = full.head;
+    return { ids: ids.slice(offset, end), scores: scores.slice(offset, end), sorted: false };
   }
   const sorted = !full.order;
   if (!full.order) {
@@ -110,7 +158,7 @@ function precedes(index: SearchIndex, sort: SearchQuery['sort']): Precedes {
 }
 
 /** The first k of ids in `before` order, by insertion into a k-long list (k is a page or a few). */
-function topK(
+export function topK(
   ids: number[],
   scores: number[],
   k: number,

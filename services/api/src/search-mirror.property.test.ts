@@ -1,0 +1,171 @@
+/**
+ * Properties of the in-memory ranking, over random catalogs, changes and queries: a result the mirror keeps
+ * across changes (search-mirror.ts `stillHolds`) is always the one an index built from scratch gives, and the
+ * partial selection of a first page is always the full sort's first k.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { profileNameMember, searchDocument, type CatalogEntry } from '@profiles/shared';
+import { EVERYTHING } from './auth/audience.ts';
+import { SearchIndex } from './search-index.ts';
+import { SearchMirror } from './search-mirror.ts';
+import { topK } from './search-ranking.ts';
+import type { Ranked, SearchQuery } from './search-query.ts';
+
+const WORDS = ['probe', 'prober', 'prom', 'prometheus', 'alpha', 'alpine', 'zephyr', 'nginx', 'mesh'];
+
+interface Profile {
+  source: string;
+  name: string;
+  description: string[];
+  maintainer: string;
+  versions: string[];
+}
+
+const profile = fc.record({
+  source: fc.constantFrom('one', 'two', 'three'),
+  name: fc.constantFrom('a', 'b', 'probe', 'alpha', 'nginx', 'prom-x', 'zz'),
+  description: fc.array(fc.constantFrom(...WORDS), { maxLength: 4 }),
+  maintainer: fc.constantFrom('team', 'ops'),
+  versions: fc.uniqueArray(fc.constantFrom('1.0.0', '1.2.0', '2.0.0-rc.1'), { minLength: 1, maxLength: 2 }),
+});
+
+const change = fc.oneof(
+  profile.map((p) => ({ put: p })),
+  fc.record({
+    remove: fc.record({ source: profile.map((p) => p.source), name: profile.map((p) => p.name) }),
+  }),
+);
+
+const searchQuery = fc.record({
+  q: fc.oneof(
+    fc.constantFrom('', 'probe', 'prom', 'alpha', 'nginx mesh', 'zephir', 'pro'),
+    fc.constantFrom(...WORDS),
+  ),
+  limit: fc.constant(4),
+  prerelease: fc.constantFrom('include', 'exclude', 'only'),
+  sort: fc.constantFrom('relevance', 'name', 'updated'),
+  versions: fc.constant('latest'),
+  facetLimit: fc.constant(10),
+  maintainer: fc.option(fc.constantFrom('team', 'ops'), { nil: undefined }),
+  version: fc.option(fc.constantFrom('^1', '>=2.0.0-0'), { nil: undefined }),
+}) as fc.Arbitrary<SearchQuery>;
+
+const member = (p: Pick<Profile, 'name' | 'source'>) => profileNameMember(p.name, `ns/${p.source}`);
+
+function putProfile(index: SearchIndex, p: Profile, updated: number): void {
+  const entries = p.versions.map((version): CatalogEntry => ({
+    tag: `${p.name}/v${version}`,
+    catalogSource: p.source,
+    url: '',
+    name: p.name,
+    description: p.description.join(' '),
+    maintainer: p.maintainer,
+    prerequisites: [],
+    version,
+    catalogNamespace: 'ns',
+    origin: 'inline',
+    indexedAt: new Date(0).toISOString(),
+  }));
+  index.put(`ns/${p.source}`, member(p), searchDocument(entries)!, updated, p.versions);
+}
+
+/** The first two pages, total and facets of each query. */
+function answers(engine: SearchMirror, queries: SearchQuery[]) {
+  return queries.map((q, i) =>
+    [0, 4].map((offset) => {
+      const r = engine.rank(q, { generation: 'g', hash: String(i), offset, audience: EVERYTHING }) as Ranked;
+      return { total: r.total, page: r.page, facets: r.facets };
+    }),
+  );
+}
+
+test('results kept across changes equal those of an index built from scratch', () => {
+  fc.assert(
+    fc.property(
+      fc.array(profile, { maxLength: 25 }),
+      fc.array(change, { minLength: 1, maxLength: 8 }),
+      fc.array(searchQuery, { minLength: 1, maxLength: 6 }),
+      (initial, changes, queries) => {
+        const held = new Map<string, { p: Profile; updated: number }>();
+        let clock = 0;
+        const live = new SearchIndex();
+        for (const p of initial) {
+          held.set(member(p), { p, updated: ++clock });
+          putProfile(live, p, clock);
+        }
+        live.seal();
+        const engine = new SearchMirror({ index: live });
+        answers(engine, queries); // computed now, kept for after the changes
+        for (const c of changes) {
+          if ('put' in c) {
+            held.set(member(c.put), { p: c.put, updated: ++clock });
+            putProfile(live, c.put, clock);
+          } else {
+            held.delete(member(c.remove));
+            live.remove(member(c.remove));
+          }
+          const fresh = new SearchIndex();
+          for (const { p, updated } of held.values()) putProfile(fresh, p, updated);
+          fresh.seal();
+          assert.deepEqual(answers(engine, queries), answers(new SearchMirror({ index: fresh }), queries));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('the partial selection of a first page is the full sort’s first k', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 300 }),
+      fc.integer({ min: 1, max: 120 }),
+      (scores, k) => {
+        const ids = scores.map((_, i) => i);
+        // Equal scores by id, descending: a total order, as member ranks make it in the index.
+        const before = (a: number, sa: number, b: number, sb: number) => (sa !== sb ? sa > sb : a > b);
+        const sorted = [...ids].sort((a, b) => (before(a, scores[a]!, b, scores[b]!) ? -1 : 1));
+        assert.deepEqual(topK(ids, scores, k, before).ids, sorted.slice(0, k));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a mirror not in step answers undefined at once; one a little behind waits for its generation', async () => {
+  const index = new SearchIndex();
+  putProfile(
+    index,
+    { source: 'one', name: 'probe', description: [], maintainer: 'team', versions: ['1.0.0'] },
+    1,
+  );
+  index.seal();
+  const q = {
+    q: 'probe',
+    limit: 4,
+    prerelease: 'include',
+    sort: 'relevance',
+    versions: 'latest',
+    facetLimit: 0,
+  } as const;
+  const req = { generation: '7', hash: 'h', offset: 0, audience: EVERYTHING };
+  let at: string | undefined;
+  let waited = 0;
+  const engine = new SearchMirror(
+    { index },
+    () => at,
+    async () => {
+      waited++;
+      at = '7';
+      return true;
+    },
+  );
+  assert.equal(engine.rank(q, req), undefined, 'not synced: no wait, Redis answers');
+  assert.equal(waited, 0);
+  at = '6';
+  const ranked = await engine.rank(q, req);
+  assert.equal(waited, 1);
+  assert.equal(ranked?.total, 1, 'answered once the mirror reached the generation');
+});
