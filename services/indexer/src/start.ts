@@ -81,15 +81,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     owner: `${hostname()}:${process.pid}:${Math.random()}`,
   });
   outbox.start();
-  const poller = new PollScheduler({
-    redis: deps.redis,
-    keys,
-    js: deps.js,
-    log: deps.log,
-    defaultIntervalSeconds: deps.pollIntervalSeconds ?? 300,
-    ...(deps.pollTickMs ? { tickMs: deps.pollTickMs } : {}),
-  });
-  poller.start();
+  const poller = startPoller(deps, keys);
   const consumed = registerIndexerMetrics(deps.metrics ?? new ServiceMetrics('indexer'), {
     writer,
     outbox,
@@ -152,6 +144,20 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
       await outbox.stop();
     },
   };
+}
+
+/** Re-scans git sources on their intervals (poll-scheduler.ts). */
+function startPoller(deps: IndexerDeps, keys: CatalogKeys): PollScheduler {
+  const poller = new PollScheduler({
+    redis: deps.redis,
+    keys,
+    js: deps.js,
+    log: deps.log,
+    defaultIntervalSeconds: deps.pollIntervalSeconds ?? 300,
+    ...(deps.pollTickMs ? { tickMs: deps.pollTickMs } : {}),
+  });
+  poller.start();
+  return poller;
 }
 
 /**
