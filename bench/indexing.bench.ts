@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { encodeEvent, EVENT_TYPES, makeEvent, STREAMS, SUBJECTS } from '@profiles/shared';
 import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { startStack, waitFor } from '../test/harness/index.ts';
+import { startBenchInfra } from './lib/infra.ts';
 import { dumpKeys, writeCommands } from '../test/harness/redis-dump.ts';
 import { catalogSourceObject } from '../test/fixtures/catalog-generator.ts';
 
@@ -25,7 +26,7 @@ const VERSIONS = Number(process.env.VERSIONS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const TOTAL = SOURCES * VERSIONS;
 
-const stack = await startStack();
+const stack = await startStack({ servers: await startBenchInfra() });
 const baselineDb = connectRedis(`${stack.redis.url}/1`, silentLogger(), 'baseline', {
   autoPipelining: false,
 });

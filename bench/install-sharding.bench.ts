@@ -16,6 +16,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { INSTALL_PARTITIONS, installPartition } from '@profiles/shared';
 import { startStack, waitFor } from '../test/harness/index.ts';
+import { startBenchInfra } from './lib/infra.ts';
 import { examplesRepo, gitopsRepo, gitSync, startInstallerStack } from '../test/harness/installer.ts';
 import { spawnInstallerReplica, submitSimpleInstall } from '../test/harness/installer-replica.ts';
 
@@ -30,7 +31,7 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 const loadBefore = load();
-const stack = await startStack();
+const stack = await startStack({ servers: await startBenchInfra() });
 const dir = await stack.tempDir('install-sharding-bench-');
 const examples = examplesRepo(dir);
 const ins = await startInstallerStack(stack, examples, 0);

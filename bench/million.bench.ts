@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { bumpGeneration, catalogKeys, checkCatalogSourceDocument, type CatalogEntry } from '@profiles/shared';
 import { connectRedis, silentLogger } from '@profiles/shared/runtime';
-import { startRedis } from '../scripts/lib/servers.ts';
+import { startBenchInfra } from './lib/infra.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { resolveInline } from '../services/indexer/src/resolve-source.ts';
 import { catalogSourceObject } from '../test/fixtures/catalog-generator.ts';
@@ -31,7 +31,7 @@ const SIZE = Number(process.env.SIZE ?? 1_000_000);
 const DURATION = Number(process.env.DURATION ?? 10);
 const CHANGES = Number(process.env.CHANGES ?? 50);
 const QUERIES = ['nginx', 'prom', 'grafanna', 'service mesh', 'redis', 'load balancer', 'cert-manager'];
-const redisServer = await startRedis();
+const redisServer = await startBenchInfra();
 const redis = connectRedis(redisServer.url, silentLogger(), 'bench', { autoPipelining: false });
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

@@ -19,10 +19,13 @@ const BENCH_TOKEN = process.env.BENCH_TOKEN ?? 'bench-token-0123456789abcdef';
 
 const [redisUrl, ...prefixes] = process.argv.slice(2) as [string, ...string[]];
 const log = silentLogger();
+// BENCH_REDIS=replica (bench/lib/infra.ts): reads from the replica, writes to the primary, as REDIS_READ_URL.
+const readUrl = process.env.BENCH_REDIS_READ_URL;
 const apis = [];
 for (const prefix of prefixes) {
-  const redis = connectRedis(redisUrl, log, 'bench-api', { failFast: true });
-  const api = await buildApp({ redis, redisPrefix: prefix, log, rateLimitPerMinute: 0 });
+  const redis = connectRedis(readUrl ?? redisUrl, log, 'bench-api', { failFast: true });
+  const writeRedis = readUrl ? connectRedis(redisUrl, log, 'bench-api-write', { failFast: true }) : redis;
+  const api = await buildApp({ redis, writeRedis, redisPrefix: prefix, log, rateLimitPerMinute: 0 });
   await api.listen({ host: '127.0.0.1', port: 0 });
   apis.push(api);
 }

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { bumpGeneration, catalogKeys } from '@profiles/shared';
 import { connectRedis, silentLogger } from '@profiles/shared/runtime';
-import { startRedis } from '../scripts/lib/servers.ts';
+import { startBenchInfra } from './lib/infra.ts';
 import { loadSyntheticCatalog } from './lib/synthetic-catalog.ts';
 
 const DURATION = Number(process.env.DURATION ?? 2);
@@ -46,7 +46,7 @@ const QUERIES = [
 ];
 
 const SIZES = [1_000, 10_000, 100_000];
-const redisServer = await startRedis();
+const redisServer = await startBenchInfra();
 const redis = connectRedis(redisServer.url, silentLogger(), 'bench', { autoPipelining: false });
 
 function pct(xs: number[], p: number): number {

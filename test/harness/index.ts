@@ -62,9 +62,23 @@ export interface IndexerOptions {
   log?: Logger;
 }
 
+/** Servers started elsewhere (bench/lib/infra.ts: a NATS cluster, a Redis read replica); the stack stops them. */
+export interface StackServers {
+  redis: LocalServer;
+  nats: LocalServer;
+  natsUrls: string[];
+  streamReplicas: number;
+  redisReadUrl: string | undefined;
+  stop: () => Promise<void>;
+}
+
 export interface Stack {
   redis: LocalServer;
   nats: LocalServer;
+  /** Every NATS client URL (more than one on a cluster). */
+  natsUrls: string[];
+  /** NATS_STREAM_REPLICAS: every client declares the streams with it, or it would scale them back down. */
+  streamReplicas: number;
   prefix: string;
   /** A Redis client for assertions. */
   client: Redis;
@@ -93,7 +107,7 @@ export interface Stack {
     sseHeartbeatMs?: number;
     /** false: no pub/sub generation and no in-memory search mirror (every request asks Redis). */
     liveGeneration?: boolean;
-    /** A Redis replica for reads (REDIS_READ_URL); writes then go to the stack's Redis. */
+    /** A Redis replica for reads (REDIS_READ_URL; default the servers' replica); writes go to the stack's Redis. */
     readUrl?: string;
     /** Authentication and authorization (default: an open API). */
     auth?: ApiAuth;
@@ -103,17 +117,27 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-/** `natsMaxPayloadBytes`: NATS's message limit (default 8 MB, as deployments should set it). */
-export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): Promise<Stack> {
-  const [redis, nats] = await Promise.all([
-    startRedis(),
-    startNats(opts.natsMaxPayloadBytes ? { maxPayloadBytes: opts.natsMaxPayloadBytes } : {}),
-  ]);
+/**
+ * `natsMaxPayloadBytes`: NATS's message limit (default 8 MB, as deployments should set it); `servers`: use
+ * these instead of starting a redis-server and a nats-server.
+ */
+export async function startStack(
+  opts: { natsMaxPayloadBytes?: number; servers?: StackServers } = {},
+): Promise<Stack> {
+  const [redis, nats] = opts.servers
+    ? [opts.servers.redis, opts.servers.nats]
+    : await Promise.all([
+        startRedis(),
+        startNats(opts.natsMaxPayloadBytes ? { maxPayloadBytes: opts.natsMaxPayloadBytes } : {}),
+      ]);
+  const natsUrls = opts.servers?.natsUrls ?? [nats.url];
+  const streamReplicas = opts.servers?.streamReplicas ?? 1;
+  const defaultReadUrl = opts.servers?.redisReadUrl;
   const prefix = 'pf:';
   const cleanups: (() => Promise<unknown>)[] = [];
   const client = connectRedis(redis.url, testLogger('test'), 'test');
   const jetstream = async () => {
-    const h = await connectJetStream([nats.url], testLogger('test'), 'test');
+    const h = await connectJetStream(natsUrls, testLogger('test'), 'test', undefined, { streamReplicas });
     cleanups.push(() => h.nc.close());
     return h;
   };
@@ -132,6 +156,8 @@ export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): P
   const stack: Stack = {
     redis,
     nats,
+    natsUrls,
+    streamReplicas,
     prefix,
     client,
     jetstream,
@@ -207,8 +233,9 @@ export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): P
       return managedWatcher(w, handles);
     },
     api: async (opts = {}) => {
-      const r = connectRedis(opts.readUrl ?? redis.url, testLogger('api'), 'api', { failFast: true });
-      const w = opts.readUrl
+      const readUrl = opts.readUrl ?? defaultReadUrl;
+      const r = connectRedis(readUrl ?? redis.url, testLogger('api'), 'api', { failFast: true });
+      const w = readUrl
         ? connectRedis(redis.url, testLogger('api'), 'api-write', { failFast: true })
         : undefined;
       const nats = await jetstream();
@@ -242,7 +269,7 @@ export async function startStack(opts: { natsMaxPayloadBytes?: number } = {}): P
     stop: async () => {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
       client.disconnect();
-      await Promise.all([redis.destroy(), nats.destroy()]);
+      await (opts.servers ? opts.servers.stop() : Promise.all([redis.destroy(), nats.destroy()]));
     },
   };
   return stack;

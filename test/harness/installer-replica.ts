@@ -60,7 +60,8 @@ export function spawnInstallerReplica(stack: Stack, examples: string, concurrenc
     env: {
       ...process.env,
       REPLICA_REDIS_URL: stack.redis.url,
-      REPLICA_NATS_URL: stack.nats.url,
+      REPLICA_NATS_URL: stack.natsUrls.join(','),
+      REPLICA_STREAM_REPLICAS: String(stack.streamReplicas),
       REPLICA_PREFIX: stack.prefix,
       REPLICA_EXAMPLES: examples,
       REPLICA_CONCURRENCY: String(concurrency),
@@ -86,7 +87,9 @@ export function spawnInstallerReplica(stack: Stack, examples: string, concurrenc
 async function main(): Promise<void> {
   const env = process.env;
   const log = testLogger('installer-replica');
-  const h = await connectJetStream([env.REPLICA_NATS_URL!], log, 'installer-replica');
+  const h = await connectJetStream(env.REPLICA_NATS_URL!.split(','), log, 'installer-replica', undefined, {
+    streamReplicas: Number(env.REPLICA_STREAM_REPLICAS ?? 1),
+  });
   const redis = connectRedis(env.REPLICA_REDIS_URL!, log, 'installer', { autoPipelining: false });
   const workDir = await mkdtemp(join(tmpdir(), 'installer-replica-'));
   const ins = await start({

@@ -20,6 +20,8 @@ import { NATS_MAX_PAYLOAD } from '../../scripts/lib/servers.ts';
 export interface NatsNode {
   name: string;
   url: string;
+  /** Its config file's path (on its command line: how to find its process). */
+  configFile: string;
   /** SIGKILL to the server (no shutdown of its routes or its JetStream state). */
   kill9: () => Promise<void>;
   start: () => Promise<void>;
@@ -60,9 +62,14 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     const node: NatsNode & { proc?: Guarded } = {
       name,
       url: `nats://127.0.0.1:${p.client}`,
+      configFile: conf,
       running: () => node.proc !== undefined,
       start: async () => {
-        node.proc = spawnGuarded(bin, ['-c', conf], { stdout: 'ignore', stderr: 'ignore' });
+        // The port on the command line too (as the config says): benches find a server's process by its port.
+        node.proc = spawnGuarded(bin, ['-c', conf, '-p', String(p.client)], {
+          stdout: 'ignore',
+          stderr: 'ignore',
+        });
         await waitForPort(p.client);
       },
       kill9: async () => {
