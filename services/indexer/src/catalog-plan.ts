@@ -1,5 +1,6 @@
 import { indexProfile, TermIndex, unindexProfile } from './search-index.ts';
 import { fieldArgs, type RedisCommand } from './redis-commands.ts';
+import { sourceResult } from './source-result.ts';
 import { unchangedEntry } from './unchanged-entry.ts';
 import {
   bumpGenerationCommand,
@@ -338,24 +339,6 @@ function planSourceFields(b: Builder, stored: StoredCatalog, u: SourceUpdate, ch
   b.commands.push(['hset', b.ctx.keys.source(id), ...fieldArgs(sourceFields(fields))]);
   b.commands.push(['persist', b.ctx.keys.source(id)]);
   return any;
-}
-
-function sourceResult(u: SourceUpdate) {
-  return {
-    ref: u.ref,
-    origin: u.origin,
-    ...(u.uid ? { uid: u.uid } : {}),
-    ...(u.generation !== undefined ? { generation: u.generation } : {}),
-    profiles: u.status.profiles,
-    versions: u.status.versions,
-    entryErrors: u.status.entryErrors,
-    message: u.status.message,
-    ready: u.status.ready,
-    reason: u.status.reason,
-    ...(u.status.scannedRepositories
-      ? { scannedRepositories: u.status.scannedRepositories as unknown as Record<string, unknown>[] }
-      : {}),
-  };
 }
 
 /**
