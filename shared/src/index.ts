@@ -175,6 +175,12 @@ export {
   withinOneEdit,
 } from './search-terms.ts';
 export {
+  decodeSearchSnapshot,
+  encodeSearchSnapshot,
+  SEARCH_SNAPSHOT_FORMAT,
+  type SnapshotProfile,
+} from './search-snapshot.ts';
+export {
   compareVersionsDesc,
   isGreater,
   isPrerelease,

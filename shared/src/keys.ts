@@ -33,6 +33,7 @@ import type { Artifact } from './profile-definition.ts';
  *   {p}idx:facet-values:{facet}      set    values of a facet
  *   {p}idx:updated                   zset   profile member -> last change (ms)
  *   {p}idx:member-keys:{member}      set    every index key a profile member is in (to remove it cleanly)
+ *   {p}idx:snapshot:{ns/name}        string the source's profiles as search needs them (search-snapshot.ts)
  *   {p}idx:result:{generation}:{h}   zset   a search's scored result, cached for 60 s (keyed by catalog generation)
  */
 export function catalogKeys(p: string) {
@@ -72,6 +73,7 @@ export function catalogKeys(p: string) {
     searchFacetValues: (facet: string) => `${p}idx:facet-values:${facet}`,
     searchUpdated: () => `${p}idx:updated`,
     searchMemberKeys: (member: string) => `${p}idx:member-keys:${member}`,
+    searchSnapshot: (ref: SourceRef | string) => `${p}idx:snapshot:${id(ref)}`,
     searchResult: (generation: string, hash: string) => `${p}idx:result:${generation}:${hash}`,
   };
 }

@@ -1,5 +1,6 @@
 import {
   AppError,
+  decodeSearchSnapshot,
   isGreater,
   isPrerelease,
   normalizeRepoUrl,
@@ -15,6 +16,7 @@ import {
   type CatalogKeys,
   type FileError,
   type RepoTagState,
+  type SnapshotProfile,
   type SourceAccess,
   type SourceRef,
   type SourceStatus,
@@ -227,6 +229,24 @@ export class CatalogReader {
       const e = entries[i];
       // Removed since SMEMBERS: the next announcement reloads the source again.
       return e ? [{ member, entries: e, updated: Number(updated[i] ?? 0) }] : [];
+    });
+  }
+
+  /**
+   * The search snapshots of sources (`search-snapshot.ts`), one pipelined round trip: undefined for a source
+   * without a trustworthy one (none yet, another format, not beside its catalog), which is then read profile by
+   * profile (`sourceProfiles`).
+   */
+  async searchSnapshots(ids: readonly string[]): Promise<(SnapshotProfile[] | undefined)[]> {
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.get(this.keys.searchSnapshot(id)).scard(this.keys.sourceProfiles(id));
+    const replies = ids.length > 0 ? ((await pipe.exec()) ?? []) : [];
+    return ids.map((id, i) => {
+      const [e1, json] = replies[2 * i] ?? [];
+      const [e2, count] = replies[2 * i + 1] ?? [];
+      if (e1 || e2) throw (e1 ?? e2) as Error;
+      if (!this.sees(id)) return [];
+      return decodeSearchSnapshot(json as string | null, Number(count));
     });
   }
 

@@ -2,10 +2,18 @@
  * The in-memory search mirror kept current change by change, against a real redis-server and the indexer's own
  * writer: after every change it ranks exactly as a mirror loaded from scratch, including the member order used
  * to break ties, even when insertions keep landing at the same place (which forces its ranks to be renumbered).
+ * Loaded from the indexer's search snapshots, it answers as one loaded profile by profile (the way it loaded
+ * before snapshots, and still does for a source without one); a snapshot missing or not written with the
+ * catalog beside it is not trusted.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogKeys, parseProfileNameMember, type CatalogEntry } from '@profiles/shared';
+import {
+  catalogKeys,
+  parseProfileNameMember,
+  type CatalogEntry,
+  type SnapshotProfile,
+} from '@profiles/shared';
 import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { startRedis, type LocalServer } from '../../../test/harness/index.ts';
 import { CatalogWriter } from '../../indexer/src/catalog-writer.ts';
@@ -73,8 +81,8 @@ function mirror(): { loader: MirrorLoader; engine: SearchMirror } {
 /** Sequence of the catalog changes written so far (the writer refuses one older than the last). */
 let seq = 0;
 /** Writes catalog `ns/<catalog>` with the indexer's own writer, as a change of it would. */
-async function writeCatalog(catalog: string, entries: CatalogEntry[]): Promise<void> {
-  await new CatalogWriter({ redis, keys, log: silentLogger() }).upsert({
+async function writeCatalog(catalog: string, entries: CatalogEntry[], now?: () => number): Promise<void> {
+  await new CatalogWriter({ redis, keys, log: silentLogger(), ...(now ? { now } : {}) }).upsert({
     ref: { namespace: 'ns', name: catalog },
     seq: ++seq,
     origin: 'test',
@@ -152,4 +160,106 @@ test('typo matches follow the terms as they come and go', async () => {
   assert.deepEqual(names('quasir'), ['two'], 'a new term is found by the same typo');
   await upsert([entry('typos', 'two', '1.0.0', 'quasar')]);
   assert.deepEqual(names('zephir'), [], 'a term gone is no longer found');
+});
+
+/** A real reader that counts the sources it had to read profile by profile (no usable snapshot). */
+class CountingReader extends CatalogReader {
+  byProfile: string[] = [];
+  override sourceProfiles(sourceId: string) {
+    this.byProfile.push(sourceId);
+    return super.sourceProfiles(sourceId);
+  }
+}
+
+/** The old way: every source profile by profile, snapshots ignored. */
+class ProfileByProfileReader extends CountingReader {
+  override searchSnapshots(ids: readonly string[]): Promise<(SnapshotProfile[] | undefined)[]> {
+    return Promise.resolve(ids.map(() => undefined));
+  }
+}
+
+/** An entry with the facets and fields that vary: maintainer, a prerequisite, an artifact kind. */
+const richEntry = (catalog: string, name: string, version: string, description: string): CatalogEntry => ({
+  ...entry(catalog, name, version, description),
+  maintainer: name.length % 2 ? 'team' : 'crew',
+  prerequisites: name.length % 3 ? [] : ['kubectl'],
+  ...(name.length % 4
+    ? {}
+    : { artifacts: [{ kind: 'kustomize', name: 'base', kustomize: { path: '.' }, dependsOn: [] }] }),
+});
+
+/** A mirror loaded from scratch through `reader`: its size and everything it answers. */
+async function loaded(reader: CountingReader, tag: string) {
+  const loader = new MirrorLoader(reader);
+  await loader.reloadAll();
+  return { size: loader.size, answers: answers(new SearchMirror(loader), tag) };
+}
+
+let clock = 1_000_000;
+/** Another clock per write: profiles left alone keep their last change, which the `updated` sort shows. */
+const write = (catalog: string, entries: CatalogEntry[]) =>
+  writeCatalog(catalog, entries, () => (clock += 1000));
+
+function catalog(name: string, profiles: number, salt: string): CatalogEntry[] {
+  const out: CatalogEntry[] = [];
+  for (let p = 0; p < profiles; p++) {
+    const profile = `${name}-${'x'.repeat(p % 5)}${p}`;
+    out.push(richEntry(name, profile, '1.0.0', `probe ${salt} number ${p}`));
+    if (p % 3 === 0) out.push(richEntry(name, profile, '1.1.0-rc.1', `alpha ${salt} next ${p}`));
+    if (p % 4 === 0) out.push(richEntry(name, profile, '0.9.0', `older ${p}`));
+  }
+  return out;
+}
+
+test('a mirror loaded from the snapshots answers exactly as one loaded profile by profile', async () => {
+  await write('one', catalog('one', 30, 'a'));
+  await write('two', catalog('two', 12, 'b'));
+  await write('three', [richEntry('three', 'only-rc', '2.0.0-rc.1', 'probe prerelease')]);
+  // Changes: profiles edited and removed in one source (the others keep their last change), one emptied.
+  const changed = catalog('one', 30, 'a');
+  changed[3] = richEntry('one', changed[3]!.name, '1.0.0', 'alpha edited');
+  await write('one', changed.slice(0, -6));
+  await write('three', []);
+  const fromSnapshots = new CountingReader(redis, keys);
+  const byProfile = new ProfileByProfileReader(redis, keys);
+  const a = await loaded(fromSnapshots, 'snapshots');
+  const b = await loaded(byProfile, 'profiles');
+  assert.ok(a.size > 30, `${a.size} profiles loaded`);
+  assert.deepEqual(a, b);
+  assert.deepEqual(fromSnapshots.byProfile, [], 'no source read profile by profile');
+  for (const id of ['ns/one', 'ns/two', 'ns/three']) assert.ok(byProfile.byProfile.includes(id), id);
+});
+
+test('a missing or stale snapshot is not trusted: that source is read profile by profile', async () => {
+  await write('stale', catalog('stale', 10, 'c'));
+  await write('gone', catalog('gone', 5, 'd'));
+  const old = await redis.get(keys.searchSnapshot('ns/stale'));
+  await write('stale', catalog('stale', 7, 'e'));
+  // As if written beside another catalog (an indexer that did not keep it), and as an older catalog has none.
+  await redis.set(keys.searchSnapshot('ns/stale'), old!);
+  await redis.del(keys.searchSnapshot('ns/gone'));
+  await redis.set(keys.searchSnapshot('ns/two'), JSON.stringify({ v: 0, n: 0, rows: [] }));
+  const reader = new CountingReader(redis, keys);
+  assert.deepEqual(
+    await loaded(reader, 'mixed'),
+    await loaded(new ProfileByProfileReader(redis, keys), 'all'),
+  );
+  assert.deepEqual(reader.byProfile.sort(), ['ns/gone', 'ns/stale', 'ns/two']);
+
+  // The next update of a source without a snapshot writes one, even when its catalog does not change.
+  await write('gone', catalog('gone', 5, 'd'));
+  const again = new CountingReader(redis, keys);
+  const rewritten = await loaded(again, 'rewritten');
+  assert.deepEqual(again.byProfile.sort(), ['ns/stale', 'ns/two']);
+  assert.deepEqual(rewritten, await loaded(new ProfileByProfileReader(redis, keys), 'all again'));
+});
+
+test('a deleted source takes its snapshot with it', async () => {
+  await write('doomed', catalog('doomed', 3, 'f'));
+  assert.ok(await redis.exists(keys.searchSnapshot('ns/doomed')));
+  await new CatalogWriter({ redis, keys, log: silentLogger() }).delete(
+    { namespace: 'ns', name: 'doomed' },
+    ++seq,
+  );
+  assert.equal(await redis.exists(keys.searchSnapshot('ns/doomed')), 0);
 });

@@ -1,13 +1,16 @@
 import { indexProfile, TermIndex, unindexProfile } from './search-index.ts';
 import { fieldArgs, type RedisCommand } from './redis-commands.ts';
+import { sourceResult } from './source-result.ts';
 import { unchangedEntry } from './unchanged-entry.ts';
 import {
   bumpGenerationCommand,
   compareVersionsDesc,
+  encodeSearchSnapshot,
   EVENT_TYPES,
   makeEvent,
   normalizeRepoUrl,
   profileNameMember,
+  searchDocument,
   sourceFields,
   sourceId,
   sourceRepos,
@@ -16,6 +19,7 @@ import {
   type CatalogKeys,
   type CloudEvent,
   type RepoTagState,
+  type SnapshotProfile,
   type SourceRef,
   type SourceField,
   type SourceState,
@@ -76,6 +80,8 @@ export interface StoredCatalog {
   profileNames: string[];
   /** Each listed profile and each profile of the update: its versions and the search keys it is in. */
   profiles: Map<string, StoredProfile>;
+  /** false: the source has no search snapshot yet (an older catalog), so the next update writes one. */
+  snapshot?: boolean;
 }
 
 export interface StoredProfile {
@@ -83,6 +89,8 @@ export interface StoredProfile {
   versions: Record<string, string>;
   /** Members of `idx:member-keys:{member}`. */
   searchKeys: string[];
+  /** Its score in `idx:updated` (ms), kept in the search snapshot while the profile does not change. */
+  updated?: number;
 }
 
 export interface OutboxItem {
@@ -189,24 +197,32 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
     removeProfile(b, stored, ref, profile);
     changed = true;
   }
+  const snapshot: SnapshotProfile[] = [];
   for (const [profile, list] of byProfile) {
     const old = stored.profiles.get(profile);
     const fields = versionFields(b, ref, profile, list, old?.versions ?? {});
-    if (!fields.changed && listed.has(profile)) continue;
-    changed = true;
     const member = profileNameMember(profile, id);
     const order = Object.keys(fields.values).sort(compareVersionsDesc);
+    const all = [...fields.entries.values()];
+    if (!fields.changed && listed.has(profile)) {
+      const doc = searchDocument(all);
+      if (doc) snapshot.push({ member, doc, updated: old?.updated ?? 0, versions: order });
+      continue;
+    }
+    changed = true;
     if (old && Object.keys(old.versions).length > 0) b.commands.push(['del', keys.profile(id, profile)]);
     b.commands.push(['hset', keys.profile(id, profile), ...fieldArgs(fields.values)]);
     b.commands.push(['set', keys.profileOrder(id, profile), JSON.stringify(order)]);
     b.commands.push(['zadd', keys.profileNames(), 0, member]);
-    const all = [...fields.entries.values()];
-    indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], now, b.terms);
+    const doc = indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], now, b.terms);
+    if (doc) snapshot.push({ member, doc, updated: now, versions: order });
   }
   if (changed || !stored.live) {
     if (stored.profileNames.length > 0) b.commands.push(['del', keys.sourceProfiles(id)]);
     if (byProfile.size > 0) b.commands.push(['sadd', keys.sourceProfiles(id), ...byProfile.keys()]);
   }
+  if (changed || !stored.live || stored.snapshot === false)
+    b.commands.push(['set', keys.searchSnapshot(id), encodeSearchSnapshot(snapshot, byProfile.size)]);
   return changed;
 }
 
@@ -340,24 +356,6 @@ function planSourceFields(b: Builder, stored: StoredCatalog, u: SourceUpdate, ch
   return any;
 }
 
-function sourceResult(u: SourceUpdate) {
-  return {
-    ref: u.ref,
-    origin: u.origin,
-    ...(u.uid ? { uid: u.uid } : {}),
-    ...(u.generation !== undefined ? { generation: u.generation } : {}),
-    profiles: u.status.profiles,
-    versions: u.status.versions,
-    entryErrors: u.status.entryErrors,
-    message: u.status.message,
-    ready: u.status.ready,
-    reason: u.status.reason,
-    ...(u.status.scannedRepositories
-      ? { scannedRepositories: u.status.scannedRepositories as unknown as Record<string, unknown>[] }
-      : {}),
-  };
-}
-
 /**
  * A deletion: every profile leaves the catalog and the indexes, the repositories are forgotten, and the source
  * hash becomes a tombstone with the sequence and uid (24 h), so a redelivered older upsert, or a late upsert of
@@ -374,6 +372,7 @@ export function planDelete(stored: StoredCatalog, d: SourceDeletion, ctx: PlanCo
   }
   b.commands.push(['zrem', keys.pollSchedule(), id]);
   b.commands.push(['del', keys.sourceProfiles(id)]);
+  b.commands.push(['del', keys.searchSnapshot(id)]);
   b.commands.push(['srem', keys.sources(), id]);
   b.commands.push(['srem', keys.sourceNames(d.ref.name), id]);
   b.commands.push(['del', keys.source(id)]);

@@ -218,7 +218,8 @@ export class CatalogWriter {
 
   /**
    * Reads, in two pipelined round trips, what planning needs: the source's fields, whether it is live, its
-   * profiles, and for each of them and each profile in `names` its versions and search keys.
+   * profiles, whether it has a search snapshot, and for each of them and each profile in `names` its versions,
+   * search keys and last change.
    */
   private async readStored(ref: SourceRef, names: Set<string>): Promise<StoredCatalog> {
     const { redis, keys } = this.deps;
@@ -228,20 +229,25 @@ export class CatalogWriter {
       .hmget(keys.source(id), ...PLANNED_FIELDS)
       .sismember(keys.sources(), id)
       .smembers(keys.sourceProfiles(id))
+      .exists(keys.searchSnapshot(id))
       .exec();
-    const [fields, live, listed] = results(first) as [(string | null)[], number, string[]];
+    const [fields, live, listed, snapshot] = results(first) as [(string | null)[], number, string[], number];
     const all = [...new Set([...listed, ...names])];
     const pipe = redis.pipeline();
     for (const profile of all) {
       pipe.hgetall(keys.profile(id, profile));
       pipe.smembers(keys.searchMemberKeys(profileNameMember(profile, id)));
     }
+    // Last changes of the profiles, kept in the search snapshot for those the update leaves alone.
+    if (all.length > 0) pipe.zmscore(keys.searchUpdated(), ...all.map((p) => profileNameMember(p, id)));
     const read = results(all.length > 0 ? await pipe.exec() : []);
+    const updated = (read[2 * all.length] ?? []) as (string | null)[];
     const profiles = new Map<string, StoredProfile>();
     all.forEach((profile, i) =>
       profiles.set(profile, {
         versions: read[2 * i] as Record<string, string>,
         searchKeys: read[2 * i + 1] as string[],
+        updated: Number(updated[i] ?? 0),
       }),
     );
     return {
@@ -249,6 +255,7 @@ export class CatalogWriter {
       live: live === 1,
       profileNames: listed,
       profiles,
+      snapshot: snapshot === 1,
     };
   }
 

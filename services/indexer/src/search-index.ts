@@ -5,6 +5,7 @@ import {
   typoMember,
   type CatalogEntry,
   type CatalogKeys,
+  type SearchDocument,
 } from '@profiles/shared';
 import type { RedisCommand } from './redis-commands.ts';
 
@@ -12,7 +13,8 @@ import type { RedisCommand } from './redis-commands.ts';
  * Keeps the search indexes of one profile (in one catalog) in step with its versions, inside the writer's
  * MULTI/EXEC, so a search never sees a half-indexed profile. A profile is indexed by its search document
  * (shared `searchDocument`: weighted terms of its latest version, facets) and by last change. Every key it is
- * added to is remembered, so re-indexing or removing it takes it out of exactly those keys.
+ * added to is remembered, so re-indexing or removing it takes it out of exactly those keys. Returns the
+ * document (for the source's search snapshot), undefined when the profile has none.
  */
 export function indexProfile(
   out: RedisCommand[],
@@ -22,10 +24,10 @@ export function indexProfile(
   oldKeys: string[],
   now: number,
   terms: TermIndex,
-): void {
+): SearchDocument | undefined {
   unindexProfile(out, keys, member, oldKeys);
   const doc = searchDocument(entries);
-  if (!doc) return;
+  if (!doc) return undefined;
   const added: string[] = [];
   for (const [t, w] of doc.weights) {
     out.push(['zadd', keys.searchTerm(t), w, member]);
@@ -42,6 +44,7 @@ export function indexProfile(
   out.push(['zadd', keys.searchUpdated(), now, member]);
   added.push(keys.searchUpdated());
   out.push(['sadd', keys.searchMemberKeys(member), ...added]);
+  return doc;
 }
 
 export function unindexProfile(
