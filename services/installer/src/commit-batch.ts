@@ -42,6 +42,7 @@ export async function commitBatch(d: BatchDeps, target: InstallTarget, batch: Jo
       const optimistic = attempt === 1 && d.inSync.has(dir);
       d.inSync.delete(dir);
       const exists = optimistic ? true : await syncCheckout(dir, env, target);
+      if (!optimistic) ws.forget();
       const { outcomes, pushed } = await runJobs(ws, env, batch, exists);
       // Anything but a plain commit decided on a possibly stale checkout is decided again on a fresh one.
       if (
@@ -123,6 +124,7 @@ async function runJobs(
     } catch (err) {
       // Drop whatever this job wrote; the commits of the jobs before it stay.
       await discardChanges(ws.dir, env);
+      ws.forget();
       outcomes.set(job, { error: err });
     }
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INSTALLATION_TRAILER } from '@profiles/shared';
-import { runGit as git, type GitEnv } from '@profiles/shared/git';
+import { GitError, gitErrorSummary, runGit as git, type GitEnv } from '@profiles/shared/git';
 import { writeChange, type Change, type Workspace } from './workspace.ts';
 
 export interface CommitResult {
@@ -23,6 +23,10 @@ export const alreadyDone = (commit: string): CommitResult => ({
   removed: [],
 });
 
+/** git's answers (LC_ALL=C) to a commit with nothing staged, and the summary line naming the new commit. */
+const NOTHING_TO_COMMIT = /nothing to commit|nothing added to commit|no changes added to commit/;
+const SUMMARY = /^\[.* ([0-9a-f]{40,64})\] /m;
+
 export async function headOf(dir: string, env: GitEnv): Promise<string> {
   return (await git(['rev-parse', 'HEAD'], { cwd: dir, env })).stdout.trim();
 }
@@ -39,16 +43,27 @@ export async function applyAndCommit(
   await git(['add', '-A', '--', change.dir], { cwd: ws.dir, env });
   const files = [...change.files.keys()];
   const removed = [...before].filter((f) => !change.files.has(f));
-  const staged = await git(['diff', '--cached', '--quiet'], { cwd: ws.dir, env, allowFail: true });
-  if (staged.code === 0) return { files, removed };
   const msgFile = join(ws.dir, '.git', `MSG-${randomUUID()}`);
   await writeFile(msgFile, message);
   try {
-    await git(['commit', '-q', '--no-verify', '-F', msgFile], { cwd: ws.dir, env });
+    // One process answers "changed?" and the new commit's id: git prints the full id in its summary line
+    // with core.abbrev=no, and exits 1 saying so when nothing was staged.
+    const c = await git(['commit', '--no-verify', '-F', msgFile], {
+      cwd: ws.dir,
+      env: { ...env, config: [...env.config, ['core.abbrev', 'no']] },
+      allowFail: true,
+    });
+    if (c.code === 1 && NOTHING_TO_COMMIT.test(c.stdout)) return { files, removed };
+    const commit = SUMMARY.exec(c.stdout)?.[1];
+    if (c.code !== 0 || !commit) {
+      const why = gitErrorSummary(c.stderr) || `exit code ${c.code}`;
+      throw new GitError(`git commit failed: ${why}`, c.code, c.stderr);
+    }
+    ws.committed(change);
+    return { commit, files, removed };
   } finally {
     await rm(msgFile, { force: true });
   }
-  return { commit: await headOf(ws.dir, env), files, removed };
 }
 
 /** The commit on `ref` carrying this installation id's trailer, if any. */

@@ -1,4 +1,5 @@
 import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AppError, checkTargetPath } from '@profiles/shared';
 import { runGit as git, type GitEnv } from '@profiles/shared/git';
@@ -24,6 +25,10 @@ export interface Workspace {
   tracked: (glob: string) => Promise<string[]>;
   /** The same, with each file's blob id (what a cache of parsed contents is keyed by). */
   blobs: (glob: string) => Promise<Map<string, string>>;
+  /** Told that `change` was committed: the listing above follows it without asking git again. */
+  committed: (change: Change) => void;
+  /** Told that the checkout was synced or reset: the listing is read from git again when next asked. */
+  forget: () => void;
 }
 
 const symlinkError = (path: string, link: string) =>
@@ -57,6 +62,20 @@ async function checkReal(root: string, path: string): Promise<string> {
  * a symlink: a symlink inside an installation folder is refused, one elsewhere is left alone.
  */
 export function openWorkspace(dir: string, env: GitEnv): Workspace {
+  // Every committed file with its blob id, read once per sync: the jobs of a batch answer their name checks
+  // from it (and from what the jobs before them committed) instead of one `ls-files` each.
+  let cached: Map<string, string> | undefined;
+  const listing = async () => {
+    if (cached) return cached;
+    const r = await git(['ls-files', '-s', '-z'], { cwd: dir, env });
+    const out = new Map<string, string>();
+    for (const entry of r.stdout.split('\0').filter(Boolean)) {
+      const tab = entry.indexOf('\t');
+      out.set(entry.slice(tab + 1), entry.split(' ')[1]!);
+    }
+    cached = out;
+    return out;
+  };
   const walkFrom = async (path: string, refuseLinks: boolean) => {
     const start = path === '.' ? '' : (await checkReal(dir, path)).replace(/^\.$/, '');
     const out: string[] = [];
@@ -86,24 +105,51 @@ export function openWorkspace(dir: string, env: GitEnv): Workspace {
       for (const f of await walkFrom(path, true)) out.set(f, await readFile(join(dir, f)));
       return out;
     },
-    tracked: async (glob) => {
-      const r = await git(['ls-files', '-z', '--', `:(glob)${glob}`], { cwd: dir, env });
-      return r.stdout.split('\0').filter(Boolean).sort();
+    tracked: async (glob) => [...filterListing(await listing(), glob).keys()],
+    blobs: async (glob) => filterListing(await listing(), glob),
+    committed: (change) => {
+      if (!cached) return;
+      const prefix = `${change.dir}/`;
+      for (const f of cached.keys()) if (f.startsWith(prefix)) cached.delete(f);
+      for (const [f, data] of change.files) cached.set(f, blobId(data));
     },
-    blobs: async (glob) => {
-      const r = await git(['ls-files', '-s', '-z', '--', `:(glob)${glob}`], { cwd: dir, env });
-      const out = new Map<string, string>();
-      for (const entry of r.stdout.split('\0').filter(Boolean)) {
-        const tab = entry.indexOf('\t');
-        out.set(entry.slice(tab + 1), entry.split(' ')[1]!);
-      }
-      return out;
+    forget: () => {
+      cached = undefined;
     },
     read: async (path) => {
       const n = await checkReal(dir, path);
       return readFile(join(dir, n), 'utf8').catch(() => undefined);
     },
   };
+}
+
+/** git's id of a blob holding `data` (the checkouts are SHA-1 repositories, made by `git init`). */
+const blobId = (data: Buffer) =>
+  createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
+
+// A `:(glob)` pathspec as a pattern: a leading or inner double star and slash for any folders (none too),
+// `*` and `?` within one name.
+function globPattern(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (glob.startsWith('**/', i)) {
+      re += '(?:.*/)?';
+      i += 2;
+    } else if (glob.startsWith('**', i)) {
+      re += '.*';
+      i += 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** The entries of a listing matching a glob pathspec, sorted by path. */
+function filterListing(all: Map<string, string>, glob: string): Map<string, string> {
+  const re = globPattern(glob);
+  return new Map([...all].filter(([f]) => re.test(f)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Replaces the change's folder in the checkout by its files; nothing is written outside the folder. */
