@@ -78,4 +78,33 @@ describe('a rebuild and a fresh durable consumer plan each source once', () => {
     for (let n = 1; n < SOURCES; n++) assert.equal(await versionsOf(n), VERSIONS, `catalog-${n}`);
     await next.stop();
   });
+
+  test('a snapshot in the stream waits for every lane: what it no longer lists is gone, a later upsert is kept', async () => {
+    const { js, jsm } = await stack.jetstream();
+    // Large upserts of the sources the snapshot drops, just before it: still being written on their lanes
+    // when the replay reaches the snapshot, which must wait for them (or they would outlive it).
+    for (let n = 3; n < SOURCES; n += 2) await publish(n, 2000);
+    const snapshot = makeEvent(EVENT_TYPES.sourcesSnapshot, 'test', {
+      origin: 'test',
+      refs: Array.from({ length: SOURCES / 2 }, (_, i) => ({ namespace: 'bench', name: `catalog-${2 * i}` })),
+    });
+    await js.publish(SUBJECTS.sourcesSnapshot('test'), encodeEvent(snapshot), { msgID: snapshot.id });
+    await publish(1, 5); // after the snapshot: a new upsert of a source it did not list
+    await stack.client.flushall();
+    await jsm.consumers.delete(STREAMS.sources.name, 'indexer');
+    const ix = await stack.indexer('once-4', { rebuildLanes: 4 });
+    await waitFor(async () => (await stack.client.exists(keys.catalogEpoch())) === 1, {
+      timeoutMs: 60_000,
+      what: 'the rebuild',
+    });
+    const live = (await stack.client.smembers(keys.sources())).sort();
+    const expected = [
+      'bench/catalog-1',
+      ...Array.from({ length: SOURCES / 2 }, (_, i) => `bench/catalog-${2 * i}`),
+    ].sort();
+    assert.deepEqual(live, expected);
+    assert.equal(await versionsOf(1), 5);
+    assert.equal(await versionsOf(0), 7);
+    await ix.stop();
+  });
 });

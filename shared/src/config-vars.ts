@@ -113,6 +113,11 @@ export const CONFIG_VARS = {
     default: '',
     description: 'Git URL rewrites `from=to`, comma separated (e.g. a mirror of a profile repository)',
   },
+  INDEXER_REBUILD_LANES: {
+    kind: 'int',
+    default: '2',
+    description: 'Sources the catalog rebuild writes at once (each on a Redis connection of its own)',
+  },
   REPO_CACHE_DIR: {
     kind: 'string',
     default: '.cache/repos',

@@ -26,6 +26,7 @@ export interface Config {
   installerConcurrency: number;
   fluxSchemasDir: string;
   gitUrlRewrites: string[];
+  indexerRebuildLanes: number;
   repoCacheDir: string;
   repoPollIntervalSeconds: number;
   repoGitTimeoutSeconds: number;
@@ -144,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     installerConcurrency: Number(read(env, 'INSTALLER_CONCURRENCY')),
     fluxSchemasDir: read(env, 'FLUX_SCHEMAS_DIR') ?? '',
     gitUrlRewrites: list(read(env, 'GIT_URL_REWRITES')),
+    indexerRebuildLanes: Number(read(env, 'INDEXER_REBUILD_LANES')),
     repoCacheDir: read(env, 'REPO_CACHE_DIR')!,
     repoPollIntervalSeconds: Number(read(env, 'REPO_POLL_INTERVAL_SECONDS')),
     repoGitTimeoutSeconds: Number(read(env, 'REPO_GIT_TIMEOUT_SECONDS')),

@@ -59,6 +59,8 @@ export interface IndexerOptions {
   pollTickMs?: number;
   gitTimeoutMs?: number;
   maxTags?: number;
+  /** INDEXER_REBUILD_LANES (default: the indexer's). */
+  rebuildLanes?: number;
   log?: Logger;
 }
 
@@ -173,6 +175,7 @@ export async function startStack(
         log,
         pollIntervalSeconds: opts.pollIntervalSeconds ?? 300,
         pollTickMs: opts.pollTickMs ?? 200,
+        ...(opts.rebuildLanes ? { rebuildLanes: opts.rebuildLanes } : {}),
         scanner: {
           cacheDir,
           timeoutMs: opts.gitTimeoutMs ?? 30_000,

@@ -6,10 +6,14 @@ import {
   bumpGeneration,
   decodeEvent,
   describeError,
+  EVENT_TYPES,
+  isEventOf,
+  sourceId,
   STREAMS,
   type CatalogKeys,
   type CloudEvent,
 } from '@profiles/shared';
+import { Lanes } from './lanes.ts';
 import type { JetStreamClient, JetStreamManager, Logger, Redis } from '@profiles/shared/runtime';
 
 export interface CatalogRepairDeps {
@@ -20,8 +24,13 @@ export interface CatalogRepairDeps {
   jsm: JetStreamManager;
   log: Logger;
   owner: string;
-  /** Applies one event of the sources stream, as the durable consumer does. */
-  apply: (ev: CloudEvent, seq: number) => Promise<void>;
+  /**
+   * Applies one event of the sources stream, as the durable consumer does, on one of `lanes` lanes (each with
+   * a connection of its own): the events of one source always on the same lane, in stream order.
+   */
+  apply: (ev: CloudEvent, seq: number, lane: number) => Promise<void>;
+  /** How many events the replay applies at once (`Lanes`); default 1. */
+  lanes?: number;
   checkMs?: number;
 }
 
@@ -186,6 +195,7 @@ export class CatalogRepair {
       throw new AppError('UNAVAILABLE', 'rebuild lease lost');
     const consumer = await js.consumers.get(STREAMS.sources.name, { deliver_policy: DeliverPolicy.All });
     const messages = await consumer.consume({ max_messages: 256 });
+    const lanes = new Lanes(this.deps.lanes ?? 1);
     let applied = 0;
     let renewed = Date.now();
     try {
@@ -197,7 +207,10 @@ export class CatalogRepair {
           log.debug({ seq: m.seq, err: describeError(err) }, 'malformed event skipped in the rebuild');
         }
         if (ev) {
-          await this.deps.apply(ev, m.seq);
+          const event = ev;
+          const seq = m.seq;
+          // By source, so its events keep their order; a snapshot (about many sources) waits for all lanes.
+          await lanes.push(sourceOf(event), (lane) => this.deps.apply(event, seq, lane));
           applied++;
         }
         if (Date.now() - renewed > LEASE_MS / 3) {
@@ -209,11 +222,25 @@ export class CatalogRepair {
         // Not finished: consumers acked events up to `last` for this rebuild, so it must not write the epoch.
         if (this.stopped) throw new AppError('UNAVAILABLE', 'stopped during the rebuild');
       }
+      await lanes.drain();
     } finally {
+      // Stopped or failed: what is still running on a lane finishes before its connection may close.
+      await lanes.drain().catch(() => undefined);
       await messages.close();
     }
     return applied;
   }
+}
+
+/** The source an event is about (`data.ref`), or undefined (a snapshot of an origin: many sources). */
+function sourceOf(ev: CloudEvent): string | undefined {
+  if (
+    isEventOf(ev, EVENT_TYPES.sourceUpserted) ||
+    isEventOf(ev, EVENT_TYPES.sourceDeleted) ||
+    isEventOf(ev, EVENT_TYPES.sourceRefresh)
+  )
+    return sourceId(ev.data.ref);
+  return undefined;
 }
 
 /**

@@ -19,6 +19,7 @@ await runService('indexer', async ({ config, log }) => {
     redisPrefix: config.redisPrefix,
     log,
     pollIntervalSeconds: config.repoPollIntervalSeconds,
+    rebuildLanes: config.indexerRebuildLanes,
     metrics,
     scanner: {
       cacheDir: resolve(config.repoCacheDir),

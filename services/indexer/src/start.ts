@@ -48,6 +48,8 @@ export interface IndexerDeps {
   pollTickMs?: number;
   /** Where the indexer's series are recorded (served at /metrics by main.ts). */
   metrics?: ServiceMetrics;
+  /** Sources the catalog rebuild writes at once (INDEXER_REBUILD_LANES); default 2. */
+  rebuildLanes?: number;
 }
 
 export interface Indexer {
@@ -99,7 +101,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
     ...(progress ? { progress } : {}),
   });
-  const { repair, repairRedis } = startRepair(deps, keys, (ev, seq, redis, w) =>
+  const { repair, stopRepair } = startRepair(deps, keys, (ev, seq, redis, w) =>
     applyEvent(applyDeps(w, redis), ev, seq).then(() => outbox.kick()),
   );
   let leftToRebuild = 0;
@@ -137,8 +139,7 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     poller,
     repair,
     stop: async () => {
-      await repair.stop();
-      repairRedis.disconnect();
+      await stopRepair();
       await consumer.stop();
       await poller.stop();
       await outbox.stop();
@@ -196,28 +197,38 @@ async function handleEvent(
 }
 
 /**
- * Starts the catalog repair. Its rebuild replays the stream beside the durable consumer, on a connection of its
- * own (the writer uses WATCH).
+ * Starts the catalog repair. Its rebuild replays the stream beside the durable consumer, on connections of its
+ * own (the writer uses WATCH): one per lane, each with its writer, so one source is planned while another's
+ * transaction runs in Redis.
  */
 function startRepair(
   deps: IndexerDeps,
   keys: CatalogKeys,
   apply: (ev: CloudEvent, seq: number, redis: Redis, writer: CatalogWriter) => Promise<void>,
-): { repair: CatalogRepair; repairRedis: Redis } {
-  const repairRedis = deps.redis.duplicate({ connectionName: 'indexer-repair' });
-  repairRedis.on('error', () => {
-    /* the writer's connection logs connection trouble; this one retries with it */
+): { repair: CatalogRepair; stopRepair: () => Promise<void> } {
+  const lanes = Array.from({ length: Math.max(1, deps.rebuildLanes ?? 2) }, (_, i) => {
+    const redis = deps.redis.duplicate({ connectionName: `indexer-repair-${i}` });
+    redis.on('error', () => {
+      /* the writer's connection logs connection trouble; these retry with it */
+    });
+    return { redis, writer: new CatalogWriter({ redis, keys, log: deps.log }) };
   });
-  const repairWriter = new CatalogWriter({ redis: repairRedis, keys, log: deps.log });
   const repair = new CatalogRepair({
-    redis: repairRedis,
+    redis: lanes[0]!.redis,
     keys,
     js: deps.js,
     jsm: deps.jsm,
     log: deps.log,
     owner: `${hostname()}:${process.pid}`,
-    apply: (ev, seq) => apply(ev, seq, repairRedis, repairWriter),
+    lanes: lanes.length,
+    apply: (ev, seq, lane) => apply(ev, seq, lanes[lane]!.redis, lanes[lane]!.writer),
   });
   repair.start();
-  return { repair, repairRedis };
+  return {
+    repair,
+    stopRepair: async () => {
+      await repair.stop();
+      for (const l of lanes) l.redis.disconnect();
+    },
+  };
 }
