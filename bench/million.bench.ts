@@ -124,23 +124,41 @@ try {
   const listening = performance.now();
   const [apiBig, api1k] = ports.apis.map((p) => `http://127.0.0.1:${p}`) as [string, string];
   const profiles = await expected(big);
+  // When the mirror holds the whole catalog, by its replica's own word (/readyz, polled every 20 ms beside the
+  // searches): a search answered from Redis meanwhile may take seconds at this size, and waiting for it would
+  // count its time as the mirror's.
+  let loadedAt: number | undefined;
+  const watchMirror = (async () => {
+    while (loadedAt === undefined) {
+      const r = (await (await fetch(`${apiBig}/readyz`)).json()) as {
+        mirror?: { loaded: boolean; profiles: number };
+      };
+      if (r.mirror?.loaded && r.mirror.profiles === profiles) loadedAt = performance.now();
+      else await new Promise((res) => setTimeout(res, 20));
+    }
+  })();
   let fromRedis = 0;
+  const redisAnswers: number[] = [];
   for (;;) {
     // Another URL each time: a page answered once is kept for the generation, whichever engine computed it.
+    const t = performance.now();
     const r = await fetch(`${apiBig}/v1/search?q=&limit=${1 + (fromRedis % 100)}`);
     const body = (await r.json()) as { total: number };
     if (r.headers.get('x-search-engine') === 'memory' && body.total === profiles) break;
+    redisAnswers.push(performance.now() - t);
     fromRedis++;
     await new Promise((res) => setTimeout(res, 100));
   }
-  const loadS = (performance.now() - listening) / 1000;
+  await watchMirror;
+  const loadS = (loadedAt! - listening) / 1000;
   const bootS = (listening - started) / 1000;
   const heap = ((await (await fetch(`http://127.0.0.1:${ports.bare}/heap`)).json()) as { heapUsedMB: number })
     .heapUsedMB;
   console.log(
     `API process listening after ${bootS.toFixed(1)} s (tsx compiling the sources, both apps built); ` +
       `mirror of ${SIZE} versions (${profiles} profiles) serving ${loadS.toFixed(1)} s after that ` +
-      `(goal ≤ 15 s: ${loadS <= 15 ? 'met' : 'NOT met'}); ${fromRedis} searches answered from Redis meanwhile; ` +
+      `(goal ≤ 15 s: ${loadS <= 15 ? 'met' : 'NOT met'}); ${fromRedis} searches answered from Redis meanwhile ` +
+      `(${redisAnswers.map((ms) => ms.toFixed(0)).join(', ')} ms); ` +
       `API heap ${heap} MB with both catalogs and the 1k one again (goal ≤ 700 MB: ${heap <= 700 ? 'met' : 'NOT met'})`,
   );
 

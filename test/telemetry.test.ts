@@ -160,6 +160,13 @@ test('after indexing a folder source and one install, every service reports what
   assert.equal(sampleValue(api, 'http_server_request_duration_count', posted), 1);
   assert.equal(sampleValue(api, 'profiles_sse_clients'), 0);
   assert.equal(sampleValue(api, 'profiles_sse_events_sent_total'), 0);
+  // The search mirror's size, as /readyz reports it (informative there: Redis answers until it is loaded).
+  const ready = (await (await fetch(`${services.api}/readyz`)).json()) as {
+    mirror?: { loaded: boolean; profiles: number };
+  };
+  assert.equal(ready.mirror?.loaded, true);
+  assert.ok(ready.mirror.profiles > 0);
+  assert.equal(sampleValue(api, 'profiles_api_search_mirror_profiles'), ready.mirror.profiles);
 });
 
 test('the Grafana dashboard and the alert rules use only series the services expose', async () => {

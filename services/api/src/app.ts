@@ -113,7 +113,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   setErrorHandlers(app, deps.redis);
 
-  healthRoutes(app, deps.redis, keys, metrics, openApiDocument);
+  healthRoutes(app, deps.redis, keys, metrics, openApiDocument, loader);
   await webRoutes(app);
   profilesRoutes(app);
   searchRoutes(app, {
@@ -213,15 +213,24 @@ function healthRoutes(
   keys: CatalogKeys,
   metrics: Metrics,
   openApiDocument: () => Record<string, unknown>,
+  loader: MirrorLoader | undefined,
 ): void {
   const open = { schema: { hide: true }, config: { public: true } };
+  if (loader)
+    metrics.gauge(
+      'profiles_api_search_mirror_profiles',
+      "profiles in this replica's search mirror",
+      () => loader.size,
+    );
   app.get('/healthz', open, async () => ({ status: 'ok' }));
   app.get('/readyz', open, async (_req, reply) => {
     // The catalog check: the indexer writes the epoch once the catalog is whole, and removes it to rebuild.
     const epoch = redis.status === 'ready' ? await redis.exists(keys.catalogEpoch()).catch(() => -1) : -1;
     const checks = { redis: epoch >= 0, catalog: epoch === 1 };
     const ok = checks.redis && checks.catalog;
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
+    // Not a check: until the mirror is loaded, searches are answered from Redis (slower, still right).
+    const mirror = loader ? { mirror: { loaded: loader.index !== undefined, profiles: loader.size } } : {};
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks, ...mirror });
   });
   app.get('/metrics', open, async (_req, reply) => {
     reply.type('text/plain; version=0.0.4');
