@@ -79,7 +79,6 @@ export {
   parseProfileNameMember,
   profileNameMember,
   SEARCH_LAYOUT_VERSION,
-  typoMember,
   type RepoTagState,
   type ScannedRepository,
   type SourceStatus,
@@ -164,10 +163,10 @@ export {
 } from './profile-check.ts';
 export { checkRepoUrl, normalizeRepoUrl, type UrlPolicy } from './repo-url.ts';
 export {
-  deletions,
   FIELD_WEIGHTS,
   MAX_TERM_LENGTH,
   SEARCH_FACETS,
+  oneEditStrings,
   searchDocument,
   type SearchDocument,
   terms,

@@ -62,12 +62,11 @@ export function catalogKeys(p: string) {
     // Search indexes (see shared/src/search-terms.ts); a profile's member everywhere is `{profile} {ns/name}`.
     searchTerm: (term: string) => `${p}idx:term:${term}`,
     searchTerms: () => `${p}idx:terms`,
-    // One sorted set, not a set per variant: a term of n letters would otherwise create up to n + 1 keys, most
-    // of a catalog's keys and of its Redis memory (docs/performance.md, issue 20 third pass).
-    searchTypos: () => `${p}idx:typo`,
     searchLayout: () => `${p}idx:layout`,
-    /** The layout before `idx:typo`, kept only so an upgrade can find and delete it. */
+    // The typo indexes of layouts 1 and 2, kept only so an upgrade can find and delete them: typos are now
+    // looked up among `idx:terms` (shared `oneEditStrings`), so no index of variants is written.
     legacySearchDeletionPattern: () => `${p}idx:del:*`,
+    legacySearchTypos: () => `${p}idx:typo`,
     searchName: (name: string) => `${p}idx:name:${name}`,
     searchFacet: (facet: string, value: string) => `${p}idx:facet:${facet}:${value}`,
     searchFacetValues: (facet: string) => `${p}idx:facet-values:${facet}`,
@@ -164,15 +163,8 @@ export function installationKeys(p: string) {
 export type InstallationKeys = ReturnType<typeof installationKeys>;
 
 /**
- * Version of the search index layout, stored in `{p}idx:layout`. 2: the typo index is the one sorted set
- * `idx:typo`; a catalog without it (1, sets `idx:del:{variant}`) is migrated by the indexer on start.
+ * Version of the search index layout, stored in `{p}idx:layout`. 3: no typo index (typos are looked up among
+ * `idx:terms`); an older catalog (1: sets `idx:del:{variant}`, 2: the sorted set `idx:typo`) has its typo index
+ * deleted by the indexer on start.
  */
-export const SEARCH_LAYOUT_VERSION = 2;
-
-/**
- * Member of `{p}idx:typo`: the space sorts below every character a term may hold (letters, digits, `.`, `-`),
- * so `[{variant} ` to `[{variant} \xff` holds the terms of exactly that variant.
- */
-export function typoMember(variant: string, term: string): string {
-  return `${variant} ${term}`;
-}
+export const SEARCH_LAYOUT_VERSION = 3;

@@ -20,10 +20,30 @@ export function terms(text: string): string[] {
   return [...out];
 }
 
-/** Every string one deletion away from `term` (the SymSpell index of edit distance 1). */
-export function deletions(term: string): string[] {
+/** Characters terms are made of (see `terms`): the alphabet of one-edit typo candidates. */
+export const TERM_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-.';
+
+/**
+ * The strings of TYPO_MIN_LENGTH+ characters one edit away from `word` (deletion, insertion, substitution,
+ * adjacent transposition) over TERM_ALPHABET, `word` itself excluded: every term a typo of `word` may stand
+ * for. Both search engines look them up among the indexed terms (the mirror in its postings, Redis with one
+ * ZMSCORE of `idx:terms`), so no index of variants is written: about 80 strings per letter of the word.
+ */
+export function oneEditStrings(word: string): string[] {
   const out = new Set<string>();
-  for (let i = 0; i < term.length; i++) out.add(term.slice(0, i) + term.slice(i + 1));
+  const consider = (t: string) => {
+    if (t !== word && t.length >= TYPO_MIN_LENGTH) out.add(t);
+  };
+  for (let i = 0; i <= word.length; i++) {
+    const head = word.slice(0, i);
+    const tail = word.slice(i);
+    for (const c of TERM_ALPHABET) consider(head + c + tail);
+    if (i < word.length) {
+      consider(head + tail.slice(1));
+      for (const c of TERM_ALPHABET) consider(head + c + tail.slice(1));
+      if (i + 1 < word.length) consider(head + tail[1] + tail[0] + tail.slice(2));
+    }
+  }
   return [...out];
 }
 

@@ -1,4 +1,4 @@
-import { parseProfileNameMember, TYPO_MIN_LENGTH, type SearchDocument } from '@profiles/shared';
+import { oneEditStrings, parseProfileNameMember, type SearchDocument } from '@profiles/shared';
 
 /** What the mirror keeps of one profile in one catalog (ids are small integers, reused after removal). */
 export interface Doc {
@@ -22,8 +22,6 @@ interface Posting {
   weights: number[];
 }
 
-/** Characters terms are made of (see shared `terms`): the alphabet of one-edit typo candidates. */
-const TERM_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-.';
 /** Words whose one-edit terms are remembered at most (a few terms each). */
 const TYPO_MEMO_MAX = 10_000;
 /** Changed document ids remembered at most: a result older than these is computed again. */
@@ -287,21 +285,8 @@ export class SearchIndex {
     const known = this.typoMemo.get(word);
     if (known !== undefined) return known;
     if (this.typoMemo.size >= TYPO_MEMO_MAX) this.typoMemo.clear(); // distinct words without end: start over
-    const out = new Set<string>();
+    const out = new Set(oneEditStrings(word).filter((t) => this.postings.has(t)));
     this.typoMemo.set(word, out);
-    const consider = (t: string) => {
-      if (t !== word && t.length >= TYPO_MIN_LENGTH && this.postings.has(t)) out.add(t);
-    };
-    for (let i = 0; i <= word.length; i++) {
-      const head = word.slice(0, i);
-      const tail = word.slice(i);
-      for (const c of TERM_ALPHABET) consider(head + c + tail);
-      if (i < word.length) {
-        consider(head + tail.slice(1));
-        for (const c of TERM_ALPHABET) consider(head + c + tail.slice(1));
-        if (i + 1 < word.length) consider(head + tail[1] + tail[0] + tail.slice(2));
-      }
-    }
     return out;
   }
 

@@ -1,10 +1,9 @@
 import semver from 'semver';
 import {
-  deletions,
+  oneEditStrings,
   parseProfileNameMember,
   SEARCH_FACETS,
   TYPO_MIN_LENGTH,
-  typoMember,
   withinOneEdit,
   type CatalogKeys,
 } from '@profiles/shared';
@@ -194,20 +193,12 @@ export class RedisSearch implements SearchEngine {
 }
 
 /**
- * Terms that share a one-deletion variant with `w` (SymSpell; the caller keeps those within one edit): one
- * ZRANGEBYLEX of `idx:typo` per variant of `w`, pipelined.
+ * Indexed terms one edit away from `w`: every such string (shared `oneEditStrings`, ~80 per letter) looked up in
+ * `idx:terms` with one ZMSCORE, as the mirror looks them up in its postings.
  */
 export async function typoCandidates(redis: Redis, keys: CatalogKeys, w: string): Promise<Set<string>> {
-  const pipe = redis.pipeline();
-  for (const v of [w, ...deletions(w)]) {
-    const from = `[${typoMember(v, '')}`;
-    pipe.zrangebylex(keys.searchTypos(), from, Buffer.concat([Buffer.from(from), HIGH]));
-  }
-  const out = new Set<string>();
-  for (const [err, members] of (await pipe.exec()) ?? []) {
-    if (err) throw err;
-    // The variant never holds a space: the term is everything after the first.
-    for (const m of members as string[]) out.add(m.slice(m.indexOf(' ') + 1));
-  }
-  return out;
+  const near = oneEditStrings(w);
+  if (near.length === 0) return new Set();
+  const scores = await redis.zmscore(keys.searchTerms(), ...near);
+  return new Set(near.filter((_, i) => scores[i] !== null));
 }

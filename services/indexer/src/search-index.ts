@@ -1,12 +1,4 @@
-import {
-  deletions,
-  searchDocument,
-  TYPO_MIN_LENGTH,
-  typoMember,
-  type CatalogEntry,
-  type CatalogKeys,
-  type SearchDocument,
-} from '@profiles/shared';
+import { searchDocument, type CatalogEntry, type CatalogKeys, type SearchDocument } from '@profiles/shared';
 import type { RedisCommand } from './redis-commands.ts';
 
 /**
@@ -62,16 +54,11 @@ export function unindexProfile(
   if (oldKeys.length > 0) out.push(['del', keys.searchMemberKeys(member)]);
 }
 
-/** Arguments of one ZADD of the typo index (score, member pairs): 10,000 members. */
-const TYPO_ZADD_ARGS = 20_000;
-
 /**
- * The term list (prefixes) and the typo index (one-deletion variants): shared by all profiles and only ever
- * added to, never removed, since a stale entry only costs a look-up that finds nothing (the API unions the
- * term's own key, empty once no profile has it). So they need not be in the catalog's transaction: the writer
- * sends them ahead of it, each term once per plan. The typo index is one sorted set of `{variant} {term}`
- * members (a term of n letters has up to n + 1 variants), so a plan writes it with one ZADD, not a key per
- * variant.
+ * The term list (`idx:terms`: prefix matches, and the terms typos are looked up among): shared by all profiles
+ * and only ever added to, never removed, since a stale entry only costs a look-up that finds nothing (the API
+ * unions the term's own key, empty once no profile has it). So it need not be in the catalog's transaction: the
+ * writer sends it ahead of it, each term once per plan, in one ZADD.
  */
 export class TermIndex {
   private readonly listed: string[] = [];
@@ -85,21 +72,6 @@ export class TermIndex {
 
   commands(keys: CatalogKeys): RedisCommand[] {
     if (this.listed.length === 0) return [];
-    const out: RedisCommand[] = [['zadd', keys.searchTerms(), ...this.listed.flatMap((t) => [0, t])]];
-    const typos = typoEntries(this.listed);
-    // One ZADD per write, cut only where a command would grow past what a client sends in one call.
-    for (let i = 0; i < typos.length; i += TYPO_ZADD_ARGS)
-      out.push(['zadd', keys.searchTypos(), ...typos.slice(i, i + TYPO_ZADD_ARGS)]);
-    return out;
+    return [['zadd', keys.searchTerms(), ...this.listed.flatMap((t) => [0, t])]];
   }
-}
-
-/** `0, member` pairs of the typo index for these terms (ZADD arguments); terms under 5 letters have none. */
-export function typoEntries(terms: Iterable<string>): (string | number)[] {
-  const out: (string | number)[] = [];
-  for (const term of terms) {
-    if (term.length < TYPO_MIN_LENGTH) continue;
-    for (const v of [term, ...deletions(term)]) out.push(0, typoMember(v, term));
-  }
-  return out;
 }

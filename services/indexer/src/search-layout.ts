@@ -1,6 +1,5 @@
 import { SEARCH_LAYOUT_VERSION, type CatalogKeys } from '@profiles/shared';
 import type { Logger, Redis } from '@profiles/shared/runtime';
-import { typoEntries } from './search-index.ts';
 
 export interface SearchLayoutDeps {
   redis: Redis;
@@ -8,38 +7,29 @@ export interface SearchLayoutDeps {
   log: Logger;
 }
 
-// Terms per ZADD (about 8 members each): a command of that size is one a client sends in one call.
-const CHUNK = 1_000;
-
 /**
  * Brings a catalog written by an older indexer to the current search index layout before this one writes to
- * it: the API reads only the current layout, so an old typo index left as it was would silently find no typos.
- * Layout 1 kept the typo index as a set per variant (`idx:del:{variant}`); its content is exactly the one-
- * deletion variants of the listed terms (`idx:terms`, written beside it and never trimmed), so layout 2's
- * sorted set is rebuilt from that list and the old sets are deleted. Idempotent: replicas starting together
- * write the same members, and a migration cut short is redone on the next start (the version is set last).
- * Returns how many terms were migrated (0 when the catalog was already current).
+ * it. Layouts 1 and 2 kept a typo index (a set per one-deletion variant `idx:del:{variant}`, then one sorted
+ * set `idx:typo`); layout 3 keeps none, since both engines look a word's one-edit strings up among the terms
+ * (`idx:terms`, written by every layout), so the upgrade only deletes the old index: the answers are the same.
+ * Idempotent (replicas starting together delete the same keys; the version is set last). An indexer of layout 2
+ * still running during a rolling upgrade may write `idx:typo` again, so that one key is dropped at every start.
+ * Returns how many keys were removed.
  */
 export async function migrateSearchLayout(deps: SearchLayoutDeps): Promise<number> {
   const { redis, keys, log } = deps;
-  if (Number((await redis.get(keys.searchLayout())) ?? 0) >= SEARCH_LAYOUT_VERSION) return 0;
+  // UNLINK: a large sorted set is freed off the main thread.
+  let removed = await redis.unlink(keys.legacySearchTypos());
+  if (Number((await redis.get(keys.searchLayout())) ?? 0) >= SEARCH_LAYOUT_VERSION) return removed;
   const t0 = Date.now();
-  let migrated = 0;
-  for (let start = 0; ; start += CHUNK) {
-    const terms = await redis.zrange(keys.searchTerms(), String(start), String(start + CHUNK - 1));
-    const entries = typoEntries(terms);
-    if (entries.length > 0) await redis.zadd(keys.searchTypos(), ...entries.map(String));
-    migrated += terms.length;
-    if (terms.length < CHUNK) break;
-  }
-  const removed = await deleteMatching(redis, keys.legacySearchDeletionPattern());
+  removed += await deleteMatching(redis, keys.legacySearchDeletionPattern());
   await redis.set(keys.searchLayout(), String(SEARCH_LAYOUT_VERSION));
-  if (migrated > 0 || removed > 0)
+  if (removed > 0)
     log.info(
-      { terms: migrated, removedKeys: removed, ms: Date.now() - t0 },
-      `search index migrated to layout ${SEARCH_LAYOUT_VERSION}: ${migrated} terms, ${removed} old keys removed`,
+      { removedKeys: removed, ms: Date.now() - t0 },
+      `search index migrated to layout ${SEARCH_LAYOUT_VERSION}: ${removed} keys of the old typo index removed`,
     );
-  return migrated;
+  return removed;
 }
 
 async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
