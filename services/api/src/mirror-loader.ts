@@ -41,12 +41,20 @@ export class MirrorLoader implements CatalogFollower {
   async reloadAll(): Promise<void> {
     const fresh = new SearchIndex();
     const ids = await this.reader.sourceIds();
-    for (let i = 0; i < ids.length; i += SNAPSHOT_BATCH) {
-      const batch = ids.slice(i, i + SNAPSHOT_BATCH);
-      const loaded = await this.readSources(batch);
-      loaded.forEach((docs, j) => {
+    const batches: string[][] = [];
+    for (let i = 0; i < ids.length; i += SNAPSHOT_BATCH) batches.push(ids.slice(i, i + SNAPSHOT_BATCH));
+    // The next batch is read while this one is indexed: Redis sends while this process parses and indexes.
+    let next = batches.length > 0 ? this.readSources(batches[0]!) : undefined;
+    for (const [b, batch] of batches.entries()) {
+      const loaded = await next!;
+      next = b + 1 < batches.length ? this.readSources(batches[b + 1]!) : undefined;
+      // Awaited in the next turn; should this batch fail first, its failure must not go unhandled.
+      next?.catch(() => undefined);
+      for (const [j, docs] of loaded.entries()) {
         for (const d of docs) fresh.put(batch[j]!, d.member, d.doc, d.updated, d.versions);
-      });
+        // One source at a time: requests answered meanwhile (from Redis) wait for one source, not a batch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     this.current = fresh.seal();
     for (const f of this.listeners) f();
