@@ -87,6 +87,8 @@ async function consumePartitions(
     gate: RepositoryGate;
     handle: ReturnType<typeof installHandler>;
     metrics: InstallMetrics;
+    /** Told before a partition is consumed here: what this replica knew of its repositories may be stale. */
+    gained: () => void;
   },
 ): Promise<{ consumers: PartitionConsumers; leases: PartitionLeases }> {
   await dropUnfilteredConsumer(deps.jsm, deps.log);
@@ -105,7 +107,10 @@ async function consumePartitions(
     log: deps.log,
     partitions: INSTALL_PARTITIONS,
     leaseMs: deps.partitionLeaseMs ?? 6_000,
-    acquire: (p) => consumers.acquire(p),
+    acquire: (p) => {
+      parts.gained();
+      consumers.acquire(p);
+    },
     release: (p) => consumers.release(p),
   });
   await leases.start();
@@ -162,7 +167,13 @@ export async function start(deps: InstallerDeps): Promise<Installer> {
     docKey: installationKeys(deps.redisPrefix).doc,
     log: deps.log,
   });
-  const { consumers, leases } = await consumePartitions(deps, { owner, gate, handle, metrics });
+  const { consumers, leases } = await consumePartitions(deps, {
+    owner,
+    gate,
+    handle,
+    metrics,
+    gained: () => targets.forgetSync(),
+  });
   const scanSub = deps.nc ? serveScans(deps.nc, targets, repos) : undefined;
   deps.log.info({ concurrency, workDir, partitions: leases.owned() }, 'installer consuming install requests');
 

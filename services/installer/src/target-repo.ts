@@ -34,6 +34,15 @@ export class TargetRepos {
     private readonly onPushRetry: () => void = () => undefined,
   ) {}
 
+  /**
+   * Forgets which checkouts were current. Called when this replica gains a partition: another replica may have
+   * pushed to its repositories since this one last did (a hand-over, a crash), so the next batch of each fetches
+   * before it commits instead of finding out by a rejected push.
+   */
+  forgetSync(): void {
+    this.inSync.clear();
+  }
+
   /** Runs `fn` on the checkout of `target`, one job at a time per repository and branch. */
   private withCheckout<T>(target: InstallTarget, fn: (c: Checkout) => Promise<T>): Promise<T> {
     return this.mutex.run(`${target.url}\n${target.branch}`, async () => {
