@@ -57,8 +57,8 @@ async function layout1Answer(prefix: string, w: string): Promise<string[]> {
 }
 
 async function redisAnswer(prefix: string, w: string): Promise<string[]> {
-  const found = [...(await typoCandidates(redis, catalogKeys(prefix), w))];
-  return found.filter((t) => t !== w && withinOneEdit(t, w)).sort();
+  // Unfiltered: the candidates themselves must be exactly the terms one edit away (the engines use them as is).
+  return [...(await typoCandidates(redis, catalogKeys(prefix), w))].sort();
 }
 
 function mirrorOf(terms: string[]): SearchIndex {

@@ -47,7 +47,10 @@ export function oneEditStrings(word: string): string[] {
   return [...out];
 }
 
-/** Optimal string alignment distance, capped: true when `a` and `b` differ by at most one edit. */
+/**
+ * Optimal string alignment distance, capped: true when `a` and `b` differ by at most one edit. The definition
+ * `oneEditStrings` is checked against (its tests and the engines' typo tests).
+ */
 export function withinOneEdit(a: string, b: string): boolean {
   if (a === b) return true;
   if (Math.abs(a.length - b.length) > 1) return false;

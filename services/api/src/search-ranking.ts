@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { SEARCH_FACETS, TYPO_MIN_LENGTH, withinOneEdit } from '@profiles/shared';
+import { SEARCH_FACETS, TYPO_MIN_LENGTH } from '@profiles/shared';
 import type { Audience } from './auth/audience.ts';
 import type { SearchIndex } from './search-index.ts';
 import { exactNames, queryFilters, queryWords, RANKING, type SearchQuery } from './search-query.ts';
@@ -188,8 +188,7 @@ function wordSources(index: SearchIndex, w: string): [string, number][] {
   const prefixed = index.prefixed(w, RANKING.maxPrefixTerms);
   for (const t of prefixed) if (t !== w) sources.push([t, RANKING.prefix]);
   if (w.length >= TYPO_MIN_LENGTH) {
-    for (const t of index.typoTerms(w))
-      if (!prefixed.includes(t) && withinOneEdit(t, w)) sources.push([t, RANKING.typo]);
+    for (const t of index.typoTerms(w)) if (!prefixed.includes(t)) sources.push([t, RANKING.typo]);
   }
   return sources;
 }

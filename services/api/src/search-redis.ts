@@ -4,7 +4,6 @@ import {
   parseProfileNameMember,
   SEARCH_FACETS,
   TYPO_MIN_LENGTH,
-  withinOneEdit,
   type CatalogKeys,
 } from '@profiles/shared';
 import type { Redis } from '@profiles/shared/runtime';
@@ -118,8 +117,7 @@ export class RedisSearch implements SearchEngine {
         if (w.length >= TYPO_MIN_LENGTH) {
           const candidates = await typoCandidates(this.redis, this.keys, w);
           for (const t of candidates)
-            if (t !== w && !prefixed.includes(t) && withinOneEdit(t, w))
-              sources.push([this.keys.searchTerm(t), RANKING.typo]);
+            if (!prefixed.includes(t)) sources.push([this.keys.searchTerm(t), RANKING.typo]);
         }
         const k = temp();
         await this.redis.zunionstore(
