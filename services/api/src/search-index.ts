@@ -17,6 +17,12 @@ export interface Doc {
 const FACET_ROW = 8;
 const RANK_GAP = 1024;
 
+/** A document changed since some epoch, with the facet row it had then (undefined: its id was free). */
+export interface DocChange {
+  id: number;
+  before: Int32Array | undefined;
+}
+
 interface Posting {
   ids: number[];
   weights: number[];
@@ -59,10 +65,12 @@ export class SearchIndex {
   private readonly slots: { stamp: Uint32Array; score: Float64Array }[] = [];
   private stampCounter = 0;
   /**
-   * Ids of the documents put or removed, in order, the oldest dropped beyond TOUCHED_MAX: a result computed at
-   * an `epoch` still holds if none of the documents changed since were or are now in it (search-mirror.ts).
+   * Ids of the documents put or removed, in order, the oldest dropped beyond TOUCHED_MAX, each with the facet
+   * row it had just before (none for a new id): a result computed at an `epoch` is brought up to date by
+   * taking out the changed documents it held and putting in those that match now (search-result-update.ts).
    */
   private touched: number[] = [];
+  private touchedRows: (Int32Array | undefined)[] = [];
   private touchedBase = 0;
 
   get size(): number {
@@ -103,16 +111,32 @@ export class SearchIndex {
     return this.touchedBase + this.touched.length;
   }
 
-  /** The ids of documents changed since `epoch`, or undefined when they are no longer all remembered. */
-  touchedSince(epoch: number): number[] | undefined {
-    return epoch < this.touchedBase ? undefined : this.touched.slice(epoch - this.touchedBase);
+  /**
+   * The documents changed since `epoch`, each once, with the facet row it had at `epoch` (undefined: its id was
+   * free then); undefined when the changes are no longer all remembered.
+   */
+  changesSince(epoch: number): DocChange[] | undefined {
+    if (epoch < this.touchedBase) return undefined;
+    const seen = new Set<number>();
+    const out: DocChange[] = [];
+    for (let i = epoch - this.touchedBase; i < this.touched.length; i++) {
+      const id = this.touched[i]!;
+      if (seen.has(id)) continue; // its first change since `epoch` holds the row it had then
+      seen.add(id);
+      out.push({ id, before: this.touchedRows[i] });
+    }
+    return out;
   }
 
-  private touch(id: number): void {
+  /** Records a change of document `id`, with its facet row as it is now (about to change), when it has one. */
+  private touch(id: number, held: boolean): void {
     this.touched.push(id);
+    const base = id * FACET_ROW;
+    this.touchedRows.push(held ? this.facetTable.slice(base, base + FACET_ROW) : undefined);
     if (this.touched.length <= TOUCHED_MAX) return;
     const drop = this.touched.length >> 1;
     this.touched = this.touched.slice(drop);
+    this.touchedRows = this.touchedRows.slice(drop);
     this.touchedBase += drop;
   }
 
@@ -148,6 +172,18 @@ export class SearchIndex {
       if (f < 0) return;
       counts[f]!++;
     }
+  }
+
+  /** The document's facet row as it is now (a copy). */
+  facetRow(id: number): Int32Array {
+    return this.facetTable.slice(id * FACET_ROW, (id + 1) * FACET_ROW);
+  }
+
+  /** The weight of `term` in the document, or undefined when the document does not have the term. */
+  termWeight(id: number, term: string): number | undefined {
+    const p = this.postings.get(term);
+    const at = p ? p.ids.indexOf(id) : -1;
+    return at >= 0 ? p!.weights[at] : undefined;
   }
 
   /** Documents named exactly `name` (lower-cased). */
@@ -186,14 +222,14 @@ export class SearchIndex {
     if (id !== undefined) {
       const old = this.docs[id]!;
       if (this.updatedAt[id] === updated && old.versions.join() === versions.join()) return;
+      this.touch(id, true);
       this.unlink(id);
-      this.touch(id);
     } else {
       id = this.free.pop() ?? this.docs.length;
       this.grow(id);
       this.ids.set(member, id);
       if (!this.bulk) this.placeMember(member, id);
-      this.touch(id);
+      this.touch(id, false);
     }
     d.facets.slice(0, FACET_ROW).forEach(([f, v], j) => {
       const key = `${f}\u0000${v}`;
@@ -227,8 +263,8 @@ export class SearchIndex {
   remove(member: string): void {
     const id = this.ids.get(member);
     if (id === undefined) return;
+    this.touch(id, true);
     this.unlink(id);
-    this.touch(id);
     this.docs[id] = undefined;
     this.free.push(id);
     this.ids.delete(member);

@@ -2,7 +2,8 @@ import { BoundedCache } from './bounded-cache.ts';
 import type { MirrorLoader } from './mirror-loader.ts';
 import type { RankRequest, SearchEngine } from './search-engine.ts';
 import type { SearchIndex } from './search-index.ts';
-import { matchQuery, pageOf, querySources, stillHolds, type FullResult } from './search-ranking.ts';
+import { facetsOf, matchQuery, pageOf, querySources, type FullResult } from './search-ranking.ts';
+import { updateResult } from './search-result-update.ts';
 import type { Ranked, SearchQuery } from './search-query.ts';
 
 /** Query results kept per replica: at most 500, holding at most 2M matches in all (~32 MB with their scores). */
@@ -71,13 +72,13 @@ export class SearchMirror implements SearchEngine {
     return {
       total: full.ids.length,
       page: page.ids.map((id, i) => ({ member: index.doc(id).member, score: page.scores[i]! })),
-      facets: full.facets,
+      facets: facetsOf(index, full),
     };
   }
 
   /**
-   * The query's whole match now. One computed before a change is kept when the change cannot have touched it
-   * (`stillHolds`): a change of one small source then costs the queries it matches, not every query.
+   * The query's whole match now. One computed before a change is brought up to date (`updateResult`): a change
+   * of one small source then costs each query the documents it changed, not a match of the whole catalog.
    */
   private result(index: SearchIndex, q: SearchQuery, key: string, audience: RankRequest['audience']) {
     const held = this.results.get(key);
@@ -85,8 +86,8 @@ export class SearchMirror implements SearchEngine {
     const sources = querySources(index, q);
     const signature = JSON.stringify(sources);
     if (held?.index === index && held.sources === signature) {
-      const touched = index.touchedSince(held.epoch);
-      if (touched && stillHolds(index, q, audience, sources, held.full, touched)) {
+      const changes = index.changesSince(held.epoch);
+      if (changes && updateResult(index, q, audience, sources, held.full, changes)) {
         held.epoch = index.epoch;
         return held.full;
       }

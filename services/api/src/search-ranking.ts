@@ -9,18 +9,40 @@ import { exactNames, queryFilters, queryWords, RANKING, type SearchQuery } from 
  * the whole match with scores and facet counts, then a page of it in the sort's order.
  */
 
-/** A query's whole match at one generation: documents, scores, facet counts; sorted in full only when paged deep. */
+/**
+ * A query's whole match at one index state: documents, scores, matches per facet value; sorted in full only
+ * when paged deep. It may be brought up to date after a change (search-result-update.ts), so what is derived
+ * from it (facets, order, head) is derived lazily or kept in step.
+ */
 export interface FullResult {
   ids: number[];
   scores: number[];
-  facets: Record<string, Record<string, number>>;
+  /** Matches per facet value id (the index's `facetValues`; values interned later count 0). */
+  counts: Int32Array;
+  /** `counts` as answers list them, derived once (facetsOf). */
+  facets?: Record<string, Record<string, number>>;
   order?: { ids: number[]; scores: number[] };
-  /** Its first PARTIAL_SELECTION hits in order, picked once for every first page asked of it. */
+  /**
+   * Its first hits in order (at most PARTIAL_SELECTION), picked once for every first page asked of it: always
+   * a prefix of the full order, so shorter than asked for only when the result itself is, or after a change
+   * took some of it out (then it is picked again when a page needs more).
+   */
   head?: { ids: number[]; scores: number[] };
 }
 
 /** Pages within the first this many hits are picked by partial selection; deeper ones sort the result once. */
-const PARTIAL_SELECTION = 100;
+export const PARTIAL_SELECTION = 100;
+
+/** The facet counts of a result, by facet and value, as answers list them (zero counts left out). */
+export function facetsOf(index: SearchIndex, full: FullResult): Record<string, Record<string, number>> {
+  if (full.facets) return full.facets;
+  const facets: Record<string, Record<string, number>> = {};
+  full.counts.forEach((n, f) => {
+    const [facet, value] = index.facetValues[f]!;
+    if (n > 0 && (SEARCH_FACETS as readonly string[]).includes(facet)) (facets[facet] ??= {})[value] = n;
+  });
+  return (full.facets = facets);
+}
 
 /** Each query word's sources (term, factor), as the index's terms give them now; none for an empty query. */
 export type QuerySources = [string, number][][];
@@ -30,7 +52,7 @@ export function querySources(index: SearchIndex, q: SearchQuery): QuerySources {
 }
 
 /** Whether a matched document passes the audience, the facet filters (`wanted` ids) and the version range. */
-function admits(
+export function admits(
   index: SearchIndex,
   q: SearchQuery,
   audience: Audience,
@@ -45,7 +67,7 @@ function admits(
   return index.doc(id).versions.some((v) => semver.satisfies(v, range, { includePrerelease }));
 }
 
-const wantedFacets = (index: SearchIndex, q: SearchQuery) =>
+export const wantedFacets = (index: SearchIndex, q: SearchQuery) =>
   queryFilters(q).map(([facet, value]) => index.facetId(facet, value));
 
 /** The whole match of a query among the documents of the audience's sources. */
@@ -78,37 +100,7 @@ export function matchQuery(
     outScores.push(scores[i]!);
     index.countFacets(id, counts);
   });
-  const facets: Record<string, Record<string, number>> = {};
-  counts.forEach((n, f) => {
-    const [facet, value] = index.facetValues[f]!;
-    if (n > 0 && (SEARCH_FACETS as readonly string[]).includes(facet)) (facets[facet] ??= {})[value] = n;
-  });
-  return { ids: outIds, scores: outScores, facets };
-}
-
-/**
- * Whether a result stays exact after documents `touched` changed, the query's word sources being the same as
- * when it was computed: so when none of those documents was in it and none is matched now. Every other
- * document kept its terms, facets, versions and relative member order, so its score, count and place hold.
- */
-export function stillHolds(
-  index: SearchIndex,
-  q: SearchQuery,
-  audience: Audience,
-  sources: QuerySources,
-  full: FullResult,
-  touched: number[],
-): boolean {
-  if (touched.length === 0) return true;
-  const wanted = wantedFacets(index, q);
-  for (const id of touched) {
-    if (full.ids.includes(id)) return false;
-    const doc = index.docAt(id);
-    if (!doc) continue;
-    const matched = sources.every((word) => word.some(([term]) => doc.terms.includes(term)));
-    if (matched && admits(index, q, audience, wanted, id)) return false;
-  }
-  return true;
+  return { ids: outIds, scores: outScores, counts };
 }
 
 /**
@@ -124,8 +116,10 @@ export function pageOf(
 ): { ids: number[]; scores: number[]; sorted: boolean } {
   const before = precedes(index, sort);
   if (end <= PARTIAL_SELECTION && !full.order) {
-    full.head ??= topK(full.ids, full.scores, PARTIAL_SELECTION, before);
-    const { ids, scores } = full.head;
+    const held = full.head?.ids.length ?? -1;
+    if (held < end && held < full.ids.length)
+      full.head = topK(full.ids, full.scores, PARTIAL_SELECTION, before);
+    const { ids, scores } = full.head!;
     return { ids: ids.slice(offset, end), scores: scores.slice(offset, end), sorted: false };
   }
   const sorted = !full.order;
@@ -143,10 +137,10 @@ export function pageOf(
   };
 }
 
-type Precedes = (a: number, sa: number, b: number, sb: number) => boolean;
+export type Precedes = (a: number, sa: number, b: number, sb: number) => boolean;
 
 /** The order of a sort, as Redis gives it: equal scores by member, descending for "best/newest first". */
-function precedes(index: SearchIndex, sort: SearchQuery['sort']): Precedes {
+export function precedes(index: SearchIndex, sort: SearchQuery['sort']): Precedes {
   if (sort === 'name') return (a, _sa, b) => index.rank(a) < index.rank(b);
   if (sort === 'updated')
     return (a, _sa, b) => {
@@ -164,22 +158,32 @@ export function topK(
   k: number,
   before: Precedes,
 ): { ids: number[]; scores: number[] } {
-  const top: number[] = [];
-  const topScores: number[] = [];
+  const top = { ids: [] as number[], scores: [] as number[] };
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     const s = scores[i]!;
-    if (top.length === k && !before(id, s, top[k - 1]!, topScores[k - 1]!)) continue;
-    let at = top.length;
-    while (at > 0 && before(id, s, top[at - 1]!, topScores[at - 1]!)) at--;
-    top.splice(at, 0, id);
-    topScores.splice(at, 0, s);
-    if (top.length > k) {
-      top.pop();
-      topScores.pop();
-    }
+    if (top.ids.length === k && !before(id, s, top.ids[k - 1]!, top.scores[k - 1]!)) continue;
+    insertRanked(top, id, s, k, before);
   }
-  return { ids: top, scores: topScores };
+  return top;
+}
+
+/** Puts a hit in its place in an ordered list, which then keeps at most its first k. */
+export function insertRanked(
+  top: { ids: number[]; scores: number[] },
+  id: number,
+  s: number,
+  k: number,
+  before: Precedes,
+): void {
+  let at = top.ids.length;
+  while (at > 0 && before(id, s, top.ids[at - 1]!, top.scores[at - 1]!)) at--;
+  top.ids.splice(at, 0, id);
+  top.scores.splice(at, 0, s);
+  if (top.ids.length > k) {
+    top.ids.pop();
+    top.scores.pop();
+  }
 }
 
 /** A word's sources: its own term, terms it prefixes, and (5+ letters) terms one edit away, with their factors. */
