@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import { AppError } from '@profiles/shared';
-import { BoundedCache } from '../bounded-cache.ts';
 import { answerKey, type CatalogEtags } from '../etag.ts';
 import { chooseEncoding, EncodedBody, type PageEncoding } from '../page-encodings.ts';
+import { SearchPages, type Page } from '../search-pages.ts';
 import type { Search, SearchQuery } from '../search.ts';
 import { queryWords } from '../search-query.ts';
 
@@ -86,21 +86,6 @@ export const searchQuerySchema = {
   },
 } as const;
 
-/**
- * Answers already computed for the current catalog generation, by audience and URL. Keyed by generation, an entry can never
- * be stale: any catalog change moves the generation and the old entries just age out. It is a per-process
- * copy of what Redis holds, so replicas still answer alike. Bounded by count and bytes.
- */
-interface Page {
-  /**
-   * The JSON as bytes, with its compressed forms made on demand. A string would be joined to the headers and
-   * encoded again on every send: at thousands of requests per second that copying is most of the garbage the
-   * process collects.
-   */
-  body: EncodedBody;
-  engine: string;
-}
-
 export interface SearchRouteDeps {
   search: Search;
   /** The catalog generation followed live, or undefined (then pages are looked up after the app's ETag hook). */
@@ -109,11 +94,11 @@ export interface SearchRouteDeps {
 }
 
 export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void {
-  const pages = new BoundedCache<Page>({
-    maxEntries: 1000,
-    maxWeight: 32 * 1024 * 1024,
-    weigh: (p) => p.body.identity.length,
-  });
+  const pages = new SearchPages();
+  const compute = (req: FastifyRequest<{ Querystring: SearchQuery }>) => async (): Promise<Page> => {
+    const { result, engine } = await deps.search.search(req.query, req.catalog, req.catalogGeneration);
+    return { body: new EncodedBody(Buffer.from(JSON.stringify(result))), engine };
+  };
   const encodingFor = (req: FastifyRequest, page: Page) =>
     chooseEncoding(req.headers['accept-encoding'], page.body.identity.length);
   const send = (
@@ -179,13 +164,7 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
       }
       const generation = req.catalogGeneration;
       const key = generation === undefined ? undefined : `${generation} ${answerKey(req)}`;
-      const hit = key === undefined ? undefined : pages.get(key);
-      let page = hit;
-      if (page === undefined) {
-        const { result, engine } = await deps.search.search(req.query, req.catalog, generation);
-        page = { body: new EncodedBody(Buffer.from(JSON.stringify(result))), engine };
-        if (key !== undefined) pages.set(key, page);
-      }
+      const page = await pages.obtain(key, compute(req));
       const encoding = encodingFor(req, page);
       // The app's ETag named the plain body; a compressed one has its own.
       if (encoding !== undefined && generation !== undefined)
