@@ -1,4 +1,7 @@
 import { oneEditStrings, parseProfileNameMember, type SearchDocument } from '@profiles/shared';
+import { ChangeLog, type DocChange } from './search-changes.ts';
+
+export type { DocChange } from './search-changes.ts';
 
 /** What the mirror keeps of one profile in one catalog (ids are small integers, reused after removal). */
 export interface Doc {
@@ -17,12 +20,6 @@ export interface Doc {
 const FACET_ROW = 8;
 const RANK_GAP = 1024;
 
-/** A document changed since some epoch, with the facet row it had then (undefined: its id was free). */
-export interface DocChange {
-  id: number;
-  before: Int32Array | undefined;
-}
-
 interface Posting {
   ids: number[];
   weights: number[];
@@ -30,8 +27,6 @@ interface Posting {
 
 /** Words whose one-edit terms are remembered at most (a few terms each). */
 const TYPO_MEMO_MAX = 10_000;
-/** Changed document ids remembered at most: a result older than these is computed again. */
-const TOUCHED_MAX = 8192;
 
 /**
  * The search indexes of the catalog, in memory: term postings over integer document ids, terms kept sorted for
@@ -64,14 +59,8 @@ export class SearchIndex {
   // entries from older ones, so nothing is cleared between queries.
   private readonly slots: { stamp: Uint32Array; score: Float64Array }[] = [];
   private stampCounter = 0;
-  /**
-   * Ids of the documents put or removed, in order, the oldest dropped beyond TOUCHED_MAX, each with the facet
-   * row it had just before (none for a new id): a result computed at an `epoch` is brought up to date by
-   * taking out the changed documents it held and putting in those that match now (search-result-update.ts).
-   */
-  private touched: number[] = [];
-  private touchedRows: (Int32Array | undefined)[] = [];
-  private touchedBase = 0;
+  /** The documents changed, with the facet rows they had: kept results are brought up to date by it. */
+  private readonly changes = new ChangeLog();
 
   get size(): number {
     return this.ids.size;
@@ -108,36 +97,12 @@ export class SearchIndex {
 
   /** How many document changes the index has seen. */
   get epoch(): number {
-    return this.touchedBase + this.touched.length;
+    return this.changes.epoch;
   }
 
-  /**
-   * The documents changed since `epoch`, each once, with the facet row it had at `epoch` (undefined: its id was
-   * free then); undefined when the changes are no longer all remembered.
-   */
+  /** See ChangeLog.since. */
   changesSince(epoch: number): DocChange[] | undefined {
-    if (epoch < this.touchedBase) return undefined;
-    const seen = new Set<number>();
-    const out: DocChange[] = [];
-    for (let i = epoch - this.touchedBase; i < this.touched.length; i++) {
-      const id = this.touched[i]!;
-      if (seen.has(id)) continue; // its first change since `epoch` holds the row it had then
-      seen.add(id);
-      out.push({ id, before: this.touchedRows[i] });
-    }
-    return out;
-  }
-
-  /** Records a change of document `id`, with its facet row as it is now (about to change), when it has one. */
-  private touch(id: number, held: boolean): void {
-    this.touched.push(id);
-    const base = id * FACET_ROW;
-    this.touchedRows.push(held ? this.facetTable.slice(base, base + FACET_ROW) : undefined);
-    if (this.touched.length <= TOUCHED_MAX) return;
-    const drop = this.touched.length >> 1;
-    this.touched = this.touched.slice(drop);
-    this.touchedRows = this.touchedRows.slice(drop);
-    this.touchedBase += drop;
+    return this.changes.since(epoch);
   }
 
   /** The document at `id`, or undefined when the id is free. */
@@ -222,14 +187,14 @@ export class SearchIndex {
     if (id !== undefined) {
       const old = this.docs[id]!;
       if (this.updatedAt[id] === updated && old.versions.join() === versions.join()) return;
-      this.touch(id, true);
+      this.changes.record(id, this.facetRow(id)); // the row it had, about to change
       this.unlink(id);
     } else {
       id = this.free.pop() ?? this.docs.length;
       this.grow(id);
       this.ids.set(member, id);
       if (!this.bulk) this.placeMember(member, id);
-      this.touch(id, false);
+      this.changes.record(id, undefined);
     }
     d.facets.slice(0, FACET_ROW).forEach(([f, v], j) => {
       const key = `${f}\u0000${v}`;
@@ -263,7 +228,7 @@ export class SearchIndex {
   remove(member: string): void {
     const id = this.ids.get(member);
     if (id === undefined) return;
-    this.touch(id, true);
+    this.changes.record(id, this.facetRow(id)); // the row it had, about to change
     this.unlink(id);
     this.docs[id] = undefined;
     this.free.push(id);
