@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { profileNameMember, searchDocument, type CatalogEntry } from '@profiles/shared';
+import { profileNameMember, SEARCH_FACETS, searchDocument, type CatalogEntry } from '@profiles/shared';
 import { EVERYTHING } from './auth/audience.ts';
 import { SearchIndex } from './search-index.ts';
 import { SearchMirror } from './search-mirror.ts';
-import { topK } from './search-ranking.ts';
-import type { Ranked, SearchQuery } from './search-query.ts';
+import { matchQuery, topFacetsOf, topK } from './search-ranking.ts';
+import { topFacetValues, type Ranked, type SearchQuery } from './search-query.ts';
 
 const WORDS = ['probe', 'prober', 'prom', 'prometheus', 'alpha', 'alpine', 'zephyr', 'nginx', 'mesh'];
 
@@ -76,7 +76,7 @@ function answers(engine: SearchMirror, queries: SearchQuery[], offsets = [0, 4])
   return queries.map((q, i) =>
     offsets.map((offset) => {
       const r = engine.rank(q, { generation: 'g', hash: String(i), offset, audience: EVERYTHING }) as Ranked;
-      return { total: r.total, page: r.page, facets: r.facets };
+      return { total: r.total, page: r.page, facets: r.facets, facetTotals: r.facetTotals };
     }),
   );
 }
@@ -155,6 +155,36 @@ test('results kept across changes equal fresh ones beyond the first pages’ sel
       (initial, changes, qs) => keptEqualsScratch(initial, changes, qs, [0, 85, 90, 100]),
     ),
     { numRuns: 60 },
+  );
+});
+
+test('the facets listed from a result’s counts are topFacetValues of all its counts, in the same order', () => {
+  const many = fc
+    .record({ rest: profile, maintainer: fc.constantFrom('a', 'b', 'c', '1', 'team', 'ops') })
+    .map(({ rest, maintainer }): Profile => ({ ...rest, maintainer }));
+  fc.assert(
+    fc.property(
+      fc.array(many, { maxLength: 40 }),
+      searchQuery,
+      fc.integer({ min: 0, max: 4 }),
+      (catalog, q, limit) => {
+        const index = new SearchIndex();
+        catalog.forEach((p, i) => putProfile(index, p, i));
+        index.seal();
+        const full = matchQuery(index, q, EVERYTHING);
+        // Every value's count, as a record built value by value (what the Redis engine hands topFacetValues).
+        const all: Record<string, Record<string, number>> = {};
+        full.counts.forEach((n, f) => {
+          const [facet, value] = index.facetValues[f]!;
+          if (n > 0 && (SEARCH_FACETS as readonly string[]).includes(facet)) (all[facet] ??= {})[value] = n;
+        });
+        assert.equal(
+          JSON.stringify(topFacetsOf(index, full, limit)),
+          JSON.stringify(topFacetValues(all, limit)),
+        );
+      },
+    ),
+    { numRuns: 300 },
   );
 });
 

@@ -2,7 +2,7 @@ import { BoundedCache } from './bounded-cache.ts';
 import type { MirrorLoader } from './mirror-loader.ts';
 import type { RankRequest, SearchEngine } from './search-engine.ts';
 import type { SearchIndex } from './search-index.ts';
-import { facetsOf, matchQuery, pageOf, querySources, type FullResult } from './search-ranking.ts';
+import { matchQuery, topFacetsOf, pageOf, querySources, type FullResult } from './search-ranking.ts';
 import { updateResult } from './search-result-update.ts';
 import type { Ranked, SearchQuery } from './search-query.ts';
 
@@ -72,7 +72,7 @@ export class SearchMirror implements SearchEngine {
     return {
       total: full.ids.length,
       page: page.ids.map((id, i) => ({ member: index.doc(id).member, score: page.scores[i]! })),
-      facets: facetsOf(index, full),
+      ...topFacetsOf(index, full, q.facetLimit),
     };
   }
 

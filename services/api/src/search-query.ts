@@ -81,5 +81,7 @@ export function topFacetValues(
 export interface Ranked {
   total: number;
   page: { member: string; score: number }[];
+  /** Every value's count; or, with `facetTotals`, only the values the answer lists, as topFacetValues picks them. */
   facets: Record<string, Record<string, number>>;
+  facetTotals?: Record<string, number>;
 }

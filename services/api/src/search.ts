@@ -62,7 +62,9 @@ export class Search {
       result: {
         total: ranked.total,
         items,
-        ...topFacetValues(ranked.facets, q.facetLimit),
+        ...(ranked.facetTotals
+          ? { facets: ranked.facets, facetTotals: ranked.facetTotals }
+          : topFacetValues(ranked.facets, q.facetLimit)),
         nextCursor: next,
       },
       engine,
