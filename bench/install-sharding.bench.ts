@@ -107,12 +107,20 @@ try {
     ).flat();
   const alone: number[] = [];
   const loaded: number[] = [];
+  // When each phase ran, to read the replicas' event loop delays of that phase.
+  const windows: { alone: [number, number][]; loaded: [number, number][] } = { alone: [], loaded: [] };
+  const timed = async (phase: 'alone' | 'loaded') => {
+    const t0 = performance.now();
+    const times = await quietRound();
+    windows[phase].push([t0, performance.now()]);
+    return times;
+  };
   let busyDone = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    alone.push(...(await quietRound()));
+    alone.push(...(await timed('alone')));
     const queued = await Promise.all(Array.from({ length: BUSY }, () => submit(busy)));
     const busyAll = settleAll(queued, 200).then((rs) => rs.map((r) => r.status));
-    loaded.push(...(await quietRound()));
+    loaded.push(...(await timed('loaded')));
     busyDone += (await busyAll).filter((s) => s === 'committed').length;
   }
 
@@ -144,6 +152,22 @@ try {
       `installs): median ${f(q(loaded, 0.5))} ms, p99 ${f(q(loaded, 0.99))} ms = ${ratio.toFixed(2)}x   ` +
       `goal <= 2x: ${mark(ratio <= 2)}`,
   );
+  // Each replica's event loop: the longest it was held in each 200 ms report, over each phase.
+  const busyOwner = owners[0]!.endsWith('A') ? 0 : 1;
+  replicas.forEach((r, i) => {
+    const during = (phase: 'alone' | 'loaded') =>
+      r.loopDelays
+        .filter(({ at }) => windows[phase].some(([a, b]) => at >= a && at <= b))
+        .map(({ ms }) => ms);
+    const summary = (xs: number[]) =>
+      xs.length
+        ? `p50 ${q(xs, 0.5).toFixed(0)} / p99 ${q(xs, 0.99).toFixed(0)} / max ${Math.max(...xs).toFixed(0)} ms`
+        : 'none';
+    console.log(
+      `replica ${i === 0 ? 'A' : 'B'}${i === busyOwner ? ' (the busy repository’s)' : ''}: event loop held, per 200 ms ` +
+        `report: alone ${summary(during('alone'))}; beside the busy one ${summary(during('loaded'))}`,
+    );
+  });
 } finally {
   await Promise.all(replicas.map((r) => r.stop()));
   await ins.close();

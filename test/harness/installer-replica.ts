@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { connectRedis } from '@profiles/shared/runtime';
 import { connectJetStream } from '@profiles/shared/runtime';
@@ -43,11 +44,15 @@ export interface ReplicaState {
   partitions: number[];
   pushRetries: number;
   handled: number;
+  /** The longest its event loop was held in the report's 200 ms (benchmarks: what installs wait for there). */
+  loopDelayMs?: number;
 }
 
 export interface InstallerReplica {
   /** Its last report (empty partitions until it printed one). */
   state: () => ReplicaState;
+  /** Every report's event loop delay, with when it arrived (performance.now() of this process). */
+  loopDelays: { at: number; ms: number }[];
   /** SIGKILL of the whole process group: a crash. */
   kill: () => Promise<void>;
   stop: () => Promise<void>;
@@ -70,11 +75,15 @@ export function spawnInstallerReplica(stack: Stack, examples: string, concurrenc
     stderr: 'inherit',
   });
   let state: ReplicaState = { partitions: [], pushRetries: 0, handled: 0 };
+  const loopDelays: { at: number; ms: number }[] = [];
   createInterface({ input: proc.child.stdout! }).on('line', (l) => {
-    if (l.startsWith('{"partitions"')) state = JSON.parse(l) as ReplicaState;
+    if (!l.startsWith('{"partitions"')) return;
+    state = JSON.parse(l) as ReplicaState;
+    if (state.loopDelayMs !== undefined) loopDelays.push({ at: performance.now(), ms: state.loopDelayMs });
   });
   return {
     state: () => state,
+    loopDelays,
     kill: async () => {
       if (proc.child.pid) process.kill(-proc.child.pid, 'SIGKILL');
       await proc.exited;
@@ -104,10 +113,18 @@ async function main(): Promise<void> {
     gitUrlRewrites: [`${EXAMPLES_URL}=file://${env.REPLICA_EXAMPLES}`],
     urlPolicy: { allowFile: true, denyHosts: ['169.254.'], allowLoopback: true },
   });
-  const report = () =>
-    process.stdout.write(
-      `${JSON.stringify({ partitions: ins.partitions(), pushRetries: ins.pushRetries(), handled: ins.handled() })}\n`,
-    );
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const report = () => {
+    const state: ReplicaState = {
+      partitions: ins.partitions(),
+      pushRetries: ins.pushRetries(),
+      handled: ins.handled(),
+      loopDelayMs: Math.round(loop.max / 1e5) / 10,
+    };
+    loop.reset();
+    process.stdout.write(`${JSON.stringify(state)}\n`);
+  };
   const timer = setInterval(report, 200);
   report();
   process.once('SIGTERM', () => {
