@@ -188,20 +188,34 @@ test('the facets listed from a result’s counts are topFacetValues of all its c
   );
 });
 
-test('the partial selection of a first page is the full sort’s first k', () => {
+test('the partial selection of a first page is the full sort’s first k, scanned from either end', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 300 }),
-      fc.integer({ min: 1, max: 120 }),
-      (scores, k) => {
-        const ids = scores.map((_, i) => i);
+      fc.uniqueArray(
+        fc.record({ id: fc.integer({ min: 0, max: 10_000 }), s: fc.integer({ min: 0, max: 5 }) }),
+        {
+          selector: (h) => h.id,
+          maxLength: 300,
+        },
+      ),
+      fc.integer({ min: 0, max: 120 }),
+      fc.boolean(),
+      (hits, k, fromEnd) => {
+        const ids = hits.map((h) => h.id);
+        const scores = hits.map((h) => h.s);
+        const scoreOf = new Map(hits.map((h) => [h.id, h.s]));
         // Equal scores by id, descending: a total order, as member ranks make it in the index.
         const before = (a: number, sa: number, b: number, sb: number) => (sa !== sb ? sa > sb : a > b);
-        const sorted = [...ids].sort((a, b) => (before(a, scores[a]!, b, scores[b]!) ? -1 : 1));
-        assert.deepEqual(topK(ids, scores, k, before).ids, sorted.slice(0, k));
+        const sorted = [...ids].sort((a, b) => (before(a, scoreOf.get(a)!, b, scoreOf.get(b)!) ? -1 : 1));
+        const top = topK(ids, scores, k, before, fromEnd);
+        assert.deepEqual(top.ids, sorted.slice(0, k));
+        assert.deepEqual(
+          top.scores,
+          sorted.slice(0, k).map((id) => scoreOf.get(id)),
+        );
       },
     ),
-    { numRuns: 300 },
+    { numRuns: 500 },
   );
 });
 
