@@ -1,5 +1,6 @@
 import { oneEditStrings, parseProfileNameMember, type SearchDocument } from '@profiles/shared';
 import { ChangeLog, type DocChange } from './search-changes.ts';
+import { FACET_ROW, FacetRows } from './search-facet-rows.ts';
 
 export type { DocChange } from './search-changes.ts';
 
@@ -13,11 +14,9 @@ export interface Doc {
 }
 
 /**
- * Facet values of a document, interned, in a fixed-width row of a flat table (-1 pads): catalog, catalogName,
- * maintainer, up to three artifact kinds, up to two channels. Rows, last-change times and member order sit in
- * typed arrays indexed by document id, so scanning thousands of matches stays in a few contiguous blocks.
+ * Facet rows (search-facet-rows.ts), last-change times and member order are kept by document id in typed
+ * arrays, so scanning thousands of matches stays in a few contiguous blocks.
  */
-const FACET_ROW = 8;
 const RANK_GAP = 1024;
 
 /** Scratch space of one query word: stamps and scores by document id, and the ids matched, in order. */
@@ -59,7 +58,7 @@ export class SearchIndex {
   /** Each facet's value ids, in id order. */
   private readonly facetValueIds = new Map<string, number[]>();
   private bulk = true;
-  private facetTable = new Int32Array(0);
+  private readonly facetRows = new FacetRows();
   private updatedAt = new Float64Array(0);
   /** Position of each document's member in byte order: Redis's tie-break, without comparing strings. */
   private memberRank = new Float64Array(0);
@@ -133,37 +132,22 @@ export class SearchIndex {
 
   /** Whether the document has facet value `f`. */
   hasFacet(id: number, f: number): boolean {
-    const base = id * FACET_ROW;
-    for (let j = base; j < base + FACET_ROW; j++) if (this.facetTable[j] === f) return true;
-    return false;
+    return this.facetRows.has(id, f);
   }
 
   /** Adds one to `counts[f]` for every facet value `f` of the document. */
   countFacets(id: number, counts: Int32Array): void {
-    const base = id * FACET_ROW;
-    for (let j = base; j < base + FACET_ROW; j++) {
-      const f = this.facetTable[j]!;
-      if (f < 0) return;
-      counts[f]!++;
-    }
+    this.facetRows.count(id, counts);
   }
 
   /** countFacets for every document of `ids`. */
   countFacetsOf(ids: readonly number[], counts: Int32Array): void {
-    const table = this.facetTable;
-    for (let i = 0; i < ids.length; i++) {
-      const base = ids[i]! * FACET_ROW;
-      for (let j = base; j < base + FACET_ROW; j++) {
-        const f = table[j]!;
-        if (f < 0) break;
-        counts[f]!++;
-      }
-    }
+    this.facetRows.countAll(ids, counts);
   }
 
   /** The document's facet row as it is now (a copy). */
   facetRow(id: number): Int32Array {
-    return this.facetTable.slice(id * FACET_ROW, (id + 1) * FACET_ROW);
+    return this.facetRows.rowAt(id);
   }
 
   /** The weight of `term` in the document, or undefined when the document does not have the term. */
@@ -181,9 +165,7 @@ export class SearchIndex {
   private grow(id: number): void {
     if (id < this.updatedAt.length) return;
     const size = Math.max(1024, (id + 1) * 2);
-    const table = new Int32Array(size * FACET_ROW).fill(-1);
-    table.set(this.facetTable);
-    this.facetTable = table;
+    this.facetRows.grow(size);
     const updated = new Float64Array(size);
     updated.set(this.updatedAt);
     this.updatedAt = updated;
@@ -223,7 +205,7 @@ export class SearchIndex {
       if (!this.bulk) this.placeMember(member, id);
       this.changes.record(id, undefined);
     }
-    d.facets.slice(0, FACET_ROW).forEach(([f, v], j) => {
+    const row = d.facets.slice(0, FACET_ROW).map(([f, v]) => {
       const key = `${f}\u0000${v}`;
       let fid = this.facetIds.get(key);
       if (fid === undefined) {
@@ -233,8 +215,9 @@ export class SearchIndex {
         if (!ofFacet) this.facetValueIds.set(f, (ofFacet = []));
         ofFacet.push(fid);
       }
-      this.facetTable[id * FACET_ROW + j] = fid;
+      return fid;
     });
+    this.facetRows.set(id, row);
     this.updatedAt[id] = updated;
     this.docs[id] = { member, sourceId, name: d.name, terms: [...d.weights.keys()], versions };
     let named = this.byName.get(d.name);
@@ -291,7 +274,7 @@ export class SearchIndex {
         }
       }
     }
-    this.facetTable.fill(-1, id * FACET_ROW, (id + 1) * FACET_ROW);
+    this.facetRows.clear(id);
     const named = this.byName.get(doc.name);
     named?.delete(id);
     if (named?.size === 0) this.byName.delete(doc.name);
