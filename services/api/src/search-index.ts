@@ -55,6 +55,8 @@ export class SearchIndex {
   private sortedMembers: string[] = [];
   private readonly facetIds = new Map<string, number>();
   readonly facetValues: [string, string][] = [];
+  /** Each facet value's place in byte order among all values, for facetValueOrder (values are never dropped). */
+  private valueOrder = new Int32Array(0);
   /** Each facet's value ids, in id order. */
   private readonly facetValueIds = new Map<string, number[]>();
   private bulk = true;
@@ -181,6 +183,20 @@ export class SearchIndex {
   /** The ids of a facet's values, ascending. */
   valueIdsOf(facet: string): readonly number[] {
     return this.facetValueIds.get(facet) ?? [];
+  }
+
+  /**
+   * Each facet value's place in byte order of the values' strings (by value id): within a facet, one value's
+   * string comes before another's exactly when its place does. Sorted again when values were interned since.
+   */
+  facetValueOrder(): Int32Array {
+    if (this.valueOrder.length !== this.facetValues.length) {
+      const values = this.facetValues;
+      const sorted = values.map((_, f) => f).sort((f, g) => compareBytes(values[f]![1], values[g]![1]));
+      this.valueOrder = new Int32Array(values.length);
+      sorted.forEach((f, place) => (this.valueOrder[f] = place));
+    }
+    return this.valueOrder;
   }
 
   facetId(facet: string, value: string): number | undefined {
