@@ -7,6 +7,8 @@
  * argv: <redis url> <prefix>...; prints `{"apis": [port per prefix], "bare": port, "authed": port}` once
  * listening.
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import Fastify from 'fastify';
 import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
@@ -53,6 +55,19 @@ bare.get('/bare', async () => ({ items: [], total: 0 }));
 bare.get('/heap', async () => {
   (globalThis as { gc?: () => void }).gc?.();
   return { heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1e6) };
+});
+// A CPU profile of one phase, on the bench's ask: POST starts it, DELETE writes it to the file named in the body.
+const inspector = new Session();
+inspector.connect();
+bare.post('/profile', async () => {
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.start');
+  return { profiling: true };
+});
+bare.delete<{ Querystring: { file: string } }>('/profile', async (req) => {
+  const { profile } = await inspector.post('Profiler.stop');
+  await writeFile(req.query.file, JSON.stringify(profile));
+  return { written: req.query.file };
 });
 let stored = '{}';
 bare.put('/bare-sized', async (req) => {
