@@ -47,10 +47,20 @@ const cpuSeconds = (pid: number | undefined): number => {
     return 0;
   }
 };
+let gcUrl = '';
+/** The API process's garbage collection pauses since the last ask (search-server.ts /gc). */
+const gcPauses = async () => {
+  const { major, minor, other } = (await (await fetch(gcUrl)).json()) as Record<
+    'major' | 'minor' | 'other',
+    { count: number; totalMs: number; maxMs: number }
+  >;
+  const line = (name: string, p: typeof major) => `${p.count} ${name} (${p.totalMs} ms, longest ${p.maxMs})`;
+  return `GC: ${line('major', major)}, ${line('minor', minor)}, ${line('other', other)}`;
+};
 /** What a phase cost the API process, and the machine's load beside it (it is shared). */
-const phaseCost = (pid: number | undefined, since: { cpu: number; t: number }) =>
+const phaseCost = async (pid: number | undefined, since: { cpu: number; t: number }) =>
   `[API process CPU ${(cpuSeconds(pid) - since.cpu).toFixed(1)} s in ${((performance.now() - since.t) / 1000).toFixed(1)} s; ` +
-  `load average ${loadavg()
+  `${await gcPauses()}; load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}]`;
 const mark = (pid: number | undefined) => ({ cpu: cpuSeconds(pid), t: performance.now() });
@@ -165,6 +175,8 @@ try {
       `API heap ${heap} MB with both catalogs and the 1k one again (goal ≤ 700 MB: ${heap <= 700 ? 'met' : 'NOT met'})`,
   );
 
+  gcUrl = `http://127.0.0.1:${ports.bare}/gc`;
+  await gcPauses(); // the load's pauses are not a phase's
   let phase = mark(server.pid);
   const timed = async (url: string, prefix: string, q: string) => {
     await bumpGeneration(redis.multi(), catalogKeys(prefix)).exec();
@@ -193,7 +205,7 @@ try {
   console.log(
     `uncached search p50 / p99: 1k ${pct(cold[0], 50).toFixed(2)} / ${pct(cold[0], 99).toFixed(2)} ms, ` +
       `${SIZE} ${pct(cold[1], 50).toFixed(2)} / ${pct(cold[1], 99).toFixed(2)} ms; ` +
-      `p50 ratio ${ratio.toFixed(2)}x (goal ≤ 2x: ${ratio <= 2 ? 'met' : 'NOT met'}) ${phaseCost(server.pid, phase)}`,
+      `p50 ratio ${ratio.toFixed(2)}x (goal ≤ 2x: ${ratio <= 2 ? 'met' : 'NOT met'}) ${await phaseCost(server.pid, phase)}`,
   );
   phase = mark(server.pid);
 
@@ -250,7 +262,7 @@ try {
   console.log(
     `64 connections, ${DURATION} s: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, ` +
       `p99 ${result.latency.p99} ms (goal < 25 ms: ${result.latency.p99 < 25 ? 'met' : 'NOT met'}), ` +
-      `errors ${result.errors + result.non2xx} ${phaseCost(server.pid, phase)}`,
+      `errors ${result.errors + result.non2xx} ${await phaseCost(server.pid, phase)}`,
   );
   console.log(
     `change → visible while searching (${visible.length} changes): p50 ${pct(visible, 50).toFixed(1)} ms, ` +

@@ -9,6 +9,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
@@ -68,6 +69,32 @@ bare.delete<{ Querystring: { file: string } }>('/profile', async (req) => {
   const { profile } = await inspector.post('Profiler.stop');
   await writeFile(req.query.file, JSON.stringify(profile));
   return { written: req.query.file };
+});
+// Garbage collection pauses since the last ask, by kind: what a phase's tail latencies may owe to the collector.
+const pauses = { major: [] as number[], minor: [] as number[], other: [] as number[] };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    const of =
+      kind === constants.NODE_PERFORMANCE_GC_MAJOR
+        ? pauses.major
+        : kind === constants.NODE_PERFORMANCE_GC_MINOR
+          ? pauses.minor
+          : pauses.other; // incremental marking steps, weak callbacks
+    of.push(e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+bare.get('/gc', async () => {
+  const of = (xs: number[]) => ({
+    count: xs.length,
+    totalMs: Math.round(xs.reduce((a, b) => a + b, 0)),
+    maxMs: Math.round(Math.max(0, ...xs)),
+  });
+  const out = { major: of(pauses.major), minor: of(pauses.minor), other: of(pauses.other) };
+  pauses.major = [];
+  pauses.minor = [];
+  pauses.other = [];
+  return out;
 });
 let stored = '{}';
 bare.put('/bare-sized', async (req) => {
