@@ -52,3 +52,26 @@ test('an entry that grows in place counts, and the budget still holds', () => {
   c.grow('a', 5); // heavier than the whole budget: dropped
   assert.deepEqual([c.size, c.weight], [0, 0]);
 });
+
+test('every value let go of is reported once: evicted, replaced, too heavy, grown past the budget, deleted, cleared', () => {
+  const gone: string[] = [];
+  const c = new BoundedCache<string>({
+    maxEntries: 2,
+    maxWeight: 6,
+    weigh: (v) => v.length,
+    dropped: (v) => gone.push(v),
+  });
+  c.set('a', 'a1');
+  c.set('b', 'b1');
+  c.set('c', 'c1'); // a evicted
+  c.set('b', 'b2'); // b1 replaced
+  const same = 'c1';
+  c.set('c', same); // the same value again: kept, not dropped
+  c.set('d', 'd-too-heavy'); // never kept
+  c.grow('b', 10); // b2 grows past the budget
+  c.delete('c');
+  c.set('e', 'e1');
+  c.clear();
+  assert.deepEqual(gone, ['a1', 'b1', 'd-too-heavy', 'b2', 'c1', 'e1']);
+  assert.deepEqual([c.size, c.weight], [0, 0]);
+});

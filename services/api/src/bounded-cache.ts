@@ -17,7 +17,15 @@ export class BoundedCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private total = 0;
 
-  constructor(private readonly opts: { maxEntries: number; maxWeight: number; weigh: (v: V) => number }) {}
+  constructor(
+    private readonly opts: {
+      maxEntries: number;
+      maxWeight: number;
+      weigh: (v: V) => number;
+      /** Called with each value the cache lets go of: evicted, replaced, deleted, cleared or too heavy to keep. */
+      dropped?: (v: V) => void;
+    },
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -35,9 +43,13 @@ export class BoundedCache<V> {
   }
 
   set(key: string, value: V): void {
-    this.delete(key);
+    if (this.entries.get(key)?.value === value) this.remove(key);
+    else this.delete(key);
     const weight = this.opts.weigh(value);
-    if (weight > this.opts.maxWeight) return;
+    if (weight > this.opts.maxWeight) {
+      this.opts.dropped?.(value);
+      return;
+    }
     this.entries.set(key, { value, weight, used: false });
     this.total += weight;
     this.evict(key);
@@ -73,14 +85,22 @@ export class BoundedCache<V> {
   }
 
   delete(key: string): void {
-    const e = this.entries.get(key);
-    if (!e) return;
-    this.entries.delete(key);
-    this.total -= e.weight;
+    const e = this.remove(key);
+    if (e) this.opts.dropped?.(e.value);
   }
 
   clear(): void {
+    const values = [...this.entries.values()].map((e) => e.value);
     this.entries.clear();
     this.total = 0;
+    if (this.opts.dropped) values.forEach(this.opts.dropped);
+  }
+
+  private remove(key: string): Entry<V> | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    this.entries.delete(key);
+    this.total -= e.weight;
+    return e;
   }
 }

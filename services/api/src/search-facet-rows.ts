@@ -90,7 +90,7 @@ export class FacetRows {
   }
 
   /** count() for every document of `ids`: matches are tallied by row first, then each row counted once. */
-  countAll(ids: readonly number[], counts: Int32Array): void {
+  countAll(ids: ArrayLike<number>, counts: Int32Array): void {
     if (this.tally.length < this.holders.length) {
       this.tally = new Int32Array(this.holders.length * 2);
       this.touched = new Int32Array(this.holders.length * 2);

@@ -1,6 +1,7 @@
 import { oneEditStrings, parseProfileNameMember, type SearchDocument } from '@profiles/shared';
 import { ChangeLog, type DocChange } from './search-changes.ts';
 import { FACET_ROW, FacetRows } from './search-facet-rows.ts';
+import { HitPool, Hits } from './search-hits.ts';
 
 export type { DocChange } from './search-changes.ts';
 
@@ -60,7 +61,8 @@ export class SearchIndex {
   /** Each facet's value ids, in id order. */
   private readonly facetValueIds = new Map<string, number[]>();
   private bulk = true;
-  private readonly facetRows = new FacetRows();
+  /** Each document's facet values, interned (search-facet-rows.ts). */
+  readonly facetRows = new FacetRows();
   private updatedAt = new Float64Array(0);
   /** Position of each document's member in byte order: Redis's tie-break, without comparing strings. */
   private memberRank = new Float64Array(0);
@@ -71,6 +73,8 @@ export class SearchIndex {
   private stampCounter = 0;
   /** The documents changed, with the facet rows they had: kept results are brought up to date by it. */
   private readonly changes = new ChangeLog();
+  /** Arrays for results' hits, reused (search-hits.ts). */
+  readonly hitPool = new HitPool();
 
   get size(): number {
     return this.ids.size;
@@ -132,26 +136,6 @@ export class SearchIndex {
     return this.memberRank[id]!;
   }
 
-  /** Whether the document has facet value `f`. */
-  hasFacet(id: number, f: number): boolean {
-    return this.facetRows.has(id, f);
-  }
-
-  /** Adds one to `counts[f]` for every facet value `f` of the document. */
-  countFacets(id: number, counts: Int32Array): void {
-    this.facetRows.count(id, counts);
-  }
-
-  /** countFacets for every document of `ids`. */
-  countFacetsOf(ids: readonly number[], counts: Int32Array): void {
-    this.facetRows.countAll(ids, counts);
-  }
-
-  /** The document's facet row as it is now (a copy). */
-  facetRow(id: number): Int32Array {
-    return this.facetRows.rowAt(id);
-  }
-
   /** The weight of `term` in the document, or undefined when the document does not have the term. */
   termWeight(id: number, term: string): number | undefined {
     const p = this.postings.get(term);
@@ -176,8 +160,11 @@ export class SearchIndex {
     this.memberRank = rank;
   }
 
-  allIds(): number[] {
-    return [...this.ids.values()];
+  /** Every document, scored 0. */
+  allHits(): Hits {
+    const hits = new Hits(this.hitPool, this.ids.size);
+    for (const id of this.ids.values()) hits.push(id, 0);
+    return hits;
   }
 
   /** The ids of a facet's values, ascending. */
@@ -212,7 +199,7 @@ export class SearchIndex {
     if (id !== undefined) {
       const old = this.docs[id]!;
       if (this.updatedAt[id] === updated && old.versions.join() === versions.join()) return;
-      this.changes.record(id, this.facetRow(id)); // the row it had, about to change
+      this.changes.record(id, this.facetRows.rowAt(id)); // the row it had, about to change
       this.unlink(id);
     } else {
       id = this.free.pop() ?? this.docs.length;
@@ -257,7 +244,7 @@ export class SearchIndex {
   remove(member: string): void {
     const id = this.ids.get(member);
     if (id === undefined) return;
-    this.changes.record(id, this.facetRow(id)); // the row it had, about to change
+    this.changes.record(id, this.facetRows.rowAt(id)); // the row it had, about to change
     this.unlink(id);
     this.docs[id] = undefined;
     this.free.push(id);
@@ -324,14 +311,15 @@ export class SearchIndex {
    * The documents matching every word, with summed scores. A word's score in a document is the best of its
    * sources (term, weight factor); words are summed smallest match set first, as Redis ZINTERSTORE does.
    */
-  match(words: [string, number][][]): { ids: number[]; scores: number[] } {
+  match(words: [string, number][][]): Hits {
     const mark = ++this.stampCounter;
     const perWord = words.map((sources, w) => this.gather(sources, this.slot(w), mark));
     perWord.sort((a, b) => a.n - b.n);
     const [first, ...rest] = perWord;
-    if (!first) return { ids: [], scores: [] };
-    const outIds: number[] = [];
-    const outScores: number[] = [];
+    const out = new Hits(this.hitPool, first?.n ?? 0);
+    if (!first) return out;
+    const { ids, scores } = out;
+    let k = 0;
     const { list, n, score } = first;
     next: for (let i = 0; i < n; i++) {
       const id = list[i]!;
@@ -340,10 +328,11 @@ export class SearchIndex {
         if (w.stamp[id] !== mark) continue next;
         total += w.score[id]!;
       }
-      outIds.push(id);
-      outScores.push(total);
+      ids[k] = id;
+      scores[k++] = total;
     }
-    return { ids: outIds, scores: outScores };
+    out.length = k;
+    return out;
   }
 
   /**

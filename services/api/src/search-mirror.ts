@@ -31,17 +31,22 @@ interface Held {
  */
 export class SearchMirror implements SearchEngine {
   readonly name = 'memory';
-  private readonly results = new BoundedCache<Held>({
-    ...RESULT_CACHE,
-    weigh: (r) => r.full.ids.length + 1,
-  });
+  private readonly results: BoundedCache<Held>;
 
   constructor(
     private readonly loader: Pick<MirrorLoader, 'index'> & Partial<Pick<MirrorLoader, 'onChange'>>,
     private readonly at?: () => string | undefined,
     /** Resolves true once the index reflects the generation, false when it does not within the time given. */
     private readonly caughtUp?: (generation: string, ms: number) => Promise<boolean>,
+    resultCache: { maxEntries: number; maxWeight: number } = RESULT_CACHE,
   ) {
+    this.results = new BoundedCache<Held>({
+      ...resultCache,
+      weigh: (r) => r.full.hits.length + 1,
+      // Its arrays go back to the pool once the request that dropped it is done with them (all of rankNow runs
+      // before any microtask, and nothing else holds a result).
+      dropped: (r) => queueMicrotask(() => r.full.hits.release()),
+    });
     // A whole new index (a full reload): results of the old one never hold, and must not keep it in memory.
     let last = loader.index;
     loader.onChange?.(() => {
@@ -68,9 +73,9 @@ export class SearchMirror implements SearchEngine {
     if (!index || (this.at && this.at() !== generation)) return undefined;
     const full = this.result(index, q, `${audience.key} ${hash}`, audience);
     const page = pageOf(index, full, q.sort, offset, offset + q.limit);
-    if (page.sorted) this.results.grow(`${audience.key} ${hash}`, full.ids.length);
+    if (page.sorted) this.results.grow(`${audience.key} ${hash}`, full.hits.length);
     return {
-      total: full.ids.length,
+      total: full.hits.length,
       page: page.ids.map((id, i) => ({ member: index.doc(id).member, score: page.scores[i]! })),
       ...topFacetsOf(index, full, q.facetLimit),
     };

@@ -1,6 +1,7 @@
 import semver from 'semver';
 import { SEARCH_FACETS, TYPO_MIN_LENGTH } from '@profiles/shared';
 import type { Audience } from './auth/audience.ts';
+import { Hits } from './search-hits.ts';
 import type { SearchIndex } from './search-index.ts';
 import { exactNames, queryFilters, queryWords, RANKING, type SearchQuery } from './search-query.ts';
 
@@ -15,8 +16,8 @@ import { exactNames, queryFilters, queryWords, RANKING, type SearchQuery } from 
  * from it (facets, order, head) is derived lazily or kept in step.
  */
 export interface FullResult {
-  ids: number[];
-  scores: number[];
+  /** Its documents and their scores (in no order), in arrays the index's pool lends: see Hits.release. */
+  hits: Hits;
   /** Matches per facet value id (the index's `facetValues`; values interned later count 0). */
   counts: Int32Array;
   /** The facets last listed from `counts`, for that facet limit (topFacetsOf). */
@@ -96,7 +97,7 @@ export function admits(
   id: number,
 ) {
   if (!audience.all && !audience.sees(index.doc(id).sourceId)) return false;
-  for (const f of wanted) if (f === undefined || !index.hasFacet(id, f)) return false;
+  for (const f of wanted) if (f === undefined || !index.facetRows.has(id, f)) return false;
   const range = q.version;
   if (!range) return true;
   const includePrerelease = q.prerelease !== 'exclude';
@@ -113,35 +114,31 @@ export function matchQuery(
   audience: Audience,
   sources: QuerySources = querySources(index, q),
 ): FullResult {
-  let ids: number[];
-  let scores: number[];
-  if (sources.length === 0) {
-    ids = index.allIds();
-    scores = ids.map(() => 0);
-  } else {
-    ({ ids, scores } = index.match(sources));
+  let hits: Hits;
+  if (sources.length === 0) hits = index.allHits();
+  else {
+    hits = index.match(sources);
     const exact = new Set(exactNames(q.q).flatMap((n) => [...index.named(n)]));
     if (exact.size > 0)
-      ids.forEach((id, i) => {
-        if (exact.has(id)) scores[i]! += RANKING.exactNameBonus;
-      });
+      for (let i = 0; i < hits.length; i++)
+        if (exact.has(hits.ids[i]!)) hits.scores[i]! += RANKING.exactNameBonus;
   }
   const wanted = wantedFacets(index, q);
   const counts = new Int32Array(index.facetValues.length);
   if (audience.all && wanted.length === 0 && !q.version) {
     // Nothing filters: every match is in, and its facets are counted in one tight pass.
-    index.countFacetsOf(ids, counts);
-    return { ids, scores, counts };
+    index.facetRows.countAll(hits.idView(), counts);
+    return { hits, counts };
   }
-  const outIds: number[] = [];
-  const outScores: number[] = [];
-  ids.forEach((id, i) => {
-    if (!admits(index, q, audience, wanted, id)) return;
-    outIds.push(id);
-    outScores.push(scores[i]!);
-    index.countFacets(id, counts);
-  });
-  return { ids: outIds, scores: outScores, counts };
+  const admitted = new Hits(index.hitPool);
+  for (let i = 0; i < hits.length; i++) {
+    const id = hits.ids[i]!;
+    if (!admits(index, q, audience, wanted, id)) continue;
+    admitted.push(id, hits.scores[i]!);
+    index.facetRows.count(id, counts);
+  }
+  hits.release(); // nothing else holds it
+  return { hits: admitted, counts };
 }
 
 /**
@@ -158,17 +155,23 @@ export function pageOf(
   const before = precedes(index, sort);
   if (end <= PARTIAL_SELECTION && !full.order) {
     const held = full.head?.ids.length ?? -1;
-    if (held < end && held < full.ids.length)
-      full.head = topK(full.ids, full.scores, PARTIAL_SELECTION, before, scansFromEnd(sort));
+    if (held < end && held < full.hits.length)
+      full.head = topK(
+        full.hits.idView(),
+        full.hits.scoreView(),
+        PARTIAL_SELECTION,
+        before,
+        scansFromEnd(sort),
+      );
     const { ids, scores } = full.head!;
     return { ids: ids.slice(offset, end), scores: scores.slice(offset, end), sorted: false };
   }
   const sorted = !full.order;
   if (!full.order) {
-    const { ids, scores } = full;
-    const order = ids
-      .map((_, i) => i)
-      .sort((a, b) => (before(ids[a]!, scores[a]!, ids[b]!, scores[b]!) ? -1 : 1));
+    const { ids, scores, length } = full.hits;
+    const order = Array.from({ length }, (_, i) => i).sort((a, b) =>
+      before(ids[a]!, scores[a]!, ids[b]!, scores[b]!) ? -1 : 1,
+    );
     full.order = { ids: order.map((i) => ids[i]!), scores: order.map((i) => scores[i]!) };
   }
   return {
@@ -207,8 +210,8 @@ export const scansFromEnd = (sort: SearchQuery['sort']) => sort !== 'name';
  * the rest is turned away at the root. Either way the answer is the same.
  */
 export function topK(
-  ids: number[],
-  scores: number[],
+  ids: ArrayLike<number>,
+  scores: ArrayLike<number>,
   k: number,
   before: Precedes,
   fromEnd = false,

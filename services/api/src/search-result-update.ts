@@ -53,13 +53,12 @@ export function updateResult(
     // hit ranks before its last (everything outside the head ranks after that).
     if (
       top &&
-      (top.ids.length === full.ids.length ||
+      (top.ids.length === full.hits.length ||
         (top.ids.length > 0 && before(id, score, top.ids.at(-1)!, top.scores.at(-1)!)))
     )
       insertRanked(top, id, score, PARTIAL_SELECTION, before);
-    full.ids.push(id);
-    full.scores.push(score);
-    index.countFacets(id, counts);
+    full.hits.push(id, score);
+    index.facetRows.count(id, counts);
   }
   full.counts = counts;
   full.facets = undefined;
@@ -75,16 +74,13 @@ function countsFor(index: SearchIndex, full: FullResult): Int32Array {
   return counts;
 }
 
-/** Takes the changed documents the result holds out of it (order within `ids` does not matter). */
+/** Takes the changed documents the result holds out of it (order within its hits does not matter). */
 function takeOut(full: FullResult, counts: Int32Array, changes: DocChange[]): Set<number> {
   const taken = new Set<number>();
   for (const { id, before } of changes) {
-    const at = full.ids.indexOf(id);
+    const at = full.hits.indexOf(id);
     if (at < 0) continue;
-    full.ids[at] = full.ids.at(-1)!;
-    full.scores[at] = full.scores.at(-1)!;
-    full.ids.pop();
-    full.scores.pop();
+    full.hits.removeAt(at);
     // A document in the result had a row then (ids of free slots match nothing).
     for (const f of before!) {
       if (f < 0) break;
