@@ -2,6 +2,7 @@ import { oneEditStrings, parseProfileNameMember, type SearchDocument } from '@pr
 import { ChangeLog, type DocChange } from './search-changes.ts';
 import { FACET_ROW, FacetRows } from './search-facet-rows.ts';
 import { HitPool, Hits } from './search-hits.ts';
+import { Matcher, type Posting } from './search-match.ts';
 
 export type { DocChange } from './search-changes.ts';
 
@@ -19,18 +20,6 @@ export interface Doc {
  * arrays, so scanning thousands of matches stays in a few contiguous blocks.
  */
 const RANK_GAP = 1024;
-
-/** Scratch space of one query word: stamps and scores by document id, and the ids matched, in order. */
-interface Slot {
-  stamp: Uint32Array;
-  score: Float64Array;
-  list: Int32Array;
-}
-
-interface Posting {
-  ids: number[];
-  weights: number[];
-}
 
 /** Words whose one-edit terms are remembered at most (a few terms each). */
 const TYPO_MEMO_MAX = 10_000;
@@ -67,14 +56,15 @@ export class SearchIndex {
   /** Position of each document's member in byte order: Redis's tie-break, without comparing strings. */
   private memberRank = new Float64Array(0);
   private readonly byName = new Map<string, Set<number>>();
-  // Scratch space for queries, one slot per query word, reused: a slot's stamp array tells this query's
-  // entries from older ones, so nothing is cleared between queries.
-  private readonly slots: Slot[] = [];
-  private stampCounter = 0;
   /** The documents changed, with the facet rows they had: kept results are brought up to date by it. */
   private readonly changes = new ChangeLog();
   /** Arrays for results' hits, reused (search-hits.ts). */
   readonly hitPool = new HitPool();
+  private readonly matcher = new Matcher({
+    posting: (term) => this.postings.get(term),
+    idLimit: () => this.docs.length,
+    pool: this.hitPool,
+  });
 
   get size(): number {
     return this.ids.size;
@@ -307,68 +297,9 @@ export class SearchIndex {
     return out;
   }
 
-  /**
-   * The documents matching every word, with summed scores. A word's score in a document is the best of its
-   * sources (term, weight factor); words are summed smallest match set first, as Redis ZINTERSTORE does.
-   */
+  /** See Matcher.match. */
   match(words: [string, number][][]): Hits {
-    const mark = ++this.stampCounter;
-    const perWord = words.map((sources, w) => this.gather(sources, this.slot(w), mark));
-    perWord.sort((a, b) => a.n - b.n);
-    const [first, ...rest] = perWord;
-    const out = new Hits(this.hitPool, first?.n ?? 0);
-    if (!first) return out;
-    const { ids, scores } = out;
-    let k = 0;
-    const { list, n, score } = first;
-    next: for (let i = 0; i < n; i++) {
-      const id = list[i]!;
-      let total = score[id]!;
-      for (const w of rest) {
-        if (w.stamp[id] !== mark) continue next;
-        total += w.score[id]!;
-      }
-      ids[k] = id;
-      scores[k++] = total;
-    }
-    out.length = k;
-    return out;
-  }
-
-  /**
-   * One word's matches into its slot: each document once (stamped with `mark`), with the best of its sources'
-   * weight times factor, listed in the slot's `list` (its first `n`). Typed scratch space reused by every
-   * query: growing arrays per word were a third of a query's time at a million versions.
-   */
-  private gather(sources: [string, number][], slot: Slot, mark: number): Slot & { n: number } {
-    const { stamp, score, list } = slot;
-    let n = 0;
-    for (const [term, factor] of sources) {
-      const p = this.postings.get(term);
-      if (!p) continue;
-      const pIds = p.ids;
-      const pWeights = p.weights;
-      for (let j = 0; j < pIds.length; j++) {
-        const id = pIds[j]!;
-        const s = pWeights[j]! * factor;
-        if (stamp[id] !== mark) {
-          stamp[id] = mark;
-          score[id] = s;
-          list[n++] = id;
-        } else if (s > score[id]!) score[id] = s;
-      }
-    }
-    return { stamp, score, list, n };
-  }
-
-  private slot(i: number): Slot {
-    let slot = this.slots[i];
-    if (!slot || slot.stamp.length < this.docs.length) {
-      const size = Math.max(1024, this.docs.length * 2);
-      slot = { stamp: new Uint32Array(size), score: new Float64Array(size), list: new Int32Array(size) };
-      this.slots[i] = slot;
-    }
-    return slot;
+    return this.matcher.match(words);
   }
 }
 
