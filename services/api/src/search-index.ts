@@ -63,6 +63,7 @@ export class SearchIndex {
   private readonly matcher = new Matcher({
     posting: (term) => this.postings.get(term),
     idLimit: () => this.docs.length,
+    live: () => this.ids.size,
     pool: this.hitPool,
   });
 
