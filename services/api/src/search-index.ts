@@ -119,12 +119,14 @@ export class SearchIndex {
     return this.docs[id]!;
   }
 
-  updated(id: number): number {
-    return this.updatedAt[id]!;
+  /** Each document's last change, by id (the array is replaced as the index grows: ask again per query). */
+  get updates(): Float64Array {
+    return this.updatedAt;
   }
 
-  rank(id: number): number {
-    return this.memberRank[id]!;
+  /** Each document's place in member byte order, by id (replaced as the index grows, like `updates`). */
+  get ranks(): Float64Array {
+    return this.memberRank;
   }
 
   /** The weight of `term` in the document, or undefined when the document does not have the term. */

@@ -201,25 +201,39 @@ test('the facets listed from a result’s counts are topFacetValues of all its c
 });
 
 test('the partial selection of a first page is the full sort’s first k, scanned from either end', () => {
+  const IDS = 2000;
   fc.assert(
     fc.property(
       fc.uniqueArray(
-        fc.record({ id: fc.integer({ min: 0, max: 10_000 }), s: fc.integer({ min: 0, max: 5 }) }),
-        {
-          selector: (h) => h.id,
-          maxLength: 300,
-        },
+        fc.record({ id: fc.integer({ min: 0, max: IDS - 1 }), s: fc.integer({ min: 0, max: 5 }) }),
+        { selector: (h) => h.id, maxLength: 300 },
       ),
       fc.integer({ min: 0, max: 120 }),
       fc.boolean(),
-      (hits, k, fromEnd) => {
+      fc.constantFrom('relevance', 'updated', 'name'),
+      fc.integer({ min: 0, max: 1_000_000 }),
+      (hits, k, fromEnd, sort, seed) => {
         const ids = hits.map((h) => h.id);
         const scores = hits.map((h) => h.s);
         const scoreOf = new Map(hits.map((h) => [h.id, h.s]));
-        // Equal scores by id, descending: a total order, as member ranks make it in the index.
-        const before = (a: number, sa: number, b: number, sb: number) => (sa !== sb ? sa > sb : a > b);
-        const sorted = [...ids].sort((a, b) => (before(a, scoreOf.get(a)!, b, scoreOf.get(b)!) ? -1 : 1));
-        const top = topK(ids, scores, k, before, fromEnd);
+        // Member places: a shuffle of the ids (distinct, as in the index); last changes: a few values, tied often.
+        const rank = new Float64Array(IDS).map((_, id) => ((id * 7919 + seed) % IDS) * 1024);
+        const updated = new Float64Array(IDS).map((_, id) => (id * 31 + seed) % 4);
+        // The orders as SearchQuery documents them, written out plainly.
+        const before = (a: number, b: number) => {
+          if (sort === 'name') return rank[a]! < rank[b]!;
+          const ka = sort === 'updated' ? updated[a]! : scoreOf.get(a)!;
+          const kb = sort === 'updated' ? updated[b]! : scoreOf.get(b)!;
+          return ka !== kb ? ka > kb : rank[a]! > rank[b]!;
+        };
+        const sorted = [...ids].sort((a, b) => (before(a, b) ? -1 : 1));
+        const order =
+          sort === 'name'
+            ? { rank, key: rank, sign: -1 }
+            : sort === 'updated'
+              ? { rank, key: updated, sign: 1 }
+              : { rank, sign: 1 };
+        const top = topK(ids, scores, k, order, fromEnd);
         assert.deepEqual(top.ids, sorted.slice(0, k));
         assert.deepEqual(
           top.scores,
@@ -227,7 +241,7 @@ test('the partial selection of a first page is the full sort’s first k, scanne
         );
       },
     ),
-    { numRuns: 500 },
+    { numRuns: 800 },
   );
 });
 
