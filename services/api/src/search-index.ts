@@ -2,7 +2,7 @@ import { oneEditStrings, parseProfileNameMember, type SearchDocument } from '@pr
 import { ChangeLog, type DocChange } from './search-changes.ts';
 import { FACET_ROW, FacetRows } from './search-facet-rows.ts';
 import { HitPool, Hits } from './search-hits.ts';
-import { Matcher, type Posting } from './search-match.ts';
+import { Matcher, type Bonus, type Posting } from './search-match.ts';
 
 export type { DocChange } from './search-changes.ts';
 
@@ -301,8 +301,8 @@ export class SearchIndex {
   }
 
   /** See Matcher.match. */
-  match(words: [string, number][][]): Hits {
-    return this.matcher.match(words);
+  match(words: [string, number][][], bonus?: Bonus): Hits {
+    return this.matcher.match(words, bonus);
   }
 }
 

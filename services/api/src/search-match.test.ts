@@ -21,8 +21,15 @@ const wordArb = fc.uniqueArray(
   { selector: (s) => s.term, minLength: 1, maxLength: 4 },
 );
 
-/** The plain reading of match(): per word the best of its sources, words summed; documents every word has. */
-function plainMatch(postings: Map<string, Posting>, words: { term: string; factor: number }[][]) {
+/**
+ * The plain reading of match(): per word the best of its sources, words summed, the bonus added; documents every
+ * word has.
+ */
+function plainMatch(
+  postings: Map<string, Posting>,
+  words: { term: string; factor: number }[][],
+  bonus: { ids: Set<number>; add: number },
+) {
   const perWord = words.map((sources) => {
     const best = new Map<number, number>();
     for (const { term, factor } of sources) {
@@ -37,19 +44,20 @@ function plainMatch(postings: Map<string, Posting>, words: { term: string; facto
     if (perWord.slice(1).every((w) => w.has(id)))
       out.set(
         id,
-        perWord.slice(1).reduce((total, w) => total + w.get(id)!, s),
+        perWord.slice(1).reduce((total, w) => total + w.get(id)!, s) + (bonus.ids.has(id) ? bonus.add : 0),
       );
   }
   return out;
 }
 
-test('match() gives each matching document once with its score, for one word and for several', () => {
+test('match() gives each matching document once with its score and bonus, for one word and for several', () => {
   fc.assert(
     fc.property(
       postingsArb,
       fc.array(wordArb, { minLength: 1, maxLength: 3 }),
       fc.nat(3),
-      (lists, words, repeat) => {
+      fc.uniqueArray(fc.nat(DOCS - 1), { maxLength: 6 }),
+      (lists, words, repeat, bonused) => {
         const postings = new Map<string, Posting>(
           TERMS.map((t, i) => [
             t,
@@ -65,10 +73,11 @@ test('match() gives each matching document once with its score, for one word and
         const sources = words.map((w) => w.map(({ term, factor }): [string, number] => [term, factor]));
         for (let r = 0; r <= repeat; r++) {
           // again: stamps of an earlier query must not leak into the next
-          const hits = matcher.match(sources);
+          const bonus = { ids: new Set(bonused), add: 1000 };
+          const hits = matcher.match(sources, bonus);
           const got = new Map([...hits.idView()].map((id, i) => [id, hits.scores[i]!]));
           assert.equal(got.size, hits.length, 'each document once');
-          assert.deepEqual(got, plainMatch(postings, words));
+          assert.deepEqual(got, plainMatch(postings, words, bonus));
         }
       },
     ),

@@ -17,6 +17,12 @@ interface Slot {
   score: Float64Array;
 }
 
+/** A score added to some documents' totals, once each (the exact-name bonus). */
+export interface Bonus {
+  ids: ReadonlySet<number>;
+  add: number;
+}
+
 /** What matching reads of the index. */
 export interface MatchDeps {
   posting(term: string): Posting | undefined;
@@ -40,16 +46,21 @@ export class Matcher {
 
   /**
    * The documents matching every word, with summed scores. A word's score in a document is the best of its
-   * sources (term, weight factor); words are summed smallest match set first, as Redis ZINTERSTORE does. One
-   * word is gathered straight into the hits; several into their slots, then intersected.
+   * sources (term, weight factor); words are summed smallest match set first, as Redis ZINTERSTORE does, and
+   * the bonus added to the total last. One word is gathered straight into the hits; several into their slots,
+   * then intersected.
    */
-  match(words: [string, number][][]): Hits {
+  match(words: [string, number][][], bonus?: Bonus): Hits {
     const mark = ++this.stampCounter;
     if (words.length === 1) {
       const sources = words[0]!;
       const most = sources.reduce((n, [term]) => n + (this.deps.posting(term)?.ids.length ?? 0), 0);
       const out = new Hits(this.deps.pool, Math.min(most, this.deps.live()));
-      out.length = this.gather(sources, this.slot(0), mark, out.ids, out.scores);
+      const slot = this.slot(0);
+      out.length = this.gather(sources, slot, mark, out.ids, out.scores);
+      // The few documents with a bonus are found by their place, not by looking up every hit.
+      for (const id of bonus?.ids ?? [])
+        if (slot.stamp[id] === mark) out.scores[slot.place[id]!]! += bonus!.add;
       return out;
     }
     const perWord = words.map((sources, w) => {
@@ -74,6 +85,8 @@ export class Matcher {
       scores[k++] = total;
     }
     out.length = k;
+    if (bonus && bonus.ids.size > 0)
+      for (let i = 0; i < k; i++) if (bonus.ids.has(ids[i]!)) scores[i]! += bonus.add;
     return out;
   }
 

@@ -117,11 +117,8 @@ export function matchQuery(
   let hits: Hits;
   if (sources.length === 0) hits = index.allHits();
   else {
-    hits = index.match(sources);
     const exact = new Set(exactNames(q.q).flatMap((n) => [...index.named(n)]));
-    if (exact.size > 0)
-      for (let i = 0; i < hits.length; i++)
-        if (exact.has(hits.ids[i]!)) hits.scores[i]! += RANKING.exactNameBonus;
+    hits = index.match(sources, { ids: exact, add: RANKING.exactNameBonus });
   }
   const wanted = wantedFacets(index, q);
   const counts = new Int32Array(index.facetValues.length);
