@@ -36,9 +36,8 @@ export class FacetRows {
   /** Gives the document the row of facet value ids `values` (at most FACET_ROW are kept). */
   set(id: number, values: readonly number[]): void {
     this.clear(id);
-    const row = new Int32Array(FACET_ROW).fill(-1);
-    row.set(values.slice(0, FACET_ROW));
-    const key = row.join(','); // as clear() makes it from the stored row
+    const kept = values.length > FACET_ROW ? values.slice(0, FACET_ROW) : values;
+    const key = kept.join(','); // as keyOf() makes it from the stored row
     let n = this.numbers.get(key);
     if (n === undefined) {
       n = this.free.pop() ?? this.holders.length;
@@ -49,7 +48,8 @@ export class FacetRows {
         rows.set(this.rows);
         this.rows = rows;
       }
-      this.rows.set(row, n * FACET_ROW);
+      this.rows.fill(-1, n * FACET_ROW, (n + 1) * FACET_ROW);
+      for (let j = 0; j < kept.length; j++) this.rows[n * FACET_ROW + j] = kept[j]!;
     }
     this.holders[n]!++;
     this.rowOf[id] = n;
@@ -61,8 +61,16 @@ export class FacetRows {
     if (n < 0) return;
     this.rowOf[id] = -1;
     if (--this.holders[n]! > 0) return;
-    this.numbers.delete(this.numbered(n).join(','));
+    this.numbers.delete(this.keyOf(n));
     this.free.push(n);
+  }
+
+  /** The key of row number `n`: its values before the padding, as set() keys them. */
+  private keyOf(n: number): string {
+    const values: number[] = [];
+    for (let j = n * FACET_ROW; j < (n + 1) * FACET_ROW && this.rows[j]! >= 0; j++)
+      values.push(this.rows[j]!);
+    return values.join(',');
   }
 
   /** The document's facet row as it is now (a copy; all -1 for a document without one). */
