@@ -13,7 +13,8 @@
  * The machine is shared with other engineers: the ratios measured in one run are what to compare.
  *
  *   npm run bench:million        (SIZE=1000000 DURATION=10 CHANGES=50; BENCH_CPU_PROFILE=file.cpuprofile
- *                                 writes the API process's CPU profile of the uncached searches)
+ *                                 writes the API process's CPU profile of the uncached searches;
+ *                                 BENCH_API_NODE_FLAGS adds Node flags to the API process)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,6 +34,8 @@ const DURATION = Number(process.env.DURATION ?? 10);
 const CHANGES = Number(process.env.CHANGES ?? 50);
 /** A file to write the API process's CPU profile of the uncached searches to (none by default). */
 const PROFILE = process.env.BENCH_CPU_PROFILE;
+/** Extra Node flags for the API process (BENCH_API_NODE_FLAGS, space-separated), e.g. garbage collector settings. */
+const API_NODE_FLAGS = (process.env.BENCH_API_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const QUERIES = ['nginx', 'prom', 'grafanna', 'service mesh', 'redis', 'load balancer', 'cert-manager'];
 const redisServer = await startBenchInfra();
 const redis = connectRedis(redisServer.url, silentLogger(), 'bench', { autoPipelining: false });
@@ -126,7 +129,16 @@ const server = spawn(
   process.execPath,
   // The big catalog first: search-server.ts serves the last prefix a second time (its authenticated variant),
   // whose mirror would otherwise count twice in the heap.
-  ['--expose-gc', '--import', 'tsx', 'bench/search-server.ts', redisServer.url, big, small],
+  [
+    ...API_NODE_FLAGS,
+    '--expose-gc',
+    '--import',
+    'tsx',
+    'bench/search-server.ts',
+    redisServer.url,
+    big,
+    small,
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 try {
