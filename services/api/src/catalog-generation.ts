@@ -144,7 +144,10 @@ export class CatalogGeneration {
     this.synced = false;
     await this.sub.subscribe(reader.generationChannel());
     const value = await reader.generation();
+    const started = Date.now();
     await follower?.reloadAll();
+    // Loading everything is the costly path (seconds at a million versions): say when and how long.
+    this.deps.log.info({ generation: value, ms: Date.now() - started }, 'catalog followed from a full load');
     this.latest = value;
     this.followedAt = value;
     this.synced = this.sub.status === 'ready';
