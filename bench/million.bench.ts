@@ -143,9 +143,16 @@ const server = spawn(
 );
 try {
   const started = performance.now();
-  const ports = await new Promise<{ apis: number[]; bare: number }>((resolve) =>
-    createInterface({ input: server.stdout! }).once('line', (l) => resolve(JSON.parse(l))),
-  );
+  // Its first JSON line gives the ports; anything else it prints (a flag's trace, say) goes to stderr, marked.
+  const ports = await new Promise<{ apis: number[]; bare: number }>((resolve) => {
+    let found = false;
+    createInterface({ input: server.stdout! }).on('line', (l) => {
+      if (!found && l.startsWith('{"apis"')) {
+        found = true;
+        resolve(JSON.parse(l));
+      } else process.stderr.write(`[api] ${l}\n`);
+    });
+  });
   const listening = performance.now();
   const [apiBig, api1k] = ports.apis.map((p) => `http://127.0.0.1:${p}`) as [string, string];
   const profiles = await expected(big);

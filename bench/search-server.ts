@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import Fastify from 'fastify';
-import { connectRedis, silentLogger } from '@profiles/shared/runtime';
+import { connectRedis, createLogger, silentLogger } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
 import { Authenticator } from '../services/api/src/auth/authenticate.ts';
 import { WritePolicy } from '../services/api/src/auth/policy.ts';
@@ -21,7 +21,11 @@ import { StaticTokens } from '../services/api/src/auth/static-tokens.ts';
 const BENCH_TOKEN = process.env.BENCH_TOKEN ?? 'bench-token-0123456789abcdef';
 
 const [redisUrl, ...prefixes] = process.argv.slice(2) as [string, ...string[]];
-const log = silentLogger();
+// BENCH_API_LOG_LEVEL (e.g. info): the API apps' logs, on stderr; silent by default.
+const logLevel = process.env.BENCH_API_LOG_LEVEL;
+const log = logLevel
+  ? createLogger('bench-api', { level: logLevel, destination: process.stderr })
+  : silentLogger();
 // BENCH_REDIS=replica (bench/lib/infra.ts): reads from the replica, writes to the primary, as REDIS_READ_URL.
 const readUrl = process.env.BENCH_REDIS_READ_URL;
 const apis = [];
