@@ -14,6 +14,8 @@
  *
  *   npm run bench:million        (SIZE=1000000 DURATION=10 CHANGES=50; BENCH_CPU_PROFILE=file.cpuprofile
  *                                 writes the API process's CPU profile of the uncached searches;
+ *                                 BENCH_HEAP_PROFILE=file.heapprofile the sampling heap profile of the
+ *                                 64-connection phase: what it allocated and was not yet freed at its end;
  *                                 BENCH_API_NODE_FLAGS adds Node flags to the API process)
  */
 import { spawn } from 'node:child_process';
@@ -34,6 +36,8 @@ const DURATION = Number(process.env.DURATION ?? 10);
 const CHANGES = Number(process.env.CHANGES ?? 50);
 /** A file to write the API process's CPU profile of the uncached searches to (none by default). */
 const PROFILE = process.env.BENCH_CPU_PROFILE;
+/** A file to write the API process's sampling heap profile of the 64-connection phase to (none by default). */
+const HEAP_PROFILE = process.env.BENCH_HEAP_PROFILE;
 /** Extra Node flags for the API process (BENCH_API_NODE_FLAGS, space-separated), e.g. garbage collector settings. */
 const API_NODE_FLAGS = (process.env.BENCH_API_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const QUERIES = ['nginx', 'prom', 'grafanna', 'service mesh', 'redis', 'load balancer', 'cert-manager'];
@@ -229,6 +233,7 @@ try {
   phase = mark(server.pid);
 
   // 64 connections on the big catalog; meanwhile, changes written one at a time and polled until visible.
+  if (HEAP_PROFILE) await fetch(`${bareUrl}/heap-profile`, { method: 'POST' });
   const load64 = autocannon({
     url: apiBig,
     connections: 64,
@@ -246,6 +251,8 @@ try {
   // Of each change: the write through the writer (this process, Redis) and the polls after it (the API).
   const written: number[] = [];
   const polls: number[] = [];
+  // The baseline: one request for a version already served, just before each change, under the same load.
+  const baseline: number[] = [];
   // A small source of its own (one profile), so the figure is the pipeline's latency, not a big rewrite's.
   const ref = { namespace: 'bench', name: 'changes' };
   const base = entriesOf(0, 1).entries[0]!;
@@ -258,6 +265,13 @@ try {
       version,
       tag: `changing/v${version}`,
     };
+    if (i > 0) {
+      const b = performance.now();
+      await (
+        await fetch(`${apiBig}/v1/catalogs/${ref.name}/profiles/changing/versions/9.${i - 1}.0`)
+      ).arrayBuffer();
+      baseline.push(performance.now() - b);
+    }
     const t = performance.now();
     await writer.upsert({
       ref,
@@ -269,8 +283,15 @@ try {
     });
     written.push(performance.now() - t);
     const url = `${apiBig}/v1/catalogs/${ref.name}/profiles/changing/versions/${version}`;
+    // Each answer read to its end, as a client does: one left unread keeps its connection from the pool, and
+    // the next ask would open another to the loaded API.
+    const served = async () => {
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      return r.status === 200;
+    };
     let asked = 1;
-    while ((await fetch(url)).status !== 200) {
+    while (!(await served())) {
       asked++;
       await new Promise((r) => setTimeout(r, 1));
     }
@@ -278,6 +299,8 @@ try {
     polls.push(asked);
   }
   const result = await load64;
+  if (HEAP_PROFILE)
+    await fetch(`${bareUrl}/heap-profile?file=${encodeURIComponent(HEAP_PROFILE)}`, { method: 'DELETE' });
   console.log(
     `64 connections, ${DURATION} s: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, ` +
       `p99 ${result.latency.p99} ms (goal < 25 ms: ${result.latency.p99 < 25 ? 'met' : 'NOT met'}), ` +
@@ -287,7 +310,8 @@ try {
     `change → visible while searching (${visible.length} changes): p50 ${pct(visible, 50).toFixed(1)} ms, ` +
       `p99 ${pct(visible, 99).toFixed(1)} ms (goal < 50 ms: ${pct(visible, 99) < 50 ? 'met' : 'NOT met'}); ` +
       `of which the write p50 ${pct(written, 50).toFixed(1)} / p99 ${pct(written, 99).toFixed(1)} ms, ` +
-      `requests until served p50 ${pct(polls, 50)} / max ${Math.max(...polls)}`,
+      `requests until served p50 ${pct(polls, 50)} / max ${Math.max(...polls)}; baseline, a version already ` +
+      `served asked just before each change: p50 ${pct(baseline, 50).toFixed(1)} / p99 ${pct(baseline, 99).toFixed(1)} ms`,
   );
 } finally {
   server.kill();

@@ -75,6 +75,21 @@ bare.delete<{ Querystring: { file: string } }>('/profile', async (req) => {
   await writeFile(req.query.file, JSON.stringify(profile));
   return { written: req.query.file };
 });
+// A sampling heap profile of one phase, on the bench's ask: POST starts it, DELETE writes it to the file named.
+// What it holds is what the phase allocated and the collector had not freed when it ended: objects that
+// outlived scavenges and were promoted show here until a major GC takes them.
+bare.post('/heap-profile', async () => {
+  await inspector.post('HeapProfiler.enable');
+  await inspector.post('HeapProfiler.startSampling', { samplingInterval: 16384 });
+  return { sampling: true };
+});
+bare.delete<{ Querystring: { file: string } }>('/heap-profile', async (req) => {
+  // Read before stopping: stopping collects all garbage first, and the promoted garbage is what is looked for.
+  const { profile } = await inspector.post('HeapProfiler.getSamplingProfile');
+  await inspector.post('HeapProfiler.stopSampling');
+  await writeFile(req.query.file, JSON.stringify(profile));
+  return { written: req.query.file };
+});
 // Garbage collection pauses since the last ask, by kind: what a phase's tail latencies may owe to the collector.
 const pauses = { major: [] as number[], minor: [] as number[], other: [] as number[] };
 new PerformanceObserver((list) => {
