@@ -7,7 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import { AppError, catalogKeys, installationKeys, type CatalogKeys } from '@profiles/shared';
 import type { JetStreamHandles, Logger, Redis } from '@profiles/shared/runtime';
 import { CatalogGeneration, type CatalogFollower } from './catalog-generation.ts';
-import { CatalogReader } from './catalog-reader.ts';
+import { CatalogReader, type KnownSources } from './catalog-reader.ts';
 import { CatalogEtags } from './etag.ts';
 import { COMPRESS_MIN_BYTES } from './page-encodings.ts';
 import { Metrics } from './metrics.ts';
@@ -25,6 +25,7 @@ import { Search } from './search.ts';
 import { SearchMirror } from './search-mirror.ts';
 import { requestAuth } from './auth/request-auth.ts';
 import { openAuth, type ApiAuth } from './auth/setup.ts';
+import { EVERYTHING } from './auth/audience.ts';
 import { Visibility } from './auth/visibility.ts';
 import { MirrorLoader } from './mirror-loader.ts';
 import { RedisSearch } from './search-redis.ts';
@@ -72,18 +73,25 @@ function catalogRead(url: string): boolean {
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = createServer(deps.log);
   const keys = catalogKeys(deps.redisPrefix);
-  const reader = new CatalogReader(deps.redis, keys);
+  // Catalogs named in URLs resolve from the sources Visibility follows, while it is in step.
+  const reader: CatalogReader = new CatalogReader(
+    deps.redis,
+    keys,
+    EVERYTHING,
+    (): KnownSources | undefined => visibility.known(),
+  );
   const writeRedis = deps.writeRedis ?? deps.redis;
   const metrics = new Metrics();
   // With live generation, search answers from an in-memory mirror of the indexes that follows every change.
   const live = deps.liveGeneration !== false;
   const loader = live ? new MirrorLoader(reader) : undefined;
   const auth = deps.auth ?? openAuth();
-  const visibility = new Visibility({
+  const visibility: Visibility = new Visibility({
     reader,
     defaultAccess: auth.defaultAccess,
     rbac: auth.rbac,
     live: (): boolean => catalogGeneration.followed() !== undefined,
+    inStep: (): boolean => live && catalogGeneration.inStep(),
   });
   const catalogGeneration: CatalogGeneration = new CatalogGeneration({
     redis: deps.redis,

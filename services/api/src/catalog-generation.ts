@@ -60,6 +60,11 @@ export class CatalogGeneration {
     return this.synced ? this.followedAt : undefined;
   }
 
+  /** Whether the follower has applied every change announced so far (synced, nothing waiting). */
+  inStep(): boolean {
+    return this.synced && this.followedAt !== undefined && this.followedAt === this.latest;
+  }
+
   start(): void {
     const { redis, reader } = this.deps;
     const channel = reader.generationChannel();

@@ -43,6 +43,13 @@ export interface SourceRecord {
 /** Where a repository's tag resolves in the catalog: its entry, hidden (only in sources not visible), or nowhere. */
 export type RepoTagLookup = { entry: CatalogEntry } | { hidden: true } | undefined;
 
+/** The catalog's sources as held in the process (see Visibility.known). */
+export interface KnownSources {
+  has(id: string): boolean;
+  /** Ids (`namespace/name`) of the sources named `name`, in any namespace. */
+  named(name: string): readonly string[];
+}
+
 /**
  * Reads the catalog the indexer maintains, and is the only code in the API that knows its keys (the Redis
  * search engine knows the search indexes' keys, nothing else). Every answer comes from precomputed keys: a
@@ -57,6 +64,11 @@ export class CatalogReader {
     private readonly redis: Redis,
     private readonly keys: CatalogKeys,
     readonly audience: Audience = EVERYTHING,
+    /**
+     * Which sources exist, as a follower of the catalog holds them while it is in step with every announced
+     * change (undefined: Redis is asked). A catalog named in a URL is then resolved without a round trip.
+     */
+    private readonly known: () => KnownSources | undefined = () => undefined,
   ) {}
 
   private readonly scoped = new WeakMap<Audience, CatalogReader>();
@@ -64,7 +76,7 @@ export class CatalogReader {
   /** The same catalog, as `audience` may see it (one reader per audience, made once). */
   forAudience(audience: Audience): CatalogReader {
     let r = this.scoped.get(audience);
-    if (!r) this.scoped.set(audience, (r = new CatalogReader(this.redis, this.keys, audience)));
+    if (!r) this.scoped.set(audience, (r = new CatalogReader(this.redis, this.keys, audience, this.known)));
     return r;
   }
 
@@ -120,7 +132,10 @@ export class CatalogReader {
   }
 
   async hasSource(id: string): Promise<boolean> {
-    return this.sees(id) && (await this.redis.sismember(this.keys.sources(), id)) === 1;
+    if (!this.sees(id)) return false;
+    const known = this.known();
+    if (known) return known.has(id);
+    return (await this.redis.sismember(this.keys.sources(), id)) === 1;
   }
 
   /** One source's stored state (empty fields for a source not indexed or not visible). */
@@ -160,7 +175,10 @@ export class CatalogReader {
       if (await this.hasSource(catalog)) return direct;
       throw notFound();
     }
-    const ids = (await this.redis.smembers(this.keys.sourceNames(catalog)))
+    const known = this.known();
+    const ids = (
+      known ? [...known.named(catalog)] : await this.redis.smembers(this.keys.sourceNames(catalog))
+    )
       .filter((id) => this.sees(id))
       .sort();
     if (ids.length === 0) throw notFound();

@@ -1,6 +1,6 @@
 import type { AuthConfig, SourceAccess } from '@profiles/shared';
 import type { CatalogFollower } from '../catalog-generation.ts';
-import type { CatalogReader } from '../catalog-reader.ts';
+import type { CatalogReader, KnownSources } from '../catalog-reader.ts';
 import { audienceOf, EVERYTHING, type Audience } from './audience.ts';
 import { identityKey, type Identity } from './identity.ts';
 
@@ -17,6 +17,11 @@ export interface VisibilityDeps {
   rbac?: AccessReviewer | undefined;
   /** Whether the follower is in step with the catalog (else every audience is read from Redis). */
   live: () => boolean;
+  /**
+   * Whether it has also applied every change announced so far (none waiting): only then are the sources it
+   * holds as new as a read of Redis would be, as of the last announcement (see `known`).
+   */
+  inStep?: () => boolean;
 }
 
 /** RBAC answers are remembered this long: a RoleBinding created or deleted counts within a second. */
@@ -33,7 +38,34 @@ export class Visibility implements CatalogFollower {
   private version = 0;
   private readonly audiences = new Map<string, { version: number; at: number; audience: Audience }>();
 
+  /** `known()`'s answer, made again after each change. */
+  private held: { version: number; sources: KnownSources } | undefined;
+
   constructor(private readonly deps: VisibilityDeps) {}
+
+  /**
+   * The sources that exist, by id and by name, while every announced change is applied; undefined otherwise
+   * (the reader then asks Redis). The access map holds exactly the indexed sources (its reload checks each
+   * one's membership), so a URL's catalog is resolved without a round trip.
+   */
+  known(): KnownSources | undefined {
+    if (!this.deps.live() || !this.deps.inStep?.()) return undefined;
+    if (this.held?.version !== this.version) {
+      const byName = new Map<string, string[]>();
+      for (const id of this.access.keys()) {
+        const name = id.slice(id.indexOf('/') + 1);
+        const ids = byName.get(name);
+        if (ids) ids.push(id);
+        else byName.set(name, [id]);
+      }
+      const access = this.access;
+      this.held = {
+        version: this.version,
+        sources: { has: (id) => access.has(id), named: (name) => byName.get(name) ?? [] },
+      };
+    }
+    return this.held.sources;
+  }
 
   async reloadAll(): Promise<void> {
     this.access = await this.deps.reader.sourceAccess();

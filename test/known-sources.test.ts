@@ -1,0 +1,113 @@
+/**
+ * A catalog named in a URL is resolved from the sources the API follows (Visibility's copy, kept by the
+ * catalog's announcements) instead of one Redis round trip per request, on a real redis-server with the
+ * indexer's own writer: the answers are those Redis would give after every change a user makes — a source
+ * added, a second one of the same name in another namespace, one deleted, the store wiped — and Redis is not
+ * asked while the copy is in step.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { catalogKeys, checkCatalogSourceDocument, type SourceRef } from '@profiles/shared';
+import { connectRedis, type Redis } from '@profiles/shared/runtime';
+import { buildApp } from '../services/api/src/app.ts';
+import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
+import { resolveInline } from '../services/indexer/src/resolve-source.ts';
+import { catalogSourceObject } from './fixtures/catalog-generator.ts';
+import { getJson, startRedis, testLogger, waitFor, type LocalServer } from './harness/index.ts';
+
+const prefix = 'known:';
+const log = testLogger('known-sources');
+let server: LocalServer;
+let redis: Redis;
+let writer: CatalogWriter;
+let api: string;
+let close: () => Promise<unknown>;
+let seq = 0;
+
+/** Writes source `catalog-<n>` of namespace `ns` (one profile, `<project>-<n>`) as the indexer would. */
+async function put(n: number, ns: string): Promise<{ ref: SourceRef; profile: string }> {
+  const check = checkCatalogSourceDocument(catalogSourceObject(n, 1, ns));
+  if (!check.ok) throw new Error(check.reason);
+  const { entries } = resolveInline(check.ref, check.document, new Date().toISOString());
+  await writer.upsert({
+    ref: check.ref,
+    seq: ++seq,
+    origin: 'test',
+    specHash: `${ns}-${n}-${seq}`,
+    entries,
+    status: { ready: true, reason: 'Indexed', message: '', profiles: 1, versions: 1, entryErrors: [] },
+  });
+  return { ref: check.ref, profile: entries[0]!.name };
+}
+
+/** SMEMBERS and SISMEMBER calls Redis has served so far (INFO commandstats). */
+async function membershipReads(): Promise<number> {
+  const stats = await redis.info('commandstats');
+  return ['smembers', 'sismember']
+    .map((c) => Number(new RegExp(`cmdstat_${c}:calls=(\\d+)`).exec(stats)?.[1] ?? 0))
+    .reduce((a, b) => a + b, 0);
+}
+
+before(async () => {
+  server = await startRedis();
+  redis = connectRedis(server.url, log, 'test');
+  writer = new CatalogWriter({ redis, keys: catalogKeys(prefix), log });
+  const app = await buildApp({ redis, redisPrefix: prefix, log });
+  api = await app.listen({ host: '127.0.0.1', port: 0 });
+  close = () => app.close();
+});
+after(async () => {
+  await close();
+  redis.disconnect();
+  await server.destroy();
+});
+
+test('catalog names resolve in process, exactly as Redis would answer, through add, clash, delete and wipe', async () => {
+  const a = await put(7, 'team-a');
+  const url = (catalog: string, profile = a.profile) =>
+    `${api}/v1/catalogs/${encodeURIComponent(catalog)}/profiles/${profile}`;
+  await waitFor(async () => (await getJson(url('catalog-7'))).status === 200, { what: 'catalog-7 served' });
+  await waitFor(async () => (await getJson(`${api}/readyz`)).body.mirror?.loaded === true, {
+    what: 'the API in step with the catalog',
+  });
+
+  // In step: a hundred reads by name and by id ask Redis for no source membership.
+  const before = await membershipReads();
+  for (let i = 0; i < 50; i++) {
+    assert.equal((await getJson(url('catalog-7'))).status, 200);
+    assert.equal((await getJson(url('team-a/catalog-7'))).status, 200);
+  }
+  assert.equal(await membershipReads(), before, 'no SMEMBERS/SISMEMBER while in step');
+  assert.equal((await getJson(url('catalog-8'))).body.code, 'CATALOG_NOT_FOUND');
+  assert.equal((await getJson(url('team-b/catalog-7'))).body.code, 'CATALOG_NOT_FOUND');
+
+  // The same name in another namespace: the bare name becomes ambiguous as soon as the change is announced.
+  await put(7, 'team-b');
+  await waitFor(async () => (await getJson(url('catalog-7'))).status === 409, {
+    what: 'ambiguous',
+    intervalMs: 5,
+  });
+  const clash = await getJson(url('catalog-7'));
+  assert.equal(clash.body.code, 'CATALOG_AMBIGUOUS');
+  assert.deepEqual(clash.body.candidates, ['team-a/catalog-7', 'team-b/catalog-7']);
+  assert.equal((await getJson(url('team-b/catalog-7'))).status, 200);
+
+  // One deleted: the name resolves to the other again; the deleted id is gone.
+  await writer.delete({ namespace: 'team-b', name: 'catalog-7' }, ++seq);
+  await waitFor(async () => (await getJson(url('catalog-7'))).status === 200, {
+    what: 'resolves again',
+    intervalMs: 5,
+  });
+  assert.equal((await getJson(url('team-b/catalog-7'))).body.code, 'CATALOG_NOT_FOUND');
+
+  // The store wiped: nothing is announced, the profile reads find nothing; once a change is announced (the
+  // counter starts again, lower: a reset), the copy is loaded again and the old source is unknown.
+  await redis.flushall();
+  assert.equal((await getJson(url('catalog-7'))).status, 404);
+  const c9 = await put(9, 'team-c');
+  await waitFor(async () => (await getJson(url('catalog-7'))).body.code === 'CATALOG_NOT_FOUND', {
+    what: 'the wiped source unknown',
+    intervalMs: 5,
+  });
+  assert.equal((await getJson(url('catalog-9', c9.profile))).status, 200);
+});
