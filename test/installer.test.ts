@@ -94,6 +94,18 @@ describe('installer', () => {
     assert.equal(status, 'queued');
     const doc = await settle(id);
     assert.equal(doc.status, 'committed', doc.reason);
+    // The stages' times, as the API answers them: queued, started, rendered, committed, in that order.
+    const stages = [doc.createdAt, doc.startedAt, doc.renderedAt, doc.updatedAt];
+    assert.ok(
+      stages.every((t) => typeof t === 'string' && !Number.isNaN(Date.parse(t))),
+      JSON.stringify(stages),
+    );
+    const ms = stages.map((t) => Date.parse(t as string));
+    assert.deepEqual(
+      [...ms].sort((a, b) => a - b),
+      ms,
+      `stages in order: ${JSON.stringify(stages)}`,
+    );
     assert.equal(
       gitSync(['rev-list', '--count', 'main'], target).trim(),
       '2',

@@ -243,6 +243,13 @@ export interface InstallationDoc {
     applies: boolean;
   };
   attempts?: number;
+  /**
+   * When the installer began its last attempt (the request left the queue): from `createdAt` to here it waited
+   * for its repository's turn; from here to `renderedAt` it fetched, rendered and validated.
+   */
+  startedAt?: string;
+  /** When the rendering was ready to commit: from here to the final `updatedAt`, its repository's commit. */
+  renderedAt?: string;
   /** Who asked (see InstallRequest.requestedBy). */
   requestedBy?: string;
   createdAt: string;

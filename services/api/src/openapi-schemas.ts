@@ -199,6 +199,11 @@ const Installation = obj(
       ['tree', 'diff', 'findings', 'applies'],
     ),
     attempts: { type: 'integer' },
+    startedAt: { type: 'string', description: 'when the installer began its last attempt (left the queue)' },
+    renderedAt: {
+      type: 'string',
+      description: 'when the rendering was ready to commit (then the commit into the repository followed)',
+    },
     requestedBy: { type: 'string', description: 'who asked (the authenticated user)' },
     createdAt: str,
     updatedAt: str,

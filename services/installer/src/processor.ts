@@ -110,7 +110,11 @@ export class Processor {
       void this.d.redis.pexpire(lease, this.d.leaseMs).catch(() => undefined);
     }, this.d.leaseMs / 3);
     try {
-      await this.update(id, { status: 'rendering', attempts: (doc?.attempts ?? 0) + 1 });
+      await this.update(id, {
+        status: 'rendering',
+        attempts: (doc?.attempts ?? 0) + 1,
+        startedAt: new Date().toISOString(),
+      });
       let final: InstallationDoc;
       try {
         const patch = await this.run(req);
@@ -214,10 +218,14 @@ export class Processor {
       `${INSTALLATION_TRAILER}: ${req.id}\n` +
       // Who asked, as the API authenticated them (control characters dropped: a name cannot add a trailer).
       (req.requestedBy ? `Requested-by: ${printable(req.requestedBy)}\n` : '');
-    if (req.mode === 'pull-request') return this.pullRequest(plan, verb, message, profileInfo);
+    // What follows is the repository's part (its commit queue, or a branch and a pull request).
+    const renderedAt = new Date().toISOString();
+    if (req.mode === 'pull-request')
+      return { ...(await this.pullRequest(plan, verb, message, profileInfo)), renderedAt };
     const c = await this.d.targets.commit(req.target, req.id, message, prepare);
     if (c.noChanges && state.unchanged) {
       return {
+        renderedAt,
         status: 'unchanged',
         commit: c.commit,
         files: [],
@@ -228,6 +236,7 @@ export class Processor {
       };
     }
     return {
+      renderedAt,
       status: 'committed',
       commit: c.commit,
       files: c.alreadyDone ? fileList : c.files,
