@@ -10,11 +10,12 @@
  *   2. isolation: seven quiet repositories, one install in flight each (closed loop, BENCH_QUIET per repository
  *      and round), alone (baseline) and while the eighth repository has BENCH_BUSY installs queued; rounds
  *      alternate so that the machine's load falls on both; goal: the quiet installs' p99 under load within 2x
- *      of their p99 alone.
+ *      of their p99 alone. Each quiet install's time is also split by the installer's stage times: queued
+ *      (createdAt → startedAt), rendering (→ renderedAt), committing (→ the last updatedAt).
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { INSTALL_PARTITIONS, installPartition } from '@profiles/shared';
+import { INSTALL_PARTITIONS, installPartition, type InstallationDoc } from '@profiles/shared';
 import { startStack, waitFor } from '../test/harness/index.ts';
 import { startBenchInfra } from './lib/infra.ts';
 import { examplesRepo, gitopsRepo, gitSync, startInstallerStack } from '../test/harness/installer.ts';
@@ -25,6 +26,13 @@ const QUIET = Number(process.env.BENCH_QUIET ?? 6);
 const BUSY = Number(process.env.BENCH_BUSY ?? 150);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+/** A final install status, with its time from request to commit and that time's stages. */
+interface Settled {
+  status: string;
+  ms: number;
+  stages: { queued: number; rendering: number; committing: number };
+}
 
 const load = () =>
   loadavg()
@@ -56,22 +64,41 @@ try {
   // installer's last `updatedAt`.
   const docKey = (id: string) => `${stack.prefix}installation:${id}`;
   const settleAll = async (ids: string[], intervalMs: number) => {
-    const done = new Map<string, { status: string; ms: number }>();
+    const done = new Map<string, Settled>();
     while (done.size < ids.length) {
       const left = ids.filter((id) => !done.has(id));
       const raw = await ins.redis.mget(left.map(docKey));
       left.forEach((id, i) => {
-        const d = JSON.parse(raw[i] ?? '{}') as { status?: string; createdAt?: string; updatedAt?: string };
-        if (d.status === 'committed' || d.status === 'failed')
-          done.set(id, { status: d.status, ms: Date.parse(d.updatedAt!) - Date.parse(d.createdAt!) });
+        const d = JSON.parse(raw[i] ?? '{}') as Partial<InstallationDoc>;
+        if (d.status === 'committed' || d.status === 'failed') {
+          const [created, started, rendered, updated] = [
+            d.createdAt,
+            d.startedAt,
+            d.renderedAt,
+            d.updatedAt,
+          ].map((t) => Date.parse(t ?? '')) as [number, number, number, number];
+          done.set(id, {
+            status: d.status,
+            ms: updated - created,
+            stages: {
+              queued: started - created,
+              rendering: rendered - started,
+              committing: updated - rendered,
+            },
+          });
+        }
       });
       if (done.size < ids.length) await new Promise((r) => setTimeout(r, intervalMs));
     }
     return ids.map((id) => done.get(id)!);
   };
+  // Each quiet install's stages, by phase: where the time beside a busy repository goes.
+  const stagesOf: Record<'alone' | 'loaded', Settled['stages'][]> = { alone: [], loaded: [] };
+  let phaseNow: 'alone' | 'loaded' | undefined;
   const installOnce = async (repo: string): Promise<number> => {
     const [r] = await settleAll([await submit(repo)], 10);
     if (r!.status !== 'committed') throw new Error(`install ${r!.status}`);
+    if (phaseNow) stagesOf[phaseNow].push(r!.stages);
     return r!.ms;
   };
   const retries = () => replicas.reduce((s, r) => s + r.state().pushRetries, 0);
@@ -110,6 +137,7 @@ try {
   // When each phase ran, to read the replicas' event loop delays of that phase.
   const windows: { alone: [number, number][]; loaded: [number, number][] } = { alone: [], loaded: [] };
   const timed = async (phase: 'alone' | 'loaded') => {
+    phaseNow = phase;
     const t0 = performance.now();
     const times = await quietRound();
     windows[phase].push([t0, performance.now()]);
@@ -152,6 +180,14 @@ try {
       `installs): median ${f(q(loaded, 0.5))} ms, p99 ${f(q(loaded, 0.99))} ms = ${ratio.toFixed(2)}x   ` +
       `goal <= 2x: ${mark(ratio <= 2)}`,
   );
+  // Where the quiet installs' time went, stage by stage (the installer's startedAt and renderedAt).
+  for (const stage of ['queued', 'rendering', 'committing'] as const) {
+    const of = (phase: 'alone' | 'loaded') => stagesOf[phase].map((s) => s[stage]);
+    console.log(
+      `  ${stage.padEnd(10)} alone median ${f(q(of('alone'), 0.5))} / p99 ${f(q(of('alone'), 0.99))} ms; ` +
+        `beside the busy one median ${f(q(of('loaded'), 0.5))} / p99 ${f(q(of('loaded'), 0.99))} ms`,
+    );
+  }
   // Each replica's event loop: the longest it was held in each 200 ms report, over each phase.
   const busyOwner = owners[0]!.endsWith('A') ? 0 : 1;
   replicas.forEach((r, i) => {
