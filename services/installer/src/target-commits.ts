@@ -1,6 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { INSTALLATION_TRAILER } from '@profiles/shared';
 import { GitError, gitErrorSummary, runGit as git, type GitEnv } from '@profiles/shared/git';
 import { writeChange, type Change, type Workspace } from './workspace.ts';
@@ -43,27 +40,22 @@ export async function applyAndCommit(
   await git(['add', '-A', '--', change.dir], { cwd: ws.dir, env });
   const files = [...change.files.keys()];
   const removed = [...before].filter((f) => !change.files.has(f));
-  const msgFile = join(ws.dir, '.git', `MSG-${randomUUID()}`);
-  await writeFile(msgFile, message);
-  try {
-    // One process answers "changed?" and the new commit's id: git prints the full id in its summary line
-    // with core.abbrev=no, and exits 1 saying so when nothing was staged.
-    const c = await git(['commit', '--no-verify', '-F', msgFile], {
-      cwd: ws.dir,
-      env: { ...env, config: [...env.config, ['core.abbrev', 'no']] },
-      allowFail: true,
-    });
-    if (c.code === 1 && NOTHING_TO_COMMIT.test(c.stdout)) return { files, removed };
-    const commit = SUMMARY.exec(c.stdout)?.[1];
-    if (c.code !== 0 || !commit) {
-      const why = gitErrorSummary(c.stderr) || `exit code ${c.code}`;
-      throw new GitError(`git commit failed: ${why}`, c.code, c.stderr);
-    }
-    ws.committed(change);
-    return { commit, files, removed };
-  } finally {
-    await rm(msgFile, { force: true });
+  // One process answers "changed?" and the new commit's id: git prints the full id in its summary line with
+  // core.abbrev=no, and exits 1 saying so when nothing was staged. The message comes on standard input.
+  const c = await git(['commit', '--no-verify', '-F', '-'], {
+    cwd: ws.dir,
+    env: { ...env, config: [...env.config, ['core.abbrev', 'no']] },
+    input: message,
+    allowFail: true,
+  });
+  if (c.code === 1 && NOTHING_TO_COMMIT.test(c.stdout)) return { files, removed };
+  const commit = SUMMARY.exec(c.stdout)?.[1];
+  if (c.code !== 0 || !commit) {
+    const why = gitErrorSummary(c.stderr) || `exit code ${c.code}`;
+    throw new GitError(`git commit failed: ${why}`, c.code, c.stderr);
   }
+  ws.committed(change);
+  return { commit, files, removed };
 }
 
 /** The commit on `ref` carrying this installation id's trailer, if any. */
