@@ -15,7 +15,8 @@
  *   npm run bench:million        (SIZE=1000000 DURATION=10 CHANGES=50; BENCH_CPU_PROFILE=file.cpuprofile
  *                                 writes the API process's CPU profile of the uncached searches;
  *                                 BENCH_HEAP_PROFILE=file.heapprofile the sampling heap profile of the
- *                                 64-connection phase: what it allocated and was not yet freed at its end;
+ *                                 64-connection phase: what it allocated and was not yet freed at its end
+ *                                 (BENCH_HEAP_PROFILE_ALL=1: everything it allocated, freed or not);
  *                                 BENCH_API_NODE_FLAGS adds Node flags to the API process)
  */
 import { spawn } from 'node:child_process';
@@ -233,7 +234,10 @@ try {
   phase = mark(server.pid);
 
   // 64 connections on the big catalog; meanwhile, changes written one at a time and polled until visible.
-  if (HEAP_PROFILE) await fetch(`${bareUrl}/heap-profile`, { method: 'POST' });
+  if (HEAP_PROFILE)
+    await fetch(`${bareUrl}/heap-profile?all=${process.env.BENCH_HEAP_PROFILE_ALL === '1' ? 1 : 0}`, {
+      method: 'POST',
+    });
   const load64 = autocannon({
     url: apiBig,
     connections: 64,

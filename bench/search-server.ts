@@ -78,9 +78,15 @@ bare.delete<{ Querystring: { file: string } }>('/profile', async (req) => {
 // A sampling heap profile of one phase, on the bench's ask: POST starts it, DELETE writes it to the file named.
 // What it holds is what the phase allocated and the collector had not freed when it ended: objects that
 // outlived scavenges and were promoted show here until a major GC takes them.
-bare.post('/heap-profile', async () => {
+// `?all=1`: every allocation sampled is kept, collected or not (what each site allocates, not what survives).
+bare.post<{ Querystring: { all?: string } }>('/heap-profile', async (req) => {
+  const all = req.query.all === '1';
   await inspector.post('HeapProfiler.enable');
-  await inspector.post('HeapProfiler.startSampling', { samplingInterval: 16384 });
+  await inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 16384,
+    includeObjectsCollectedByMajorGC: all,
+    includeObjectsCollectedByMinorGC: all,
+  });
   return { sampling: true };
 });
 bare.delete<{ Querystring: { file: string } }>('/heap-profile', async (req) => {
