@@ -260,6 +260,8 @@ try {
   // A small source of its own (one profile), so the figure is the pipeline's latency, not a big rewrite's.
   const ref = { namespace: 'bench', name: 'changes' };
   const base = entriesOf(0, 1).entries[0]!;
+  const versionUrl = (version: string) =>
+    `${apiBig}/v1/catalogs/${ref.name}/profiles/changing/versions/${version}`;
   for (let i = 0; i < CHANGES; i++) {
     const version = `9.${i}.0`;
     const entry = {
@@ -271,9 +273,7 @@ try {
     };
     if (i > 0) {
       const b = performance.now();
-      await (
-        await fetch(`${apiBig}/v1/catalogs/${ref.name}/profiles/changing/versions/9.${i - 1}.0`)
-      ).arrayBuffer();
+      await (await fetch(versionUrl(`9.${i - 1}.0`))).arrayBuffer();
       baseline.push(performance.now() - b);
     }
     const t = performance.now();
@@ -286,7 +286,7 @@ try {
       status: { ready: true, reason: 'Indexed', message: '', profiles: 1, versions: 1, entryErrors: [] },
     });
     written.push(performance.now() - t);
-    const url = `${apiBig}/v1/catalogs/${ref.name}/profiles/changing/versions/${version}`;
+    const url = versionUrl(version);
     // Each answer read to its end, as a client does: one left unread keeps its connection from the pool, and
     // the next ask would open another to the loaded API.
     const served = async () => {

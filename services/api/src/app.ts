@@ -91,7 +91,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     defaultAccess: auth.defaultAccess,
     rbac: auth.rbac,
     live: (): boolean => catalogGeneration.followed() !== undefined,
-    inStep: (): boolean => live && catalogGeneration.inStep(),
+    inStep: (): boolean => catalogGeneration.inStep(),
   });
   const catalogGeneration: CatalogGeneration = new CatalogGeneration({
     redis: deps.redis,

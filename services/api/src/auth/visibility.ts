@@ -18,8 +18,8 @@ export interface VisibilityDeps {
   /** Whether the follower is in step with the catalog (else every audience is read from Redis). */
   live: () => boolean;
   /**
-   * Whether it has also applied every change announced so far (none waiting): only then are the sources it
-   * holds as new as a read of Redis would be, as of the last announcement (see `known`).
+   * Whether it is in step and has also applied every change announced so far (none waiting): only then are
+   * the sources it holds as new as a read of Redis would be, as of the last announcement (see `known`).
    */
   inStep?: () => boolean;
 }
@@ -49,7 +49,7 @@ export class Visibility implements CatalogFollower {
    * one's membership), so a URL's catalog is resolved without a round trip.
    */
   known(): KnownSources | undefined {
-    if (!this.deps.live() || !this.deps.inStep?.()) return undefined;
+    if (!this.deps.inStep?.()) return undefined;
     if (this.held?.version !== this.version) {
       const byName = new Map<string, string[]>();
       for (const id of this.access.keys()) {
