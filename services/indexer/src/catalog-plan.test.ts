@@ -166,3 +166,11 @@ test('another incarnation of the name retires the stored uid', () => {
   assert.equal(hset[hset.indexOf('retiredUids') + 1], '["older","old"]');
   assert.equal(hset[hset.indexOf('uid') + 1], 'new');
 });
+
+test('a profile changed again within the same millisecond still moves its last change', () => {
+  const stored = storedWith([entry('nginx', '1.0.0')]);
+  stored.profiles.get('nginx')!.updated = ctx.now; // what the first write at this clock left
+  const plan = planUpsert(stored, update([entry('nginx', '1.0.0', { description: 'changed' })]), ctx);
+  const score = plan.commands.find(([cmd, key]) => cmd === 'zadd' && key === keys.searchUpdated());
+  assert.equal(score?.[2], ctx.now + 1, 'later than the last change, not equal to it');
+});

@@ -214,8 +214,11 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
     b.commands.push(['hset', keys.profile(id, profile), ...fieldArgs(fields.values)]);
     b.commands.push(['set', keys.profileOrder(id, profile), JSON.stringify(order)]);
     b.commands.push(['zadd', keys.profileNames(), 0, member]);
-    const doc = indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], now, b.terms);
-    if (doc) snapshot.push({ member, doc, updated: now, versions: order });
+    // Every change moves the profile's last change, even two within one millisecond (or an indexer whose clock
+    // is behind the last writer's): an API replica tells a changed profile from an unchanged one by it.
+    const updated = Math.max(now, (old?.updated ?? 0) + 1);
+    const doc = indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], updated, b.terms);
+    if (doc) snapshot.push({ member, doc, updated, versions: order });
   }
   if (changed || !stored.live) {
     if (stored.profileNames.length > 0) b.commands.push(['del', keys.sourceProfiles(id)]);
