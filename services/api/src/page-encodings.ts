@@ -29,6 +29,11 @@ export class EncodedBody {
 
   constructor(readonly identity: Buffer) {}
 
+  /** Bytes held: the body and every compressed form made of it so far. */
+  get size(): number {
+    return this.identity.length + (this.forms.br?.length ?? 0) + (this.forms.gzip?.length ?? 0);
+  }
+
   /** The body in `encoding`, and how many bytes were added to memory to get it (0 when already made). */
   get(encoding: PageEncoding): { bytes: Buffer; added: number } {
     const made = this.forms[encoding];

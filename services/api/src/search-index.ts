@@ -30,7 +30,11 @@ const TYPO_MEMO_MAX = 10_000;
  * writes to Redis, so both engines rank alike; here a query costs a few array operations per matching profile
  * instead of Redis set operations per facet value.
  */
+let indexes = 0;
+
 export class SearchIndex {
+  /** Tells indexes of one process apart (a full reload builds a new one): results of one never hold in another. */
+  readonly serial = ++indexes;
   private readonly docs: (Doc | undefined)[] = [];
   private readonly free: number[] = [];
   private readonly ids = new Map<string, number>();

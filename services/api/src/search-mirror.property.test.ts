@@ -145,6 +145,53 @@ test('results kept across changes equal those of an index built from scratch', (
   );
 });
 
+test('a result the mirror names unchanged across a change is the one before, none of its page’s profiles changed', () => {
+  // Search pages are confirmed at a new generation as they are when the ranking's `stable` did not move: that
+  // must imply the same answer, and that no profile shown (whose entries the page holds) was changed.
+  let kept = 0;
+  let moved = 0;
+  fc.assert(
+    fc.property(
+      fc.array(profile, { maxLength: 25 }),
+      fc.array(change, { minLength: 1, maxLength: 8 }),
+      fc.array(searchQuery, { minLength: 1, maxLength: 6 }),
+      (initial, changes, queries) => {
+        const catalog = liveCatalog(initial);
+        const engine = new SearchMirror({ index: catalog.live });
+        const rankAll = () =>
+          queries.map((q, i) =>
+            [0, 4].map(
+              (offset) =>
+                engine.rank(q, { generation: 'g', hash: String(i), offset, audience: EVERYTHING }) as Ranked,
+            ),
+          );
+        let before = rankAll();
+        for (const c of changes) {
+          const changed = member('put' in c ? c.put : c.remove);
+          catalog.apply(c);
+          const after = rankAll();
+          after.forEach((pages, i) =>
+            pages.forEach((r, j) => {
+              const b = before[i]![j]!;
+              assert.ok(r.stable !== undefined);
+              if (r.stable !== b.stable) return void moved++;
+              kept++;
+              assert.deepEqual(r, b);
+              assert.ok(
+                !r.page.some((h) => h.member === changed),
+                'a changed profile is on a page named unchanged',
+              );
+            }),
+          );
+          before = after;
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  assert.ok(kept > 0 && moved > 0, `both seen (kept ${kept}, moved ${moved})`);
+});
+
 test('results kept across changes equal fresh ones beyond the first pages’ selection (100 hits)', () => {
   // Catalogs larger than the selection, so a change can take hits out of a head that is not the whole result;
   // pages end within it, at its end, and beyond it (the full sort).

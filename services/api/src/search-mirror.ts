@@ -19,6 +19,8 @@ const CATCH_UP_MS = 200;
 interface Held {
   index: SearchIndex;
   epoch: number;
+  /** The epoch since which the result is as it is: no document changed since then was in it or matches. */
+  since: number;
   sources: string;
   full: FullResult;
 }
@@ -71,10 +73,11 @@ export class SearchMirror implements SearchEngine {
   private rankNow(q: SearchQuery, { generation, hash, offset, audience }: RankRequest): Ranked | undefined {
     const index = this.loader.index;
     if (!index || (this.at && this.at() !== generation)) return undefined;
-    const full = this.result(index, q, `${audience.key} ${hash}`, audience);
+    const { full, since } = this.result(index, q, `${audience.key} ${hash}`, audience);
     const page = pageOf(index, full, q.sort, offset, offset + q.limit);
     if (page.sorted) this.results.grow(`${audience.key} ${hash}`, full.hits.length);
     return {
+      stable: `${index.serial}.${since}`,
       total: full.hits.length,
       page: page.ids.map((id, i) => ({ member: index.doc(id).member, score: page.scores[i]! })),
       ...topFacetsOf(index, full, q.facetLimit),
@@ -85,20 +88,23 @@ export class SearchMirror implements SearchEngine {
    * The query's whole match now. One computed before a change is brought up to date (`updateResult`): a change
    * of one small source then costs each query the documents it changed, not a match of the whole catalog.
    */
-  private result(index: SearchIndex, q: SearchQuery, key: string, audience: RankRequest['audience']) {
+  private result(index: SearchIndex, q: SearchQuery, key: string, audience: RankRequest['audience']): Held {
     const held = this.results.get(key);
-    if (held?.index === index && held.epoch === index.epoch) return held.full;
+    if (held?.index === index && held.epoch === index.epoch) return held;
     const sources = querySources(index, q);
     const signature = JSON.stringify(sources);
     if (held?.index === index && held.sources === signature) {
       const changes = index.changesSince(held.epoch);
-      if (changes && updateResult(index, q, audience, sources, held.full, changes)) {
+      const outcome = changes ? updateResult(index, q, audience, sources, held.full, changes) : 'recompute';
+      if (outcome !== 'recompute') {
         held.epoch = index.epoch;
-        return held.full;
+        if (outcome === 'updated') held.since = index.epoch;
+        return held;
       }
     }
     const full = matchQuery(index, q, audience, sources);
-    this.results.set(key, { index, epoch: index.epoch, sources: signature, full });
-    return full;
+    const fresh = { index, epoch: index.epoch, since: index.epoch, sources: signature, full };
+    this.results.set(key, fresh);
+    return fresh;
   }
 }

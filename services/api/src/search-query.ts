@@ -79,6 +79,12 @@ export function topFacetValues(
 
 /** One page of a ranked result: the total, the page's members with their relevance scores, facet counts. */
 export interface Ranked {
+  /**
+   * Names the state of the result this page was taken from, when the engine can tell (the mirror): two rankings
+   * of one query with the same `stable` are the same result, their pages the same hits with the same entries
+   * (a change of a profile's entries is a change of its document), whatever the generation between them.
+   */
+  stable?: string;
   total: number;
   page: { member: string; score: number }[];
   /** Every value's count; or, with `facetTotals`, only the values the answer lists, as topFacetValues picks them. */

@@ -19,10 +19,13 @@ import { exactNames, RANKING, type SearchQuery } from './search-query.ts';
  * its score, count and place hold; each changed one is taken out (with the facet row it had when the result
  * was computed) and put back in when it matches now, scored as `SearchIndex.match` scores it.
  *
- * The query's word sources must be those the result was computed with. Returns false, touching nothing, when
- * the result cannot be kept exact: three or more words, whose scores match() sums in an order that follows
- * the words' match counts (floating-point sums differ by order); then the query is matched again.
+ * The query's word sources must be those the result was computed with. Returns 'recompute', touching nothing,
+ * when the result cannot be kept exact: three or more words, whose scores match() sums in an order that follows
+ * the words' match counts (floating-point sums differ by order); then the query is matched again. 'unchanged'
+ * says no changed document was in the result or matches now: the result, and every page of it, is as it was.
  */
+export type UpdateOutcome = 'unchanged' | 'updated' | 'recompute';
+
 export function updateResult(
   index: SearchIndex,
   q: SearchQuery,
@@ -30,9 +33,9 @@ export function updateResult(
   sources: QuerySources,
   full: FullResult,
   changes: DocChange[],
-): boolean {
-  if (changes.length === 0) return true;
-  if (sources.length > 2) return false;
+): UpdateOutcome {
+  if (changes.length === 0) return 'unchanged';
+  if (sources.length > 2) return 'recompute';
   const counts = countsFor(index, full);
   const taken = takeOut(full, counts, changes);
   const before = precedes(index, q.sort);
@@ -43,6 +46,7 @@ export function updateResult(
   }
   const wanted = wantedFacets(index, q);
   const names = exactNames(q.q);
+  let added = 0;
   for (const { id } of changes) {
     const doc = index.docAt(id);
     if (!doc || !admits(index, q, audience, wanted, id)) continue;
@@ -59,11 +63,13 @@ export function updateResult(
       insertRanked(top, id, score, PARTIAL_SELECTION, before);
     full.hits.push(id, score);
     index.facetRows.count(id, counts);
+    added++;
   }
-  full.counts = counts;
+  full.counts = counts; // longer by the values interned since (none of them counted here) at most
+  if (taken.size === 0 && added === 0) return 'unchanged';
   full.facets = undefined;
   full.order = undefined;
-  return true;
+  return 'updated';
 }
 
 /** The result's counts, long enough for every facet value the index has interned since. */

@@ -33,13 +33,19 @@ export class Search {
 
   /**
    * `reader`: the request's (its audience decides what is found, counted and faceted); `generation`: the catalog
-   * generation the request saw (its ETag's), read from the catalog when not given.
+   * generation the request saw (its ETag's), read from the catalog when not given. `unless`: the `stable` of a
+   * page of this query already made; when the ranking says the result is still that one, the answer is just
+   * `{ unchanged: true }` (no entries read, nothing encoded: the page made holds).
    */
   async search(
     q: SearchQuery,
     reader: CatalogReader,
     generation?: string,
-  ): Promise<{ result: SearchResult; engine: SearchEngine['name'] }> {
+    unless?: string,
+  ): Promise<
+    | { result: SearchResult; engine: SearchEngine['name']; stable?: string }
+    | { unchanged: true; engine: SearchEngine['name'] }
+  > {
     const hash = this.queryHash(q);
     const offset = q.cursor ? decodeCursor(q.cursor, hash) : 0;
     const at = {
@@ -56,6 +62,7 @@ export class Search {
       if (ranked) break;
     }
     if (!ranked) throw new AppError('INTERNAL', 'no search engine answered');
+    if (unless !== undefined && ranked.stable === unless) return { unchanged: true, engine };
     const items = await hits(reader, q, ranked.page);
     const next = offset + q.limit < ranked.total ? encodeCursor(hash, offset + q.limit) : null;
     return {
@@ -68,6 +75,7 @@ export class Search {
         nextCursor: next,
       },
       engine,
+      ...(ranked.stable !== undefined ? { stable: ranked.stable } : {}),
     };
   }
 }

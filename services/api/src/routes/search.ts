@@ -95,15 +95,24 @@ export interface SearchRouteDeps {
 
 export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void {
   const pages = new SearchPages();
-  const compute = (req: FastifyRequest<{ Querystring: SearchQuery }>) => async (): Promise<Page> => {
-    const { result, engine } = await deps.search.search(req.query, req.catalog, req.catalogGeneration);
-    return { body: new EncodedBody(Buffer.from(JSON.stringify(result))), engine };
-  };
+  /** A page of the request's search; the earlier page itself when the ranking says its result holds still. */
+  const compute =
+    (req: FastifyRequest<{ Querystring: SearchQuery }>) =>
+    async (earlier?: Page): Promise<Page> => {
+      const out = await deps.search.search(req.query, req.catalog, req.catalogGeneration, earlier?.stable);
+      if ('unchanged' in out) return earlier!;
+      const { result, engine, stable } = out;
+      return {
+        body: new EncodedBody(Buffer.from(JSON.stringify(result))),
+        engine,
+        ...(stable !== undefined ? { stable } : {}),
+      };
+    };
   const encodingFor = (req: FastifyRequest, page: Page) =>
     chooseEncoding(req.headers['accept-encoding'], page.body.identity.length);
   const send = (
     reply: FastifyReply,
-    key: string | undefined,
+    answer: string | undefined,
     page: Page,
     encoding: PageEncoding | undefined,
   ) => {
@@ -114,7 +123,7 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
       .header('vary', 'accept-encoding');
     if (encoding === undefined) return reply.send(page.body.identity);
     const { bytes, added } = page.body.get(encoding);
-    if (added > 0 && key !== undefined) pages.grow(key, added); // the cache's budget counts every form
+    if (added > 0 && answer !== undefined) pages.grow(answer, page, added); // the cache's budget counts every form
     return reply.header('content-encoding', encoding).send(bytes);
   };
   app.get<{ Querystring: SearchQuery }>(
@@ -132,14 +141,14 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
        */
       preParsing: (req, reply, payload, done) => {
         const generation = deps.generation();
-        const key = generation === undefined ? undefined : `${generation} ${answerKey(req)}`;
-        const page = key === undefined ? undefined : pages.get(key);
+        const answer = answerKey(req);
+        const page = generation === undefined ? undefined : pages.get(generation, answer);
         if (page === undefined) {
           done(null, payload);
           return;
         }
         const encoding = encodingFor(req, page);
-        if (!deps.etags.tag(req, reply, generation!, encoding)) send(reply, key, page, encoding);
+        if (!deps.etags.tag(req, reply, generation!, encoding)) send(reply, answer, page, encoding);
       },
       preValidation: onlyKnownParams(SEARCH_PARAMS),
       // Pages carry their own compressed forms (page-encodings.ts), and a GET has no body to inflate: the
@@ -163,13 +172,13 @@ export function searchRoutes(app: FastifyInstance, deps: SearchRouteDeps): void 
         });
       }
       const generation = req.catalogGeneration;
-      const key = generation === undefined ? undefined : `${generation} ${answerKey(req)}`;
-      const page = await pages.obtain(key, compute(req));
+      const answer = answerKey(req);
+      const page = await pages.obtain(generation, answer, compute(req));
       const encoding = encodingFor(req, page);
       // The app's ETag named the plain body; a compressed one has its own.
       if (encoding !== undefined && generation !== undefined)
-        reply.header('etag', deps.etags.etag(answerKey(req), generation, encoding));
-      return send(reply, key, page, encoding);
+        reply.header('etag', deps.etags.etag(answer, generation, encoding));
+      return send(reply, generation === undefined ? undefined : answer, page, encoding);
     },
   );
 }
