@@ -2,9 +2,7 @@ import {
   AppError,
   decodeSearchSnapshot,
   isGreater,
-  isPrerelease,
   normalizeRepoUrl,
-  normalizeVersion,
   parseProfileNameMember,
   parseSourceId,
   parseTag,
@@ -23,6 +21,7 @@ import {
 } from '@profiles/shared';
 import type { Redis } from '@profiles/shared/runtime';
 import { EVERYTHING, type Audience } from './auth/audience.ts';
+import { decodeVersions, parseVersionParam, pickVersion } from './catalog-versions.ts';
 
 /** A profile of one catalog, named as the indexes name it. */
 export interface ProfileRef {
@@ -287,28 +286,15 @@ export class CatalogReader {
   /** One version; `latest` or semver with an optional `v`. */
   async version(catalog: string, profile: string, version: string): Promise<CatalogEntry> {
     const wanted = parseVersionParam(version);
-    const list = await this.versions(catalog, profile);
-    // `latest` is the newest release; a pre-release only when the profile has no release at all.
-    const hit =
-      wanted === 'latest'
-        ? (list.find((e) => !isPrerelease(e.version)) ?? list[0])
-        : list.find((e) => e.version === wanted);
-    if (!hit) {
-      throw new AppError(
-        'VERSION_NOT_FOUND',
-        `version ${JSON.stringify(version)} of profile ${JSON.stringify(profile)} not found in catalog ${JSON.stringify(catalog)}`,
-        {
-          details: { catalog, profile, version },
-        },
-      );
-    }
-    return hit;
+    return pickVersion(await this.versions(catalog, profile), wanted, { catalog, profile, version });
   }
 
   /** Versions strictly greater than `version`, newest first. */
   async availableUpdates(catalog: string, profile: string, version: string): Promise<CatalogEntry[]> {
-    const current = await this.version(catalog, profile, version);
-    return (await this.versions(catalog, profile)).filter((e) => isGreater(e.version, current.version));
+    const wanted = parseVersionParam(version);
+    const list = await this.versions(catalog, profile);
+    const current = pickVersion(list, wanted, { catalog, profile, version });
+    return list.filter((e) => isGreater(e.version, current.version));
   }
 
   /**
@@ -343,23 +329,4 @@ export class CatalogReader {
     }
     return hidden ? { hidden: true } : undefined;
   }
-}
-
-function decodeVersions(order: string, all: Record<string, string>): CatalogEntry[] {
-  return (JSON.parse(order) as string[]).flatMap((v) => (all[v] ? [JSON.parse(all[v]) as CatalogEntry] : []));
-}
-
-export function parseVersionParam(version: string): string {
-  if (version === 'latest') return 'latest';
-  const v = normalizeVersion(version);
-  if (!v) {
-    throw new AppError(
-      'INVALID_VERSION',
-      `version ${JSON.stringify(version)} is not semver (expected e.g. 1.2.3, v1.2.3 or latest)`,
-      {
-        details: { version },
-      },
-    );
-  }
-  return v;
 }

@@ -11,7 +11,8 @@ import {
   type ProfileVersionsDoc,
   type SourceView,
 } from '@profiles/shared';
-import { parseVersionParam, type CatalogReader } from '../catalog-reader.ts';
+import type { CatalogReader } from '../catalog-reader.ts';
+import { parseVersionParam } from '../catalog-versions.ts';
 import { onlyKnownParams } from './search.ts';
 
 /**
