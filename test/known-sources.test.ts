@@ -7,9 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogKeys, checkCatalogSourceDocument, type SourceRef } from '@profiles/shared';
+import { catalogKeys, checkCatalogSourceDocument, type AppError, type SourceRef } from '@profiles/shared';
 import { connectRedis, type Redis } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
+import { EVERYTHING } from '../services/api/src/auth/audience.ts';
+import { CatalogReader, type KnownSources } from '../services/api/src/catalog-reader.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { resolveInline } from '../services/indexer/src/resolve-source.ts';
 import { catalogSourceObject } from './fixtures/catalog-generator.ts';
@@ -110,4 +112,45 @@ test('catalog names resolve in process, exactly as Redis would answer, through a
     intervalMs: 5,
   });
   assert.equal((await getJson(url('catalog-9', c9.profile))).status, 200);
+});
+
+test('while a change is being applied, a guess from the copy held is read with its confirmation, or not used', async () => {
+  const x = await put(21, 'team-x');
+  const gone = await put(22, 'team-x');
+  await writer.delete(gone.ref, ++seq);
+  await put(23, 'team-x');
+  await put(23, 'team-y'); // catalog-23 is in two namespaces now
+  // Copies behind Redis as a replica's is while an announcement is applied: each knows one thing Redis no longer says.
+  const behind = (ids: string[]): KnownSources => ({
+    has: (id) => ids.includes(id),
+    named: (name) => ids.filter((id) => id.endsWith(`/${name}`)),
+    inStep: false,
+  });
+  const copy = behind(['team-x/catalog-21', 'team-x/catalog-22', 'team-x/catalog-23']);
+  const guessing = new CatalogReader(redis, catalogKeys(prefix), EVERYTHING, () => copy);
+  const plain = new CatalogReader(redis, catalogKeys(prefix));
+  const answer = (r: CatalogReader, catalog: string, profile: string) =>
+    r.versions(catalog, profile).then(
+      (list) => list.map((e) => e.version),
+      (err: AppError) => err.code,
+    );
+  const asked: [string, string][] = [
+    ['catalog-21', x.profile], // the guess holds: one round trip
+    ['team-x/catalog-21', x.profile],
+    ['catalog-21', 'no-such-profile'],
+    ['catalog-22', gone.profile], // deleted since the copy was made
+    ['team-x/catalog-22', gone.profile],
+    ['catalog-23', 'nats-23'], // a namesake came since
+  ];
+  for (const [catalog, profile] of asked)
+    assert.deepEqual(
+      await answer(guessing, catalog, profile),
+      await answer(plain, catalog, profile),
+      `${catalog} ${profile}`,
+    );
+  assert.equal(await answer(guessing, 'catalog-22', gone.profile), 'CATALOG_NOT_FOUND');
+  assert.equal(await answer(guessing, 'catalog-23', 'nats-23'), 'CATALOG_AMBIGUOUS');
+  const before = await membershipReads();
+  await answer(guessing, 'catalog-21', x.profile);
+  assert.equal(await membershipReads(), before + 1, 'a confirmed guess: its SMEMBERS only, in the read');
 });

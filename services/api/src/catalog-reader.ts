@@ -47,6 +47,11 @@ export interface KnownSources {
   has(id: string): boolean;
   /** Ids (`namespace/name`) of the sources named `name`, in any namespace. */
   named(name: string): readonly string[];
+  /**
+   * Every announced change applied: the answers are Redis's. Otherwise one is being applied, and the answers
+   * are only a guess, to be confirmed by Redis in the round trip that reads what they name.
+   */
+  inStep: boolean;
 }
 
 /**
@@ -64,8 +69,9 @@ export class CatalogReader {
     private readonly keys: CatalogKeys,
     readonly audience: Audience = EVERYTHING,
     /**
-     * Which sources exist, as a follower of the catalog holds them while it is in step with every announced
-     * change (undefined: Redis is asked). A catalog named in a URL is then resolved without a round trip.
+     * Which sources exist, as a follower of the catalog holds them (undefined: Redis is asked). In step with
+     * every announced change, a catalog named in a URL is resolved without a round trip; otherwise in the
+     * round trip that reads the profile (`versions`).
      */
     private readonly known: () => KnownSources | undefined = () => undefined,
   ) {}
@@ -133,7 +139,7 @@ export class CatalogReader {
   async hasSource(id: string): Promise<boolean> {
     if (!this.sees(id)) return false;
     const known = this.known();
-    if (known) return known.has(id);
+    if (known?.inStep) return known.has(id);
     return (await this.redis.sismember(this.keys.sources(), id)) === 1;
   }
 
@@ -175,11 +181,9 @@ export class CatalogReader {
       throw notFound();
     }
     const known = this.known();
-    const ids = (
-      known ? [...known.named(catalog)] : await this.redis.smembers(this.keys.sourceNames(catalog))
-    )
-      .filter((id) => this.sees(id))
-      .sort();
+    const ids = this.visibleSorted(
+      known?.inStep ? known.named(catalog) : await this.redis.smembers(this.keys.sourceNames(catalog)),
+    );
     if (ids.length === 0) throw notFound();
     if (ids.length > 1) {
       throw new AppError(
@@ -191,6 +195,50 @@ export class CatalogReader {
       );
     }
     return parseSourceId(ids[0]!)!;
+  }
+
+  private visibleSorted(ids: readonly string[]): string[] {
+    return ids.filter((id) => this.sees(id)).sort();
+  }
+
+  /**
+   * The source a URL's `{catalog}` names by the copy held while a change is being applied (one visible source,
+   * or none), and the command that confirms it in Redis: SISMEMBER of an id, SMEMBERS of a bare name.
+   */
+  private guessCatalog(catalog: string): { id: string; confirm: (reply: unknown) => boolean } | undefined {
+    const known = this.known();
+    if (!known || known.inStep) return undefined;
+    const direct = parseSourceId(catalog);
+    if (direct)
+      return this.sees(catalog) && known.has(catalog) ? { id: catalog, confirm: (r) => r === 1 } : undefined;
+    const ids = this.visibleSorted(known.named(catalog));
+    if (ids.length !== 1) return undefined;
+    const id = ids[0]!;
+    return { id, confirm: (r) => JSON.stringify(this.visibleSorted(r as string[])) === JSON.stringify(ids) };
+  }
+
+  /**
+   * One profile's versions in one round trip while the held copy of the sources is behind an announcement:
+   * the catalog it names is read together with what confirms the guess; undefined when it is not confirmed
+   * (the source came, went or got a namesake meanwhile), and the catalog is resolved first.
+   */
+  private async guessedVersions(
+    catalog: string,
+    profile: string,
+  ): Promise<CatalogEntry[] | null | undefined> {
+    const guess = this.guessCatalog(catalog);
+    if (!guess) return undefined;
+    const pipe = this.redis.pipeline();
+    if (parseSourceId(catalog)) pipe.sismember(this.keys.sources(), guess.id);
+    else pipe.smembers(this.keys.sourceNames(catalog));
+    pipe.get(this.keys.profileOrder(guess.id, profile)).hgetall(this.keys.profile(guess.id, profile));
+    const replies = (await pipe.exec()) ?? [];
+    const [confirmation, order, all] = replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    if (!guess.confirm(confirmation)) return undefined;
+    return typeof order === 'string' ? decodeVersions(order, all as Record<string, string>) : null;
   }
 
   /**
@@ -269,8 +317,11 @@ export class CatalogReader {
 
   /** All versions of a profile, newest first. */
   async versions(catalog: string, profile: string): Promise<CatalogEntry[]> {
-    const ref = await this.resolveCatalog(catalog);
-    const [entries] = await this.entriesOf([{ profile, sourceId: `${ref.namespace}/${ref.name}` }]);
+    let entries = await this.guessedVersions(catalog, profile);
+    if (entries === undefined) {
+      const ref = await this.resolveCatalog(catalog);
+      [entries] = await this.entriesOf([{ profile, sourceId: `${ref.namespace}/${ref.name}` }]);
+    }
     if (!entries) {
       throw new AppError(
         'PROFILE_NOT_FOUND',

@@ -38,18 +38,19 @@ export class Visibility implements CatalogFollower {
   private version = 0;
   private readonly audiences = new Map<string, { version: number; at: number; audience: Audience }>();
 
-  /** `known()`'s answer, made again after each change. */
-  private held: { version: number; sources: KnownSources } | undefined;
+  /** `known()`'s answer (but its `inStep`), made again after each change. */
+  private held: { version: number; sources: Omit<KnownSources, 'inStep'> } | undefined;
 
   constructor(private readonly deps: VisibilityDeps) {}
 
   /**
-   * The sources that exist, by id and by name, while every announced change is applied; undefined otherwise
-   * (the reader then asks Redis). The access map holds exactly the indexed sources (its reload checks each
-   * one's membership), so a URL's catalog is resolved without a round trip.
+   * The sources that exist, by id and by name, while the catalog is followed; undefined otherwise (the reader
+   * then asks Redis). The access map holds exactly the indexed sources (its reload checks each one's
+   * membership), so while every announced change is applied (`inStep`) a URL's catalog is resolved without a
+   * round trip; while one is being applied the copy is only a guess, confirmed by Redis (catalog-reader.ts).
    */
   known(): KnownSources | undefined {
-    if (!this.deps.inStep?.()) return undefined;
+    if (!this.deps.live()) return undefined;
     if (this.held?.version !== this.version) {
       const byName = new Map<string, string[]>();
       for (const id of this.access.keys()) {
@@ -64,7 +65,7 @@ export class Visibility implements CatalogFollower {
         sources: { has: (id) => access.has(id), named: (name) => byName.get(name) ?? [] },
       };
     }
-    return this.held.sources;
+    return { ...this.held.sources, inStep: this.deps.inStep?.() === true };
   }
 
   async reloadAll(): Promise<void> {
