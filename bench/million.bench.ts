@@ -25,12 +25,11 @@ import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { bumpGeneration, catalogKeys, checkCatalogSourceDocument, type CatalogEntry } from '@profiles/shared';
+import { bumpGeneration, catalogKeys } from '@profiles/shared';
 import { connectRedis, silentLogger } from '@profiles/shared/runtime';
 import { startBenchInfra } from './lib/infra.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
-import { resolveInline } from '../services/indexer/src/resolve-source.ts';
-import { catalogSourceObject } from '../test/fixtures/catalog-generator.ts';
+import { indexedUpdate, inlineSource } from '../test/fixtures/inline-sources.ts';
 
 const SIZE = Number(process.env.SIZE ?? 1_000_000);
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -74,40 +73,14 @@ const phaseCost = async (pid: number | undefined, since: { cpu: number; t: numbe
 const mark = (pid: number | undefined) => ({ cpu: cpuSeconds(pid), t: performance.now() });
 const usedMB = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]) / 1e6;
 
-function entriesOf(
-  n: number,
-  versions: number,
-): { ref: { namespace: string; name: string }; entries: CatalogEntry[] } {
-  const check = checkCatalogSourceDocument(catalogSourceObject(n, versions));
-  if (!check.ok) throw new Error(check.reason);
-  return {
-    ref: check.ref,
-    entries: resolveInline(check.ref, check.document, new Date().toISOString()).entries,
-  };
-}
-
 async function load(prefix: string, size: number, report: boolean): Promise<CatalogWriter> {
   const writer = new CatalogWriter({ redis, keys: catalogKeys(prefix), log: silentLogger() });
   const per = Math.min(1000, size);
   let t = performance.now();
   let before = await usedMB();
   for (let n = 0; n * per < size; n++) {
-    const { ref, entries } = entriesOf(n, per);
-    await writer.upsert({
-      ref,
-      seq: 1,
-      origin: 'bench',
-      specHash: String(n),
-      entries,
-      status: {
-        ready: true,
-        reason: 'Indexed',
-        message: '',
-        profiles: 0,
-        versions: entries.length,
-        entryErrors: [],
-      },
-    });
+    const { ref, entries } = inlineSource(n, per);
+    await writer.upsert(indexedUpdate({ ref, seq: 1, origin: 'bench', specHash: String(n), entries }));
     await redis.del(catalogKeys(prefix).outbox()); // no outbox drain here: its events are not the subject
     if (report && ((n + 1) * per) % 100_000 === 0) {
       const now = await usedMB();
@@ -259,7 +232,7 @@ try {
   const baseline: number[] = [];
   // A small source of its own (one profile), so the figure is the pipeline's latency, not a big rewrite's.
   const ref = { namespace: 'bench', name: 'changes' };
-  const base = entriesOf(0, 1).entries[0]!;
+  const base = inlineSource(0, 1).entries[0]!;
   const versionUrl = (version: string) =>
     `${apiBig}/v1/catalogs/${ref.name}/profiles/changing/versions/${version}`;
   for (let i = 0; i < CHANGES; i++) {
@@ -277,14 +250,9 @@ try {
       baseline.push(performance.now() - b);
     }
     const t = performance.now();
-    await writer.upsert({
-      ref,
-      seq: 1 + i,
-      origin: 'bench',
-      specHash: `change-${i}`,
-      entries: [entry],
-      status: { ready: true, reason: 'Indexed', message: '', profiles: 1, versions: 1, entryErrors: [] },
-    });
+    await writer.upsert(
+      indexedUpdate({ ref, seq: 1 + i, origin: 'bench', specHash: `change-${i}`, entries: [entry] }),
+    );
     written.push(performance.now() - t);
     const url = versionUrl(version);
     // Each answer read to its end, as a client does: one left unread keeps its connection from the pool, and

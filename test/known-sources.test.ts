@@ -7,14 +7,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogKeys, checkCatalogSourceDocument, type AppError, type SourceRef } from '@profiles/shared';
+import { catalogKeys, type AppError, type SourceRef } from '@profiles/shared';
 import { connectRedis, type Redis } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
 import { EVERYTHING } from '../services/api/src/auth/audience.ts';
 import { CatalogReader, type KnownSources } from '../services/api/src/catalog-reader.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
-import { resolveInline } from '../services/indexer/src/resolve-source.ts';
-import { catalogSourceObject } from './fixtures/catalog-generator.ts';
+import { indexedUpdate, inlineSource } from './fixtures/inline-sources.ts';
 import { getJson, startRedis, testLogger, waitFor, type LocalServer } from './harness/index.ts';
 
 const prefix = 'known:';
@@ -28,18 +27,11 @@ let seq = 0;
 
 /** Writes source `catalog-<n>` of namespace `ns` (one profile, `<project>-<n>`) as the indexer would. */
 async function put(n: number, ns: string): Promise<{ ref: SourceRef; profile: string }> {
-  const check = checkCatalogSourceDocument(catalogSourceObject(n, 1, ns));
-  if (!check.ok) throw new Error(check.reason);
-  const { entries } = resolveInline(check.ref, check.document, new Date().toISOString());
-  await writer.upsert({
-    ref: check.ref,
-    seq: ++seq,
-    origin: 'test',
-    specHash: `${ns}-${n}-${seq}`,
-    entries,
-    status: { ready: true, reason: 'Indexed', message: '', profiles: 1, versions: 1, entryErrors: [] },
-  });
-  return { ref: check.ref, profile: entries[0]!.name };
+  const { ref, entries } = inlineSource(n, 1, ns);
+  await writer.upsert(
+    indexedUpdate({ ref, seq: ++seq, origin: 'test', specHash: `${ns}-${n}-${seq}`, entries }),
+  );
+  return { ref, profile: entries[0]!.name };
 }
 
 /** SMEMBERS and SISMEMBER calls Redis has served so far (INFO commandstats). */

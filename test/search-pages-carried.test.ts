@@ -7,12 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogKeys, checkCatalogSourceDocument, type CatalogEntry, type SourceRef } from '@profiles/shared';
+import { catalogKeys, type CatalogEntry, type SourceRef } from '@profiles/shared';
 import { connectRedis, type Redis } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
-import { resolveInline } from '../services/indexer/src/resolve-source.ts';
-import { catalogSourceObject } from './fixtures/catalog-generator.ts';
+import { indexedUpdate, inlineSource } from './fixtures/inline-sources.ts';
 import { getJson, startRedis, testLogger, waitFor, type LocalServer } from './harness/index.ts';
 
 const prefix = 'carried:';
@@ -25,25 +24,12 @@ const closers: (() => Promise<unknown>)[] = [];
 
 /** Source `catalog-<n>` (60 versions, ~20 profiles named `<project>-<n>`), `edit` applied to its entries. */
 async function put(n: number, edit: (e: CatalogEntry) => CatalogEntry = (e) => e): Promise<SourceRef> {
-  const check = checkCatalogSourceDocument(catalogSourceObject(n, 60, 'carry'));
-  if (!check.ok) throw new Error(check.reason);
-  const entries = resolveInline(check.ref, check.document, new Date(0).toISOString()).entries.map(edit);
-  await writer.upsert({
-    ref: check.ref,
-    seq: ++seq,
-    origin: 'test',
-    specHash: `spec-${seq}`,
-    entries,
-    status: {
-      ready: true,
-      reason: 'Indexed',
-      message: '',
-      profiles: 0,
-      versions: entries.length,
-      entryErrors: [],
-    },
-  });
-  return check.ref;
+  const source = inlineSource(n, 60, 'carry', new Date(0).toISOString());
+  const entries = source.entries.map(edit);
+  await writer.upsert(
+    indexedUpdate({ ref: source.ref, seq: ++seq, origin: 'test', specHash: `spec-${seq}`, entries }),
+  );
+  return source.ref;
 }
 
 /** An API on the catalog, once its mirror holds all of it. */
