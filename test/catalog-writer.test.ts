@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { catalogKeys, type CatalogEntry, type RepoTagState } from '@profiles/shared';
 import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { CatalogWriter, type SourceUpdate } from '../services/indexer/src/catalog-writer.ts';
@@ -152,3 +153,53 @@ for (const seed of [1, 2, 3, 4]) {
       assert.ok(a.has(k) || !steps.some((s) => s.kind === 'upsert'), `${k} was written`);
   });
 }
+
+test('a write that another connection races between its read and EXEC is planned again and lands whole', async () => {
+  await plain.flushdb();
+  await batchedDb.flushdb();
+  const keys = catalogKeys('pf:');
+  const step = sequence(5, 3).find((s) => s.kind === 'upsert' && s.u.entries && s.u.entries.length > 0)!;
+  assert.ok(step.kind === 'upsert');
+  const at = Date.UTC(2026, 0, 1);
+  // The reference: the same update, nobody else writing.
+  await new CatalogWriter({ redis: plain, keys, log: silentLogger(), now: () => at }).upsert(step.u);
+  // The raced one: its first plan (after its read, before its EXEC) has another client touch the source key,
+  // synchronously, so WATCH must abort that EXEC.
+  let planned = 0;
+  const raced = new CatalogWriter({
+    redis: batchedDb,
+    keys,
+    log: silentLogger(),
+    now: () => {
+      if (planned++ === 0)
+        execFileSync('redis-cli', ['-u', `${server.url}/1`, 'HSET', keys.source(step.u.ref), 'raced', '1']);
+      return at;
+    },
+  });
+  const watches = async () =>
+    Number(/cmdstat_watch:calls=(\d+)/.exec(await batchedDb.info('commandstats'))?.[1] ?? 0);
+  const before = await watches();
+  const outcome = await raced.upsert(step.u);
+  assert.equal(outcome.applied, true);
+  assert.equal(planned, 2, 'planned again after the aborted EXEC');
+  assert.equal((await watches()) - before, 2, 'read again under a new WATCH');
+  assert.equal(raced.writes, 1, 'one transaction landed');
+  await batchedDb.hdel(keys.source(step.u.ref), 'raced');
+  const a = comparable(await dumpKeys(plain, '*'));
+  const b = comparable(await dumpKeys(batchedDb, '*'));
+  assert.deepEqual([...b.keys()], [...a.keys()], 'the same keys');
+  for (const [k, v] of a) assert.deepEqual(b.get(k), v, `key ${k}`);
+});
+
+test('a stale write leaves no WATCH behind: the next write on the connection is not aborted by it', async () => {
+  await batchedDb.flushdb();
+  const keys = catalogKeys('pf:');
+  const writer = new CatalogWriter({ redis: batchedDb, keys, log: silentLogger() });
+  const first = sequence(9, 6).find((s) => s.kind === 'upsert');
+  assert.ok(first?.kind === 'upsert');
+  await writer.upsert({ ...first.u, seq: 10 });
+  assert.deepEqual(await writer.upsert({ ...first.u, seq: 9 }), { applied: false, reason: 'stale' });
+  // A WATCH left on the source would abort this unrelated transaction once the key changes.
+  await batchedDb.hset(keys.source(first.u.ref), 'x', '1');
+  assert.deepEqual(await batchedDb.multi().set('after-stale', '1').exec(), [[null, 'OK']]);
+});

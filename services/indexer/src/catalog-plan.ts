@@ -99,9 +99,7 @@ export interface OutboxItem {
 }
 
 export interface CatalogPlan {
-  /** Additions to the shared term index (`TermIndex`), sent ahead of the transaction. */
-  ahead: RedisCommand[];
-  /** The transaction. */
+  /** The transaction: the additions to the shared term index (`TermIndex`) first. */
   commands: RedisCommand[];
   events: OutboxItem[];
   /** The catalog changed (the generation moves). */
@@ -149,8 +147,7 @@ class Builder {
     for (const item of this.events)
       this.commands.push(['rpush', this.ctx.keys.outbox(), JSON.stringify(item)]);
     return {
-      ahead: this.terms.commands(this.ctx.keys),
-      commands: this.commands,
+      commands: [...this.terms.commands(this.ctx.keys), ...this.commands],
       events: this.events,
       changed,
     };

@@ -15,6 +15,7 @@ import {
   profileNameMember,
   readSourceState,
   sourceId,
+  type SourceField,
   sourceRepos,
   sourceStateOf,
   type CatalogKeys,
@@ -24,6 +25,7 @@ import {
   type SourceState,
 } from '@profiles/shared';
 import { inSpan, type Logger, type Redis } from '@profiles/shared/runtime';
+import type { ChainableCommander } from 'ioredis';
 
 export type { SourceUpdate } from './catalog-plan.ts';
 
@@ -78,8 +80,9 @@ export function isStaleUpsert(
  * step its new ones appear, and the events describing the change enter the outbox in that step too (so they
  * are published even if we crash right after). WATCH on the source's key makes concurrent writers of the same
  * source (other indexer replicas) retry; the stored JetStream sequence makes a stale event a no-op. Each write
- * reads what Redis holds about the source (two pipelined round trips), plans the change (`catalog-plan.ts`, no
- * Redis) and commits the plan.
+ * WATCHes and reads what Redis holds about the source in one pipelined round trip (two when the change drops
+ * profiles), plans the change (`catalog-plan.ts`, no Redis) and commits the plan: two round trips in all, where
+ * a change's latency is mostly round trips waiting on a loaded Redis.
  *
  * Needs a connection of its own: WATCH is per connection, so writes are serialised here.
  */
@@ -106,11 +109,9 @@ export class CatalogWriter {
           this.withWatch(
             u.ref,
             u.seq,
-            async () => {
-              const stored = await this.readStored(u.ref, new Set(u.entries?.map((e) => e.name)));
-              return this.commit(planUpsert(stored, u, this.context()));
-            },
-            (stored) => isStaleUpsert(stored, u.uid, u.generation),
+            new Set(u.entries?.map((e) => e.name)),
+            (stored) => planUpsert(stored, u, this.context()),
+            (identity) => isStaleUpsert(identity, u.uid, u.generation),
           ),
         ),
     );
@@ -126,11 +127,9 @@ export class CatalogWriter {
           this.withWatch(
             ref,
             seq,
-            async () => {
-              const stored = await this.readStored(ref, new Set());
-              return this.commit(planDelete(stored, { ref, seq, uid }, this.context()));
-            },
-            (stored) => !!uid && stored.deleted !== '1' && !!stored.uid && stored.uid !== uid,
+            new Set(),
+            (stored) => planDelete(stored, { ref, seq, uid }, this.context()),
+            (identity) => !!uid && identity.deleted !== '1' && !!identity.uid && identity.uid !== uid,
           ),
         ),
     );
@@ -188,27 +187,24 @@ export class CatalogWriter {
     };
   }
 
+  /**
+   * Reads under WATCH, plans and commits, again while another writer touched the source between the read and
+   * EXEC. `names`: the profiles the change names (read with the source, in the same round trip).
+   */
   private async withWatch(
     ref: SourceRef,
     seq: number,
-    attempt: () => Promise<WriteOutcome | null>,
-    isStale: (stored: StoredIdentity) => boolean = () => false,
+    names: Set<string>,
+    plan: (stored: StoredCatalog) => CatalogPlan,
+    isStale: (identity: StoredIdentity) => boolean,
   ): Promise<WriteOutcome> {
-    const { redis, keys } = this.deps;
     for (let i = 0; i < 50; i++) {
-      await redis.watch(keys.source(ref));
-      const { seq: storedSeq, ...identity } = await readSourceState(redis, keys, ref, [
-        'seq',
-        'uid',
-        'generation',
-        'deleted',
-        'retiredUids',
-      ]);
-      if (Number(storedSeq ?? 0) > seq || isStale(identity)) {
-        await redis.unwatch();
+      const { stored, seq: storedSeq, identity } = await this.readStored(ref, names);
+      if (storedSeq > seq || isStale(identity)) {
+        await this.deps.redis.unwatch();
         return { applied: false, reason: 'stale' };
       }
-      const result = await attempt();
+      const result = await this.commit(plan(stored));
       if (result) return result;
       // EXEC returned null: another writer touched this source between WATCH and EXEC. Read again.
     }
@@ -217,60 +213,92 @@ export class CatalogWriter {
   }
 
   /**
-   * Reads, in two pipelined round trips, what planning needs: the source's fields, whether it is live, its
-   * profiles, whether it has a search snapshot, and for each of them and each profile in `names` its versions,
-   * search keys and last change.
+   * WATCHes the source and reads what planning needs, in one round trip for a change that keeps its profiles:
+   * the source's fields (its stored sequence and identity too), whether it is live, its profiles, whether it
+   * has a search snapshot, and for each profile in `names` its versions, search keys and last change. A second
+   * round trip reads the stored profiles the change does not name (those it drops), when there are any.
    */
-  private async readStored(ref: SourceRef, names: Set<string>): Promise<StoredCatalog> {
+  private async readStored(
+    ref: SourceRef,
+    names: Set<string>,
+  ): Promise<{ stored: StoredCatalog; seq: number; identity: StoredIdentity }> {
     const { redis, keys } = this.deps;
     const id = sourceId(ref);
-    const first = await redis
+    const named = [...names];
+    const first = redis
       .pipeline()
-      .hmget(keys.source(id), ...PLANNED_FIELDS)
+      .watch(keys.source(id))
+      .hmget(keys.source(id), ...READ_FIELDS)
       .sismember(keys.sources(), id)
       .smembers(keys.sourceProfiles(id))
-      .exists(keys.searchSnapshot(id))
-      .exec();
-    const [fields, live, listed, snapshot] = results(first) as [(string | null)[], number, string[], number];
-    const all = [...new Set([...listed, ...names])];
-    const pipe = redis.pipeline();
-    for (const profile of all) {
-      pipe.hgetall(keys.profile(id, profile));
-      pipe.smembers(keys.searchMemberKeys(profileNameMember(profile, id)));
-    }
-    // Last changes of the profiles, kept in the search snapshot for those the update leaves alone.
-    if (all.length > 0) pipe.zmscore(keys.searchUpdated(), ...all.map((p) => profileNameMember(p, id)));
-    const read = results(all.length > 0 ? await pipe.exec() : []);
-    const updated = (read[2 * all.length] ?? []) as (string | null)[];
-    const profiles = new Map<string, StoredProfile>();
-    all.forEach((profile, i) =>
-      profiles.set(profile, {
-        versions: read[2 * i] as Record<string, string>,
-        searchKeys: read[2 * i + 1] as string[],
-        updated: Number(updated[i] ?? 0),
-      }),
-    );
+      .exists(keys.searchSnapshot(id));
+    const [, fields, live, listed, snapshot, ...read] = results(
+      await profileReads(first, keys, id, named).exec(),
+    ) as [unknown, (string | null)[], number, string[], number, ...unknown[]];
+    const dropped = listed.filter((p) => !names.has(p));
+    const read2 =
+      dropped.length > 0 ? results(await profileReads(redis.pipeline(), keys, id, dropped).exec()) : [];
+    const each = new Map([...profilesOf(named, read), ...profilesOf(dropped, read2)]);
+    // In the order planning always saw them: the stored profiles first, then those the change adds.
+    const profiles = new Map([...new Set([...listed, ...names])].map((p) => [p, each.get(p)!]));
+    const state = sourceStateOf(READ_FIELDS, fields);
+    const { seq, generation, deleted, uid, retiredUids } = state;
     return {
-      source: sourceStateOf(PLANNED_FIELDS, fields),
-      live: live === 1,
-      profileNames: listed,
-      profiles,
-      snapshot: snapshot === 1,
+      stored: {
+        source: sourceStateOf(
+          PLANNED_FIELDS,
+          PLANNED_FIELDS.map((f) => state[f] ?? null),
+        ),
+        live: live === 1,
+        profileNames: listed,
+        profiles,
+        snapshot: snapshot === 1,
+      },
+      seq: Number(seq ?? 0),
+      identity: { generation, deleted, uid, retiredUids },
     };
   }
 
   private async commit(plan: CatalogPlan): Promise<WriteOutcome | null> {
     const plain = this.deps.batched === false;
-    // Under WATCH still: these touch only the term index, never the watched source key. Planned joined already
-    // (`TermIndex`): nothing for coalescing to join.
-    if (plan.ahead.length > 0)
-      results(await this.deps.redis.pipeline(plain ? plan.ahead : scripted(plan.ahead)).exec());
     const res = await this.deps.redis.multi(plain ? plan.commands : scripted(coalesce(plan.commands))).exec();
     if (res === null) return null;
     for (const [err] of res) if (err) throw err;
     if (plan.changed) this.writes++;
     return { applied: true, changed: plan.changed, events: plan.events.map((o: OutboxItem) => o.event) };
   }
+}
+
+/** What the writer reads of the source hash: what planning needs, the stored sequence and the identity. */
+const READ_FIELDS = [
+  ...new Set([...PLANNED_FIELDS, 'seq', 'generation', 'deleted', 'uid', 'retiredUids'] as const),
+] satisfies SourceField[];
+
+/** Adds to `pipe` the reads of each profile's versions and search keys, then their last changes. */
+function profileReads(pipe: ChainableCommander, keys: CatalogKeys, id: string, profiles: string[]) {
+  for (const profile of profiles) {
+    pipe.hgetall(keys.profile(id, profile));
+    pipe.smembers(keys.searchMemberKeys(profileNameMember(profile, id)));
+  }
+  // Last changes of the profiles, kept in the search snapshot for those the update leaves alone.
+  if (profiles.length > 0)
+    pipe.zmscore(keys.searchUpdated(), ...profiles.map((p) => profileNameMember(p, id)));
+  return pipe;
+}
+
+/** The answers of `profileReads`, by profile. */
+function profilesOf(profiles: string[], read: unknown[]): Map<string, StoredProfile> {
+  const updated = (read[2 * profiles.length] ?? []) as (string | null)[];
+  return new Map(
+    profiles.map((profile, i) => [
+      profile,
+      {
+        versions: read[2 * i] as Record<string, string>,
+        searchKeys: read[2 * i + 1] as string[],
+        updated: Number(updated[i] ?? 0),
+      },
+    ]),
+  );
 }
 
 /** The replies of a pipeline; the first error is thrown. */

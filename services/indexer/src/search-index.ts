@@ -57,8 +57,8 @@ export function unindexProfile(
 /**
  * The term list (`idx:terms`: prefix matches, and the terms typos are looked up among): shared by all profiles
  * and only ever added to, never removed, since a stale entry only costs a look-up that finds nothing (the API
- * unions the term's own key, empty once no profile has it). So it need not be in the catalog's transaction: the
- * writer sends it ahead of it, each term once per plan, in one ZADD.
+ * unions the term's own key, empty once no profile has it). Each term once per plan, in one ZADD at the head of
+ * the catalog's transaction (a round trip of its own before it cost every write one more).
  */
 export class TermIndex {
   private readonly listed: string[] = [];
