@@ -16,7 +16,8 @@
  *                                 writes the API process's CPU profile of the uncached searches;
  *                                 BENCH_HEAP_PROFILE=file.heapprofile the sampling heap profile of the
  *                                 64-connection phase: what it allocated and was not yet freed at its end
- *                                 (BENCH_HEAP_PROFILE_ALL=1: everything it allocated, freed or not);
+ *                                 (BENCH_HEAP_PROFILE_ALL=1: everything it allocated, freed or not;
+ *                                 =major: what outlived the scavenges it met, freed by a major GC or not);
  *                                 BENCH_API_NODE_FLAGS adds Node flags to the API process)
  */
 import { spawn } from 'node:child_process';
@@ -208,7 +209,7 @@ try {
 
   // 64 connections on the big catalog; meanwhile, changes written one at a time and polled until visible.
   if (HEAP_PROFILE)
-    await fetch(`${bareUrl}/heap-profile?all=${process.env.BENCH_HEAP_PROFILE_ALL === '1' ? 1 : 0}`, {
+    await fetch(`${bareUrl}/heap-profile?all=${process.env.BENCH_HEAP_PROFILE_ALL ?? 0}`, {
       method: 'POST',
     });
   const load64 = autocannon({
@@ -230,6 +231,8 @@ try {
   const polls: number[] = [];
   // The baseline: one request for a version already served, just before each change, under the same load.
   const baseline: number[] = [];
+  // And a search the load asks too (a page the API holds in memory): the same trip without Redis behind it.
+  const searchBaseline: number[] = [];
   // A small source of its own (one profile), so the figure is the pipeline's latency, not a big rewrite's.
   const ref = { namespace: 'bench', name: 'changes' };
   const base = inlineSource(0, 1).entries[0]!;
@@ -248,6 +251,11 @@ try {
       const b = performance.now();
       await (await fetch(versionUrl(`9.${i - 1}.0`))).arrayBuffer();
       baseline.push(performance.now() - b);
+      const s = performance.now();
+      await (
+        await fetch(`${apiBig}/v1/search?q=${encodeURIComponent(QUERIES[i % QUERIES.length]!)}&limit=20`)
+      ).arrayBuffer();
+      searchBaseline.push(performance.now() - s);
     }
     const t = performance.now();
     await writer.upsert(
@@ -283,7 +291,16 @@ try {
       `p99 ${pct(visible, 99).toFixed(1)} ms (goal < 50 ms: ${pct(visible, 99) < 50 ? 'met' : 'NOT met'}); ` +
       `of which the write p50 ${pct(written, 50).toFixed(1)} / p99 ${pct(written, 99).toFixed(1)} ms, ` +
       `requests until served p50 ${pct(polls, 50)} / max ${Math.max(...polls)}; baseline, a version already ` +
-      `served asked just before each change: p50 ${pct(baseline, 50).toFixed(1)} / p99 ${pct(baseline, 99).toFixed(1)} ms`,
+      `served asked just before each change: p50 ${pct(baseline, 50).toFixed(1)} / p99 ${pct(baseline, 99).toFixed(1)} ms, ` +
+      `a search the load asks too (held in memory): p50 ${pct(searchBaseline, 50).toFixed(1)} / p99 ${pct(searchBaseline, 99).toFixed(1)} ms`,
+  );
+  // The slowest changes, split: what the tail is made of.
+  const slowest = visible
+    .map((ms, i) => ({ ms, write: written[i]!, served: ms - written[i]!, polls: polls[i]! }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3);
+  console.log(
+    `slowest changes: ${slowest.map((c) => `${c.ms.toFixed(1)} ms (write ${c.write.toFixed(1)}, then ${c.served.toFixed(1)} in ${c.polls} requests)`).join('; ')}`,
   );
 } finally {
   server.kill();

@@ -79,12 +79,13 @@ bare.delete<{ Querystring: { file: string } }>('/profile', async (req) => {
 // What it holds is what the phase allocated and the collector had not freed when it ended: objects that
 // outlived scavenges and were promoted show here until a major GC takes them.
 // `?all=1`: every allocation sampled is kept, collected or not (what each site allocates, not what survives).
+// `?all=major`: what outlived the scavenges it met, freed by a major GC or not (the promoted garbage, by site).
 bare.post<{ Querystring: { all?: string } }>('/heap-profile', async (req) => {
   const all = req.query.all === '1';
   await inspector.post('HeapProfiler.enable');
   await inspector.post('HeapProfiler.startSampling', {
     samplingInterval: 16384,
-    includeObjectsCollectedByMajorGC: all,
+    includeObjectsCollectedByMajorGC: all || req.query.all === 'major',
     includeObjectsCollectedByMinorGC: all,
   });
   return { sampling: true };
