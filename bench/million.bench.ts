@@ -247,16 +247,22 @@ try {
       version,
       tag: `changing/v${version}`,
     };
-    if (i > 0) {
-      const b = performance.now();
-      await (await fetch(versionUrl(`9.${i - 1}.0`))).arrayBuffer();
-      baseline.push(performance.now() - b);
-      const s = performance.now();
-      await (
-        await fetch(`${apiBig}/v1/search?q=${encodeURIComponent(QUERIES[i % QUERIES.length]!)}&limit=20`)
-      ).arrayBuffer();
-      searchBaseline.push(performance.now() - s);
-    }
+    // Before the first change, a version of the big catalog's first source: the route is then as warm for
+    // the first change as for the others (its code had not run in this process before).
+    const b = performance.now();
+    const r = await fetch(
+      i > 0
+        ? versionUrl(`9.${i - 1}.0`)
+        : `${apiBig}/v1/catalogs/${base.catalogSource}/profiles/${base.name}/versions/${base.version}`,
+    );
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`a version already served answered ${r.status}`);
+    baseline.push(performance.now() - b);
+    const s = performance.now();
+    await (
+      await fetch(`${apiBig}/v1/search?q=${encodeURIComponent(QUERIES[i % QUERIES.length]!)}&limit=20`)
+    ).arrayBuffer();
+    searchBaseline.push(performance.now() - s);
     const t = performance.now();
     await writer.upsert(
       indexedUpdate({ ref, seq: 1 + i, origin: 'bench', specHash: `change-${i}`, entries: [entry] }),
