@@ -7,10 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogKeys, type AppError, type SourceRef } from '@profiles/shared';
+import { catalogKeys, sourceId, type AppError, type SourceRef } from '@profiles/shared';
 import { connectRedis, type Redis } from '@profiles/shared/runtime';
 import { buildApp } from '../services/api/src/app.ts';
 import { EVERYTHING } from '../services/api/src/auth/audience.ts';
+import { Visibility } from '../services/api/src/auth/visibility.ts';
 import { CatalogReader, type KnownSources } from '../services/api/src/catalog-reader.ts';
 import { CatalogWriter } from '../services/indexer/src/catalog-writer.ts';
 import { indexedUpdate, inlineSource } from './fixtures/inline-sources.ts';
@@ -145,4 +146,72 @@ test('while a change is being applied, a guess from the copy held is read with i
   const before = await membershipReads();
   await answer(guessing, 'catalog-21', x.profile);
   assert.equal(await membershipReads(), before + 1, 'a confirmed guess: its SMEMBERS only, in the read');
+});
+
+/** A client that counts its round trips: each pipeline, and each command sent on its own. */
+function countingTrips(client: Redis): { client: Redis; trips: () => number } {
+  let trips = 0;
+  const counted = new Set([
+    'pipeline',
+    'multi',
+    'smembers',
+    'sismember',
+    'get',
+    'hgetall',
+    'hmget',
+    'zmscore',
+  ]);
+  const proxy = new Proxy(client, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (typeof prop === 'string' && counted.has(prop)) trips++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { client: proxy, trips: () => trips };
+}
+
+test('a source announced and not yet reloaded is guessed from its announcement: one round trip, Redis decides', async () => {
+  const keys = catalogKeys(prefix);
+  // A replica's Visibility between an announcement and its reload (not in step).
+  const visibility = new Visibility({
+    reader: new CatalogReader(redis, keys),
+    defaultAccess: 'public',
+    live: () => true,
+    inStep: () => false,
+  });
+  await visibility.reloadAll();
+  const fresh = await put(31, 'team-z'); // written after the copy was made
+  const counting = countingTrips(redis);
+  const guessing = new CatalogReader(counting.client, keys, EVERYTHING, () => visibility.known());
+  const plain = new CatalogReader(redis, keys);
+  const names = (r: CatalogReader, catalog: string, profile: string) =>
+    r.versions(catalog, profile).then(
+      (list) => list.map((e) => e.version),
+      (err: AppError) => err.code,
+    );
+  const expected = await names(plain, 'catalog-31', fresh.profile);
+  assert.equal(expected.length, 1);
+  const trips = async (catalog: string, profile: string, answer: unknown) => {
+    const before = counting.trips();
+    assert.deepEqual(await names(guessing, catalog, profile), answer, `${catalog} ${profile}`);
+    return counting.trips() - before;
+  };
+  // Not in the copy: resolved in Redis first, then read.
+  assert.equal(await trips('catalog-31', fresh.profile, expected), 2);
+  // Announced: guessed, and the guess confirmed in the read itself.
+  visibility.announced(sourceId(fresh.ref));
+  assert.equal(await trips('catalog-31', fresh.profile, expected), 1);
+  assert.equal(await trips('team-z/catalog-31', fresh.profile, expected), 1);
+  // Announced but not in Redis (deleted meanwhile): the guess fails and the name resolves as before.
+  visibility.announced('team-z/catalog-404');
+  assert.equal(await trips('catalog-404', 'any', 'CATALOG_NOT_FOUND'), 2);
+  // Its reload ends the guess: the copy holds what Redis holds.
+  await visibility.reloadSource(sourceId(fresh.ref));
+  await visibility.reloadSource('team-z/catalog-404');
+  assert.deepEqual(visibility.known()?.named('catalog-31'), [sourceId(fresh.ref)]);
+  assert.deepEqual(visibility.known()?.named('catalog-404'), []);
 });

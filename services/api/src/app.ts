@@ -161,6 +161,10 @@ function followBoth(a: CatalogFollower, b: CatalogFollower): CatalogFollower {
     reloadSource: async (id) => {
       await Promise.all([a.reloadSource(id), b.reloadSource(id)]);
     },
+    announced: (id) => {
+      a.announced?.(id);
+      b.announced?.(id);
+    },
   };
 }
 

@@ -71,11 +71,13 @@ test('follows every bump without asking Redis, and catches up after its subscrip
 
 test('the follower reloads the source each bump names; followed() waits for it, current() does not', async () => {
   const calls: string[] = [];
+  const announced: string[] = [];
   let release: () => void = () => undefined;
   const follower = {
     reloadAll: async () => {
       calls.push('all');
     },
+    announced: (id: string) => void announced.push(id),
     reloadSource: (id: string) => {
       calls.push(id);
       return new Promise<void>((resolve) => (release = resolve));
@@ -91,6 +93,7 @@ test('the follower reloads the source each bump names; followed() waits for it, 
     const bumped = String(res![0]![1]);
     // ETags move at once; the mirror is not vouched for until its reload is done.
     await waitFor(() => gen.current() === bumped, { what: 'current moves', intervalMs: 1 });
+    assert.deepEqual(announced, ['team-a/catalog'], 'the source is announced as the generation moves');
     await waitFor(() => calls.length === 2, { what: 'reload asked' });
     assert.equal(calls[1], 'team-a/catalog');
     assert.equal(gen.followed(), before, 'followed stays until the reload finishes');

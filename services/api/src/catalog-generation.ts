@@ -8,6 +8,8 @@ type GenerationMessage = ReturnType<typeof parseGenerationMessage>;
 export interface CatalogFollower {
   reloadAll(): Promise<void>;
   reloadSource(sourceId: string): Promise<void>;
+  /** A change of this source was announced: said at once, before its `reloadSource` waits its turn. */
+  announced?(sourceId: string): void;
 }
 
 /**
@@ -92,7 +94,11 @@ export class CatalogGeneration {
         return;
       }
       this.lastAnnounced = announced;
-      if (this.synced) this.latest = newer(this.latest, parsed.generation);
+      if (this.synced) {
+        this.latest = newer(this.latest, parsed.generation);
+        if (parsed.sourceId !== undefined && parsed.sourceId !== ALL_SOURCES)
+          this.deps.follower?.announced?.(parsed.sourceId);
+      }
       this.enqueue(() => this.apply(parsed));
     });
     sub.on('close', () => {

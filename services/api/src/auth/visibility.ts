@@ -38,8 +38,15 @@ export class Visibility implements CatalogFollower {
   private version = 0;
   private readonly audiences = new Map<string, { version: number; at: number; audience: Audience }>();
 
-  /** `known()`'s answer (but its `inStep`), made again after each change. */
-  private held: { version: number; sources: Omit<KnownSources, 'inStep'> } | undefined;
+  /**
+   * Sources announced and not reloaded yet that the access map does not hold (new ones): `known()` names them
+   * too, as guesses only, so a URL naming a source just added costs one round trip, not two (catalog-reader.ts
+   * confirms every guess in the read). Empty whenever every announced change is applied.
+   */
+  private readonly announcedNew = new Set<string>();
+  /** `known()`'s answer (but its `inStep`), made again after each change or announcement of a new source. */
+  private held: { version: number; announced: number; sources: Omit<KnownSources, 'inStep'> } | undefined;
+  private announcedCount = 0;
 
   constructor(private readonly deps: VisibilityDeps) {}
 
@@ -47,22 +54,28 @@ export class Visibility implements CatalogFollower {
    * The sources that exist, by id and by name, while the catalog is followed; undefined otherwise (the reader
    * then asks Redis). The access map holds exactly the indexed sources (its reload checks each one's
    * membership), so while every announced change is applied (`inStep`) a URL's catalog is resolved without a
-   * round trip; while one is being applied the copy is only a guess, confirmed by Redis (catalog-reader.ts).
+   * round trip; while one is being applied the copy (with the new sources announced meanwhile) is only a
+   * guess, confirmed by Redis (catalog-reader.ts).
    */
   known(): KnownSources | undefined {
     if (!this.deps.live()) return undefined;
-    if (this.held?.version !== this.version) {
+    if (this.held?.version !== this.version || this.held.announced !== this.announcedCount) {
       const byName = new Map<string, string[]>();
-      for (const id of this.access.keys()) {
+      for (const id of [...this.access.keys(), ...this.announcedNew]) {
         const name = id.slice(id.indexOf('/') + 1);
         const ids = byName.get(name);
         if (ids) ids.push(id);
         else byName.set(name, [id]);
       }
       const access = this.access;
+      const announced = new Set(this.announcedNew);
       this.held = {
         version: this.version,
-        sources: { has: (id) => access.has(id), named: (name) => byName.get(name) ?? [] },
+        announced: this.announcedCount,
+        sources: {
+          has: (id) => access.has(id) || announced.has(id),
+          named: (name) => byName.get(name) ?? [],
+        },
       };
     }
     return { ...this.held.sources, inStep: this.deps.inStep?.() === true };
@@ -70,6 +83,7 @@ export class Visibility implements CatalogFollower {
 
   async reloadAll(): Promise<void> {
     this.access = await this.deps.reader.sourceAccess();
+    this.announcedNew.clear();
     this.version++;
   }
 
@@ -77,7 +91,15 @@ export class Visibility implements CatalogFollower {
     const one = await this.deps.reader.sourceAccess([sourceId]);
     if (one.has(sourceId)) this.access.set(sourceId, one.get(sourceId)!);
     else this.access.delete(sourceId);
+    this.announcedNew.delete(sourceId);
     this.version++;
+  }
+
+  /** Audiences keep their version: an announcement changes no one's access until its reload. */
+  announced(sourceId: string): void {
+    if (this.access.has(sourceId) || this.announcedNew.has(sourceId)) return;
+    this.announcedNew.add(sourceId);
+    this.announcedCount++;
   }
 
   /** The sources `identity` may see now. Synchronous when known (the common case). */
