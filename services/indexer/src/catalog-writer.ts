@@ -245,10 +245,7 @@ export class CatalogWriter {
     const { seq, generation, deleted, uid, retiredUids } = state;
     return {
       stored: {
-        source: sourceStateOf(
-          PLANNED_FIELDS,
-          PLANNED_FIELDS.map((f) => state[f] ?? null),
-        ),
+        source: state, // planning reads its PLANNED_FIELDS
         live: live === 1,
         profileNames: listed,
         profiles,
