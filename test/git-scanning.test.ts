@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { catalogKeys } from '@profiles/shared';
 import { createLogger } from '@profiles/shared/runtime';
 import { getJson, startStack, waitFor, type Stack } from './harness/index.ts';
 import {
@@ -204,10 +205,15 @@ describe('git repository scanning', () => {
     );
 
     // No change: one ls-remote, no other git call, zero Redis writes. First let the last change settle: its
-    // catalog events leave the Redis outbox (LTRIM) once NATS has them, which is a write of that change.
-    await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox`)) === 0, {
-      what: 'outbox drained',
-    });
+    // catalog events leave the Redis outbox (LTRIM) once NATS has them, and the drain then gives its lease
+    // back (PEXPIRE, DEL): writes of that change, not of the rescan.
+    const keys = catalogKeys(stack.prefix);
+    await waitFor(
+      async () =>
+        (await stack.client.llen(keys.outbox())) === 0 &&
+        (await stack.client.exists(keys.outboxLock())) === 0,
+      { what: 'outbox drained and its lease given back' },
+    );
     // One snapshot each before and after: two reads in a row could disagree about a write between them.
     const byCommandBefore = await redisWritesByCommand(stack.client);
     const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0);
