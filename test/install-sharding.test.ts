@@ -41,6 +41,14 @@ describe('installs sharded by target repository', () => {
       { timeoutMs, intervalMs: 250, what: `${ids.length} installations` },
     );
 
+  /** The documents of the installations that did not commit (their status and error say why), for the assertion. */
+  const notCommitted = async (ids: string[], statuses: string[]) =>
+    Promise.all(
+      ids
+        .filter((_, i) => statuses[i] !== 'committed')
+        .map(async (id) => (await getJson(`${ins.api}/v1/installations/${id}`)).body),
+    );
+
   /** Every id has exactly one commit carrying its trailer in its repository, and nothing else was committed. */
   const assertCommittedOnce = (byRepo: Map<string, string[]>, seedCommits: Map<string, number>) => {
     for (const [repo, ids] of byRepo) {
@@ -113,11 +121,7 @@ describe('installs sharded by target repository', () => {
       ),
     );
     const statuses = await settle(all, 180_000);
-    assert.deepEqual(
-      statuses.filter((s) => s !== 'committed'),
-      [],
-      'all committed',
-    );
+    assert.deepEqual(await notCommitted(all, statuses), [], 'all committed');
     assertCommittedOnce(byRepo, seed);
     assert.deepEqual(
       replicas.map((r) => r.state().pushRetries),
@@ -182,11 +186,7 @@ describe('installs sharded by target repository', () => {
       what: 'the survivor owning every partition',
     });
     const statuses = await settle(ids, 180_000);
-    assert.deepEqual(
-      statuses.filter((s) => s !== 'committed'),
-      [],
-      'all committed',
-    );
+    assert.deepEqual(await notCommitted(ids, statuses), [], 'all committed');
     assertCommittedOnce(byRepo, seed);
     // Gaining the partitions, the survivor fetched before committing (`forgetSync`): no push rejected.
     assert.equal(survivor.state().pushRetries - retriesBefore, 0);
@@ -210,11 +210,7 @@ describe('installs sharded by target repository', () => {
       'no partition owned twice',
     );
     const statuses = await settle(ids, 180_000);
-    assert.deepEqual(
-      statuses.filter((s) => s !== 'committed'),
-      [],
-      'all committed',
-    );
+    assert.deepEqual(await notCommitted(ids, statuses), [], 'all committed');
     assertCommittedOnce(byRepo, seed);
     assert.deepEqual([survivor.state().pushRetries - retriesBefore, joiner.state().pushRetries], [0, 0]);
     await joiner.stop(); // SIGTERM: a graceful stop
