@@ -85,7 +85,7 @@ try {
   const fullSpawns = gitStats.spawns - spawns0;
 
   // No-change rescan, once the catalog events of the full index have left the outbox.
-  await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox`)) === 0, {
+  await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox-entries`)) === 0, {
     timeoutMs: 60_000,
     what: 'outbox drained',
   });

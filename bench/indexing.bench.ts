@@ -115,7 +115,7 @@ try {
     const split = cpuEach(pids)
       .map((v, i) => `${['node', ...pids.map(String)][i]} ${((v - each[i]!) / 1000).toFixed(2)}`)
       .join(', ');
-    await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox`)) === 0, {
+    await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox-entries`)) === 0, {
       timeoutMs: 600_000,
       intervalMs: 20,
       what: 'outbox drained',
@@ -126,7 +126,8 @@ try {
 
     const dump = await dumpKeys(stack.client, `${stack.prefix}*`);
     for (const k of [...dump.keys()])
-      if (/(outbox|outbox-lock|generation)$/.test(k.slice(stack.prefix.length))) dump.delete(k);
+      if (/(outbox|outbox-entries|outbox-lock|generation)$/.test(k.slice(stack.prefix.length)))
+        dump.delete(k);
     const sourcesIndexed = dump.get(`${stack.prefix}sources`);
     if (sourcesIndexed?.type !== 'set' || sourcesIndexed.value.length !== SOURCES)
       throw new Error(`expected ${SOURCES} sources indexed`);

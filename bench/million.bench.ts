@@ -82,7 +82,7 @@ async function load(prefix: string, size: number, report: boolean): Promise<Cata
   for (let n = 0; n * per < size; n++) {
     const { ref, entries } = inlineSource(n, per);
     await writer.upsert(indexedUpdate({ ref, seq: 1, origin: 'bench', specHash: String(n), entries }));
-    await redis.del(catalogKeys(prefix).outbox()); // no outbox drain here: its events are not the subject
+    await redis.del(catalogKeys(prefix).outboxEntries()); // no outbox drain here: its events are not the subject
     if (report && ((n + 1) * per) % 100_000 === 0) {
       const now = await usedMB();
       console.log(

@@ -33,7 +33,7 @@ try {
   const keys = catalogKeys('mirror:');
   const t0 = performance.now();
   const profiles = await loadSyntheticCatalog(redis, 'mirror:', SIZE);
-  await redis.del(keys.outbox());
+  await redis.del(keys.outboxEntries());
   console.log(
     `${SIZE} versions (${profiles} profiles) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { catalogKeys, type CatalogEntry, type RepoTagState } from '@profiles/shared';
 import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { CatalogWriter, type SourceUpdate } from '../services/indexer/src/catalog-writer.ts';
+import { decodeOutboxEntry } from '../services/indexer/src/outbox-entry.ts';
 import { startRedis, type LocalServer } from './harness/index.ts';
 import { dumpKeys, type KeyContent } from './harness/redis-dump.ts';
 import { generateCatalog } from './fixtures/catalog-generator.ts';
@@ -124,16 +125,15 @@ async function run(redis: Redis, batched: boolean, steps: Step[]): Promise<void>
   }
 }
 
-/** The outbox's events differ only in their random ids and times. */
+/** The outbox's events differ only in their random ids. */
 function comparable(dump: Map<string, KeyContent>): Map<string, KeyContent> {
-  const outbox = dump.get('pf:outbox');
+  const outbox = dump.get('pf:outbox-entries');
   if (outbox?.type === 'list')
-    outbox.value = outbox.value.map((raw) => {
-      const item = JSON.parse(raw) as { event: Record<string, unknown> };
-      delete item.event.id;
-      delete item.event.time;
-      return JSON.stringify(item);
-    });
+    outbox.value = outbox.value.map((raw) =>
+      JSON.stringify(
+        decodeOutboxEntry(raw).map(({ subject, event }) => ({ subject, event: { ...event, id: '' } })),
+      ),
+    );
   return dump;
 }
 
@@ -149,7 +149,7 @@ for (const seed of [1, 2, 3, 4]) {
     assert.ok(a.size > 20, `the sequence wrote a catalog (${a.size} keys)`);
     assert.deepEqual([...b.keys()], [...a.keys()], 'the same keys');
     for (const [k, v] of a) assert.deepEqual(b.get(k), v, `key ${k}`);
-    for (const k of ['pf:sources', 'pf:idx:terms', 'pf:outbox', 'pf:poll-schedule'])
+    for (const k of ['pf:sources', 'pf:idx:terms', 'pf:outbox-entries', 'pf:poll-schedule'])
       assert.ok(a.has(k) || !steps.some((s) => s.kind === 'upsert'), `${k} was written`);
   });
 }

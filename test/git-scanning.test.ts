@@ -210,7 +210,7 @@ describe('git repository scanning', () => {
     const keys = catalogKeys(stack.prefix);
     await waitFor(
       async () =>
-        (await stack.client.llen(keys.outbox())) === 0 &&
+        (await stack.client.llen(keys.outboxEntries())) === 0 &&
         (await stack.client.exists(keys.outboxLock())) === 0,
       { what: 'outbox drained and its lease given back' },
     );

@@ -14,7 +14,8 @@ import type { Artifact } from './profile-definition.ts';
  *   {p}profile-names                 zset   `{profile} {ns/name}` members, score 0 (lexical order = name order)
  *   {p}generation                    string counter bumped by every catalog change (ETags)
  *   {p}generation (channel)          pub/sub: every bump announces the new generation (API caches)
- *   {p}outbox                        list   catalog events waiting to be published to NATS
+ *   {p}outbox-entries                list   catalog events waiting to be published to NATS, one entry per write
+ *   {p}outbox                        list   the same, one event per element, as indexers before 2026-12 wrote them
  *   {p}outbox-lock                   string lease of the replica draining the outbox
  *   {p}repo:{ns/name}|{url}          hash   tag -> scanned result JSON (RepoTagState) of one repository
  *   {p}repo-sources:{normalized url} set    ids of the sources that list the repository (webhooks)
@@ -49,6 +50,8 @@ export function catalogKeys(p: string) {
     generation: () => `${p}generation`,
     /** A pub/sub channel, not a key: see bumpGeneration. */
     generationChannel: () => `${p}generation`,
+    outboxEntries: () => `${p}outbox-entries`,
+    /** Written by older indexers only; drained before `outboxEntries`. */
     outbox: () => `${p}outbox`,
     outboxLock: () => `${p}outbox-lock`,
     repo: (ref: SourceRef | string, url: string) => `${p}repo:${id(ref)}|${url}`,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { catalogKeys, EVENT_TYPES, SUBJECTS, type CatalogEntry, type SourceStatus } from '@profiles/shared';
 import { planDelete, planUpsert, type StoredCatalog, type SourceUpdate } from './catalog-plan.ts';
 import type { RedisCommand } from './redis-commands.ts';
+import { decodeOutboxEntry } from './outbox-entry.ts';
 
 const keys = catalogKeys('t:');
 const ref = { namespace: 'ns', name: 'cat' };
@@ -79,10 +80,16 @@ test('a new source: its versions, newest first, an event per version, the source
   assert.ok(plan.commands.some((c) => c[0] === 'zadd' && c[1] === keys.searchTerm('nginx')));
   const eval_ = plan.commands.findIndex((c) => c[0] === 'eval');
   assert.ok(eval_ > 0, 'the generation is bumped');
+  const after = plan.commands.slice(eval_ + 1);
   assert.deepEqual(
-    plan.commands.slice(eval_ + 1).map((c) => c[0]),
-    ['rpush', 'rpush', 'rpush'],
-    'the events enter the outbox after the bump, in order',
+    after.map((c) => [c[0], c[1]]),
+    [['rpush', keys.outboxEntries()]],
+    'the events enter the outbox after the bump, as one entry',
+  );
+  assert.deepEqual(
+    decodeOutboxEntry(String(after[0]![2])).map((i) => i.event.type),
+    types(plan),
+    'the entry holds every event, in order',
   );
 });
 

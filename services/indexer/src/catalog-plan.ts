@@ -2,6 +2,7 @@ import { indexProfile, TermIndex, unindexProfile } from './search-index.ts';
 import { fieldArgs, type RedisCommand } from './redis-commands.ts';
 import { sourceResult } from './source-result.ts';
 import { unchangedEntry } from './unchanged-entry.ts';
+import { encodeOutboxEntry, type OutboxItem } from './outbox-entry.ts';
 import {
   bumpGenerationCommand,
   compareVersionsDesc,
@@ -17,7 +18,6 @@ import {
   SUBJECTS,
   type CatalogEntry,
   type CatalogKeys,
-  type CloudEvent,
   type RepoTagState,
   type SnapshotProfile,
   type SourceRef,
@@ -93,10 +93,7 @@ export interface StoredProfile {
   updated?: number;
 }
 
-export interface OutboxItem {
-  subject: string;
-  event: CloudEvent;
-}
+export type { OutboxItem } from './outbox-entry.ts';
 
 export interface CatalogPlan {
   /** The transaction: the additions to the shared term index (`TermIndex`) first. */
@@ -131,21 +128,27 @@ class Builder {
   readonly commands: RedisCommand[] = [];
   readonly events: OutboxItem[] = [];
   readonly terms = new TermIndex();
-  constructor(readonly ctx: PlanContext) {}
+  /** The time of the change: every event of one write has it (so the outbox entry stores it once). */
+  private readonly time: string;
+  constructor(readonly ctx: PlanContext) {
+    this.time = new Date(ctx.now).toISOString();
+  }
 
   event<T extends Parameters<typeof makeEvent>[0]>(
     type: T,
     data: Parameters<typeof makeEvent<T>>[2],
     subject: string,
   ): void {
-    this.events.push({ subject, event: makeEvent(type, this.ctx.eventSource, data, subject) });
+    const event = makeEvent(type, this.ctx.eventSource, data, subject);
+    event.time = this.time;
+    this.events.push({ subject, event });
   }
 
-  /** Ends the plan: the generation bump (when the catalog changed), then the events into the outbox. */
+  /** Ends the plan: the generation bump (when the catalog changed), then its events, one outbox entry. */
   finish(changed: boolean, id: string): CatalogPlan {
     if (changed) this.commands.push(bumpGenerationCommand(this.ctx.keys, id));
-    for (const item of this.events)
-      this.commands.push(['rpush', this.ctx.keys.outbox(), JSON.stringify(item)]);
+    if (this.events.length > 0)
+      this.commands.push(['rpush', this.ctx.keys.outboxEntries(), encodeOutboxEntry(this.events)]);
     return {
       commands: [...this.terms.commands(this.ctx.keys), ...this.commands],
       events: this.events,

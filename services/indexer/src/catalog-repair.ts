@@ -31,6 +31,11 @@ export interface CatalogRepairDeps {
   apply: (ev: CloudEvent, seq: number, lane: number) => Promise<void>;
   /** How many events the replay applies at once (`Lanes`); default 1. */
   lanes?: number;
+  /**
+   * Runs the replay (e.g. with the outbox held, so the catalog is back before its events are published: both
+   * would share one thread). Default: just runs it.
+   */
+  whileReplaying?: <T>(replay: () => Promise<T>) => Promise<T>;
   checkMs?: number;
 }
 
@@ -153,7 +158,8 @@ export class CatalogRepair {
     log.warn({ reason }, `rebuilding the catalog from the sources stream: ${reason}`);
     await redis.del(keys.catalogEpoch());
     await redis.eval(RAISE, 1, keys.generation(), String(Math.max(this.lastGeneration, Date.now())));
-    const events = await this.replay(token);
+    const replay = () => this.replay(token);
+    const events = await (this.deps.whileReplaying ? this.deps.whileReplaying(replay) : replay());
     const epoch = randomUUID();
     const done =
       (await redis.eval(

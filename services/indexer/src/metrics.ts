@@ -30,8 +30,10 @@ export function registerIndexerMetrics(
     'catalog events moved from the outbox to JetStream',
     () => outbox.published,
   );
-  metrics.gauge('profiles_outbox_length', 'catalog events waiting in the Redis outbox', () =>
-    redis.llen(keys.outbox()),
+  metrics.gauge(
+    'profiles_outbox_length',
+    'entries waiting in the Redis outbox (one per catalog write, with all of its events)',
+    async () => (await redis.llen(keys.outboxEntries())) + (await redis.llen(keys.outbox())),
   );
   metrics.gauge('profiles_catalog_profiles', 'profiles in the catalog (one per catalog and name)', () =>
     redis.zcard(keys.profileNames()),

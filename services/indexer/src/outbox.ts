@@ -1,4 +1,5 @@
 import { describeError, encodeEvent, type CatalogKeys, type CloudEvent } from '@profiles/shared';
+import { decodeOutboxEntry, type OutboxItem } from './outbox-entry.ts';
 import {
   contextFromAttributes,
   inSpan,
@@ -18,17 +19,24 @@ export interface OutboxDeps {
 }
 
 const LEASE_MS = 10_000;
+/** Events published together, their acks awaited together. */
 const BATCH = 500;
+/** Entries read at a time (an entry is one write: from one event to thousands). */
+const ENTRIES = 32;
 
 /**
- * Publishes the catalog events that the writer left in the Redis outbox, oldest first, in batches of up to 500
- * publishes in flight, and removes each one only after JetStream has stored it. One replica drains at a time (a short lease); the event id is the
- * JetStream de-duplication id, so an event published twice (lease lost mid-batch) is stored once.
+ * Publishes the catalog events that the writer left in the Redis outbox, oldest first, up to 500 publishes in
+ * flight, and removes an entry (one write's events, `outbox-entry.ts`) only after JetStream has stored all of
+ * its events. One replica drains at a time (a short lease); the event id is the JetStream de-duplication id,
+ * so an event published twice (an entry published again after a failure halfway, or a lease lost mid-batch)
+ * is stored once. Older indexers' outbox (one event per element) is drained first, during a rolling upgrade.
  */
 export class Outbox {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private holds = 0;
+  /** Events JetStream stored. */
   published = 0;
 
   constructor(private readonly deps: OutboxDeps) {}
@@ -44,8 +52,23 @@ export class Outbox {
     await this.running;
   }
 
+  /**
+   * Holds this replica's drains while `work` runs (a catalog rebuild: the catalog is served sooner when its
+   * events, kept in Redis, go out right after it rather than beside it on the same thread); one drain follows.
+   */
+  async heldDuring<T>(work: () => Promise<T>): Promise<T> {
+    this.holds++;
+    try {
+      return await work();
+    } finally {
+      this.holds--;
+      this.kick();
+    }
+  }
+
   /** Asks for a drain soon; calls while one runs coalesce into one more pass. */
   kick(): void {
+    if (this.holds > 0) return; // the hold's end kicks
     if (this.running) {
       this.again = true;
       return;
@@ -64,36 +87,68 @@ export class Outbox {
   }
 
   async drain(): Promise<void> {
-    const { redis, keys, js } = this.deps;
+    const { redis, keys } = this.deps;
+    const lists = [keys.outbox(), keys.outboxEntries()];
     // Look before taking the lease: an idle indexer then only reads, it never writes to Redis.
-    if ((await redis.llen(keys.outbox())) === 0) return;
+    const lengths = await Promise.all(lists.map((k) => redis.llen(k)));
+    if (lengths.every((n) => n === 0)) return;
     const got = await redis.set(keys.outboxLock(), this.deps.owner, 'PX', LEASE_MS, 'NX');
     if (got !== 'OK') return;
     try {
-      for (;;) {
-        const items = await redis.lrange(keys.outbox(), 0, BATCH - 1);
-        if (items.length === 0) return;
-        // The batch's publishes go out together (one connection keeps their order) and their acks are awaited
-        // together: a round trip per batch instead of per event. Only the head of the list that JetStream
-        // stored is trimmed; after a failure the rest is published again (stored once: the event id is the
-        // de-duplication id).
-        const acks = await Promise.allSettled(
-          items.map((raw) => {
-            const { subject, event } = JSON.parse(raw) as { subject: string; event: CloudEvent };
-            return publishTraced(js, subject, event);
-          }),
-        );
-        const failed = acks.findIndex((a) => a.status === 'rejected');
-        const done = failed < 0 ? items.length : failed;
-        // Trim only what was published: it is the head, since only the lease holder pops.
-        if (done > 0) await redis.ltrim(keys.outbox(), done, -1);
-        this.published += done;
-        if (failed >= 0) throw (acks[failed] as PromiseRejectedResult).reason;
-        await redis.pexpire(keys.outboxLock(), LEASE_MS);
-      }
+      for (const list of lists) await this.drainList(list);
     } finally {
       // Release only our own lease.
       if ((await redis.get(keys.outboxLock())) === this.deps.owner) await redis.del(keys.outboxLock());
+    }
+  }
+
+  /**
+   * Publishes the entries of one list until it is empty. The events of consecutive entries go out together (one
+   * connection keeps their order) and their acks are awaited together: a round trip per batch, not per event.
+   * Only the entries whose every event JetStream stored are trimmed, from the head (only the lease holder pops).
+   */
+  private async drainList(list: string): Promise<void> {
+    const { redis, keys, log } = this.deps;
+    for (;;) {
+      if (this.holds > 0) return; // held since: the hold's end drains again
+      const entries = await redis.lrange(list, 0, ENTRIES - 1);
+      if (entries.length === 0) return;
+      let stored = 0; // entries of this read whose events are all stored
+      let batch: OutboxItem[] = [];
+      /** For each entry whose last event is in `batch`: the batch's length after that event. */
+      let ends: number[] = [];
+      const flush = async () => {
+        const acks = await Promise.allSettled(
+          batch.map((i) => publishTraced(this.deps.js, i.subject, i.event)),
+        );
+        const failed = acks.findIndex((a) => a.status === 'rejected');
+        this.published += acks.filter((a) => a.status === 'fulfilled').length;
+        // The entries that ended before the first failure are stored whole (the rest is published again).
+        stored += failed < 0 ? ends.length : ends.filter((end) => end <= failed).length;
+        if (failed >= 0) throw (acks[failed] as PromiseRejectedResult).reason;
+        batch = [];
+        ends = [];
+        await redis.pexpire(keys.outboxLock(), LEASE_MS);
+      };
+      try {
+        for (const raw of entries) {
+          let items: OutboxItem[] = [];
+          try {
+            items = decodeOutboxEntry(raw);
+          } catch (err) {
+            // Not written by an indexer: kept, it would stop every event behind it.
+            log.error({ err: describeError(err), bytes: raw.length }, 'outbox entry dropped: unreadable');
+          }
+          for (const item of items) {
+            if (batch.length >= BATCH) await flush();
+            batch.push(item);
+          }
+          ends.push(batch.length);
+        }
+        await flush();
+      } finally {
+        if (stored > 0) await redis.ltrim(list, stored, -1);
+      }
     }
   }
 }

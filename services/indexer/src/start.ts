@@ -24,7 +24,7 @@ import {
   SpanKind,
 } from '@profiles/shared/runtime';
 import { applyEvent } from './apply-event.ts';
-import { CatalogRepair, coveredByRebuild } from './catalog-repair.ts';
+import { CatalogRepair, coveredByRebuild, type CatalogRepairDeps } from './catalog-repair.ts';
 import { CatalogWriter } from './catalog-writer.ts';
 import { storeFileErrors } from './file-errors.ts';
 import { registerIndexerMetrics } from './metrics.ts';
@@ -101,8 +101,11 @@ export async function start(deps: IndexerDeps): Promise<Indexer> {
     defaultPollSeconds: deps.pollIntervalSeconds ?? 300,
     ...(progress ? { progress } : {}),
   });
-  const { repair, stopRepair } = startRepair(deps, keys, (ev, seq, redis, w) =>
-    applyEvent(applyDeps(w, redis), ev, seq).then(() => outbox.kick()),
+  const { repair, stopRepair } = startRepair(
+    deps,
+    keys,
+    (ev, seq, redis, w) => applyEvent(applyDeps(w, redis), ev, seq),
+    (replay) => outbox.heldDuring(replay),
   );
   let leftToRebuild = 0;
   const handle = (m: JsMsg) =>
@@ -205,6 +208,7 @@ function startRepair(
   deps: IndexerDeps,
   keys: CatalogKeys,
   apply: (ev: CloudEvent, seq: number, redis: Redis, writer: CatalogWriter) => Promise<void>,
+  whileReplaying: CatalogRepairDeps['whileReplaying'],
 ): { repair: CatalogRepair; stopRepair: () => Promise<void> } {
   const lanes = Array.from({ length: Math.max(1, deps.rebuildLanes ?? 2) }, (_, i) => {
     const redis = deps.redis.duplicate({ connectionName: `indexer-repair-${i}` });
@@ -222,6 +226,7 @@ function startRepair(
     owner: `${hostname()}:${process.pid}`,
     lanes: lanes.length,
     apply: (ev, seq, lane) => apply(ev, seq, lanes[lane]!.redis, lanes[lane]!.writer),
+    whileReplaying,
   });
   repair.start();
   return {
