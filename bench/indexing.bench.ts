@@ -10,9 +10,9 @@
  *    an empty database of the same server, in the same round: the least any writer of this layout can cost.
  * Goals: ≥ 10,000 versions/s, ≥ 30% of the baseline's rate (median of the rounds), the 100k rebuild ≤ 10 s.
  *
- * Each round runs once per entry of LANES (default `2,1`: the rebuild writing two sources at once, then one).
+ * Each round runs once per entry of LANES (default `3,2`: the rebuild writing three sources at once, then two).
  *
- *   npm run bench:indexing        (SOURCES=100 VERSIONS=1000 ROUNDS=3 LANES=2,1)
+ *   npm run bench:indexing        (SOURCES=100 VERSIONS=1000 ROUNDS=3 LANES=3,2)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -28,9 +28,9 @@ const VERSIONS = Number(process.env.VERSIONS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 /**
  * The rebuild's lanes (INDEXER_REBUILD_LANES) to compare, taking turns in each round: the first is the one the
- * goals are judged on (the default, 2), the others its baselines in the same run (1: one source at a time).
+ * goals are judged on (the default, 3), the others its baselines in the same run (2: the default until December 2026).
  */
-const LANES = (process.env.LANES ?? '2,1').split(',').map(Number);
+const LANES = (process.env.LANES ?? '3,2').split(',').map(Number);
 const TOTAL = SOURCES * VERSIONS;
 
 const stack = await startStack({ servers: await startBenchInfra() });

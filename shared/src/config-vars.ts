@@ -115,7 +115,7 @@ export const CONFIG_VARS = {
   },
   INDEXER_REBUILD_LANES: {
     kind: 'int',
-    default: '2',
+    default: '3',
     description: 'Sources the catalog rebuild writes at once (each on a Redis connection of its own)',
   },
   REPO_CACHE_DIR: {

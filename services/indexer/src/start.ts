@@ -48,7 +48,7 @@ export interface IndexerDeps {
   pollTickMs?: number;
   /** Where the indexer's series are recorded (served at /metrics by main.ts). */
   metrics?: ServiceMetrics;
-  /** Sources the catalog rebuild writes at once (INDEXER_REBUILD_LANES); default 2. */
+  /** Sources the catalog rebuild writes at once (INDEXER_REBUILD_LANES); default 3. */
   rebuildLanes?: number;
 }
 
@@ -210,7 +210,7 @@ function startRepair(
   apply: (ev: CloudEvent, seq: number, redis: Redis, writer: CatalogWriter) => Promise<void>,
   whileReplaying: CatalogRepairDeps['whileReplaying'],
 ): { repair: CatalogRepair; stopRepair: () => Promise<void> } {
-  const lanes = Array.from({ length: Math.max(1, deps.rebuildLanes ?? 2) }, (_, i) => {
+  const lanes = Array.from({ length: Math.max(1, deps.rebuildLanes ?? 3) }, (_, i) => {
     const redis = deps.redis.duplicate({ connectionName: `indexer-repair-${i}` });
     redis.on('error', () => {
       /* the writer's connection logs connection trouble; these retry with it */
