@@ -51,7 +51,8 @@ async function stored(): Promise<string[]> {
 test("older indexers' events first, then each write's entry, all in order; unreadable entries dropped", async () => {
   const k = keys();
   await stack.client.rpush(k.outbox(), JSON.stringify(added('0.1.0')), JSON.stringify(added('0.2.0')));
-  const big = Array.from({ length: 1_200 }, (_, i) => added(`1.${i}.0`)); // more than one publish batch
+  const versions = Array.from({ length: 1_200 }, (_, i) => `1.${i}.0`); // more than one publish batch
+  const big = versions.map((v) => added(v));
   await stack.client.rpush(
     k.outboxEntries(),
     encodeOutboxEntry(big),
@@ -60,7 +61,7 @@ test("older indexers' events first, then each write's entry, all in order; unrea
   );
   const o = outbox();
   await o.drain();
-  assert.deepEqual(await stored(), ['0.1.0', '0.2.0', ...big.map((i) => i.event.data.version), '2.0.0']);
+  assert.deepEqual(await stored(), ['0.1.0', '0.2.0', ...versions, '2.0.0']);
   assert.equal(o.published, 1_203);
   assert.deepEqual([await stack.client.llen(k.outbox()), await stack.client.llen(k.outboxEntries())], [0, 0]);
   assert.equal(await stack.client.exists(k.outboxLock()), 0, 'the lease given back');
