@@ -18,7 +18,9 @@
  *                                 64-connection phase: what it allocated and was not yet freed at its end
  *                                 (BENCH_HEAP_PROFILE_ALL=1: everything it allocated, freed or not;
  *                                 =major: what outlived the scavenges it met, freed by a major GC or not);
- *                                 BENCH_API_NODE_FLAGS adds Node flags to the API process)
+ *                                 BENCH_API_NODE_FLAGS adds Node flags to the API process;
+ *                                 BENCH_API_PRETENURING=1 keeps V8's allocation-site pretenuring on in it,
+ *                                 which the API turns off: v8-tuning.ts)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

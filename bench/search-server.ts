@@ -16,11 +16,14 @@ import { buildApp } from '../services/api/src/app.ts';
 import { Authenticator } from '../services/api/src/auth/authenticate.ts';
 import { WritePolicy } from '../services/api/src/auth/policy.ts';
 import { StaticTokens } from '../services/api/src/auth/static-tokens.ts';
+import { tuneV8ForServing } from '../services/api/src/v8-tuning.ts';
 
 /** The bearer token of the authenticated variant, from the bench (a static token, checked like any other). */
 const BENCH_TOKEN = process.env.BENCH_TOKEN ?? 'bench-token-0123456789abcdef';
 
 const [redisUrl, ...prefixes] = process.argv.slice(2) as [string, ...string[]];
+// As the API's main.ts does; BENCH_API_PRETENURING=1 keeps V8's default, to compare the two in one session.
+if (process.env.BENCH_API_PRETENURING !== '1') tuneV8ForServing();
 // BENCH_API_LOG_LEVEL (e.g. info): the API apps' logs, on stderr; silent by default.
 const logLevel = process.env.BENCH_API_LOG_LEVEL;
 const log = logLevel

@@ -2,6 +2,9 @@ import { connectJetStream, connectRedis, runService } from '@profiles/shared/run
 import { buildApp } from './app.ts';
 import { KubeAccessReviewer, KubeTokenReviewer, kubeConfig } from './auth/kubernetes.ts';
 import { authFromConfig } from './auth/setup.ts';
+import { tuneV8ForServing } from './v8-tuning.ts';
+
+tuneV8ForServing();
 
 await runService('api', async ({ config, log }) => {
   const redis = connectRedis(config.redisReadUrl ?? config.redisUrl, log, 'api', { failFast: true });
