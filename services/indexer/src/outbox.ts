@@ -136,7 +136,7 @@ export class Outbox {
           try {
             items = decodeOutboxEntry(raw);
           } catch (err) {
-            // Not written by an indexer: kept, it would stop every event behind it.
+            // Not written by an indexer: dropped, as kept it would stop every event behind it.
             log.error({ err: describeError(err), bytes: raw.length }, 'outbox entry dropped: unreadable');
           }
           for (const item of items) {
