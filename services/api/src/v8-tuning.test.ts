@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 const tuning = fileURLToPath(new URL('./v8-tuning.ts', import.meta.url));
 
-/** V8's pretenuring statistics of a process that keeps most of what one allocation site makes (so V8 would pretenure it). */
+/**
+ * V8's pretenuring statistics of a process that keeps most of what one allocation site makes (so V8 would
+ * pretenure it). Node strips the module's types itself, so the flag is set before the first collection (through
+ * tsx, its loader's own collections came first and could be counted).
+ */
 function pretenuringLines(tune: boolean): number {
   const script = `
     ${tune ? `const { tuneV8ForServing } = await import(${JSON.stringify(tuning)}); tuneV8ForServing();` : ''}
@@ -15,7 +19,7 @@ function pretenuringLines(tune: boolean): number {
   `;
   const out = execFileSync(
     process.execPath,
-    ['--trace-pretenuring-statistics', '--import', 'tsx', '--input-type=module', '-e', script],
+    ['--trace-pretenuring-statistics', '--no-warnings', '--input-type=module', '-e', script],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   return out.split('\n').filter((l) => l.includes('pretenuring:')).length;
