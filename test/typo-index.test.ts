@@ -5,7 +5,7 @@ import { catalogKeys, SEARCH_LAYOUT_VERSION, TYPO_MIN_LENGTH, withinOneEdit } fr
 import { connectRedis, silentLogger, type Redis } from '@profiles/shared/runtime';
 import { SearchIndex } from '../services/api/src/search-index.ts';
 import { typoCandidates } from '../services/api/src/search-redis.ts';
-import { TermIndex } from '../services/indexer/src/search-index.ts';
+import { SearchAdditions } from '../services/indexer/src/search-index.ts';
 import { migrateSearchLayout } from '../services/indexer/src/search-layout.ts';
 import { startRedis, type LocalServer } from './harness/index.ts';
 
@@ -84,9 +84,9 @@ test('for random terms and words, Redis and the mirror find exactly the terms on
         const prefix = `p${run++}:`;
         // Split across two plans, as consecutive writes would send them.
         for (const part of [terms.slice(0, terms.length >> 1), terms.slice(terms.length >> 1)]) {
-          const index = new TermIndex();
-          for (const t of part) index.add(t);
-          for (const [cmd, ...args] of index.commands(catalogKeys(prefix))) await redis.call(cmd, ...args);
+          const index = new SearchAdditions(catalogKeys(prefix), []);
+          for (const t of part) index.term(t, 1, 'some-profile ns/cat');
+          for (const [cmd, ...args] of index.head()) await redis.call(cmd, ...args);
         }
         const mirror = mirrorOf(terms);
         for (const w of [...words, ...terms].filter((x) => x.length >= TYPO_MIN_LENGTH)) {

@@ -1,4 +1,4 @@
-import { indexProfile, TermIndex, unindexProfile } from './search-index.ts';
+import { indexProfile, SearchAdditions, unindexProfile } from './search-index.ts';
 import { fieldArgs, type RedisCommand } from './redis-commands.ts';
 import { sourceResult } from './source-result.ts';
 import { unchangedEntry } from './unchanged-entry.ts';
@@ -96,7 +96,7 @@ export interface StoredProfile {
 export type { OutboxItem } from './outbox-entry.ts';
 
 export interface CatalogPlan {
-  /** The transaction: the additions to the shared term index (`TermIndex`) first. */
+  /** The transaction: the additions to the shared term list (`SearchAdditions.head`) first. */
   commands: RedisCommand[];
   events: OutboxItem[];
   /** The catalog changed (the generation moves). */
@@ -109,6 +109,8 @@ export interface PlanContext {
   eventSource: string;
   /** ms since epoch */
   now: number;
+  /** false: a command per addition to a shared search key (the unbatched reference); default: grouped. */
+  grouped?: boolean;
 }
 
 const TOMBSTONE_TTL_SECONDS = 24 * 3600;
@@ -127,11 +129,12 @@ export function retiredList(json: string | null | undefined): string[] {
 class Builder {
   readonly commands: RedisCommand[] = [];
   readonly events: OutboxItem[] = [];
-  readonly terms = new TermIndex();
+  readonly search: SearchAdditions;
   /** The time of the change: every event of one write has it (so the outbox entry stores it once). */
   private readonly time: string;
   constructor(readonly ctx: PlanContext) {
     this.time = new Date(ctx.now).toISOString();
+    this.search = new SearchAdditions(ctx.keys, this.commands, ctx.grouped !== false);
   }
 
   event<T extends Parameters<typeof makeEvent>[0]>(
@@ -144,13 +147,14 @@ class Builder {
     this.events.push({ subject, event });
   }
 
-  /** Ends the plan: the generation bump (when the catalog changed), then its events, one outbox entry. */
+  /** Ends the plan: the grouped search additions, the generation bump (when the catalog changed), then its events, one outbox entry. */
   finish(changed: boolean, id: string): CatalogPlan {
+    for (const c of this.search.commands()) this.commands.push(c);
     if (changed) this.commands.push(bumpGenerationCommand(this.ctx.keys, id));
     if (this.events.length > 0)
       this.commands.push(['rpush', this.ctx.keys.outboxEntries(), encodeOutboxEntry(this.events)]);
     return {
-      commands: [...this.terms.commands(this.ctx.keys), ...this.commands],
+      commands: [...this.search.head(), ...this.commands],
       events: this.events,
       changed,
     };
@@ -189,7 +193,8 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
   const { keys, now } = b.ctx;
   const id = sourceId(ref);
   const byProfile = new Map<string, CatalogEntry[]>();
-  for (const e of entries) byProfile.set(e.name, [...(byProfile.get(e.name) ?? []), e]);
+  // In place: copying the list per entry was quadratic in a profile's versions (thousands of tags).
+  for (const e of entries) (byProfile.get(e.name) ?? byProfile.set(e.name, []).get(e.name)!).push(e);
   let changed = false;
   const listed = new Set(stored.profileNames);
   for (const profile of stored.profileNames) {
@@ -217,7 +222,7 @@ function planProfiles(b: Builder, stored: StoredCatalog, ref: SourceRef, entries
     // Every change moves the profile's last change, even two within one millisecond (or an indexer whose clock
     // is behind the last writer's): an API replica tells a changed profile from an unchanged one by it.
     const updated = Math.max(now, (old?.updated ?? 0) + 1);
-    const doc = indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], updated, b.terms);
+    const doc = indexProfile(b.commands, keys, member, all, old?.searchKeys ?? [], updated, b.search);
     if (doc) snapshot.push({ member, doc, updated, versions: order });
   }
   if (changed || !stored.live) {

@@ -36,9 +36,10 @@ export interface CatalogWriterDeps {
   /** CloudEvents `source` attribute of the events it emits. */
   eventSource?: string;
   /**
-   * false: send each planned command as planned, one per call (the reference the batched form is tested
-   * against). Default: coalesce the plan (`coalesce` in redis-commands.ts) into far fewer commands, carried by
-   * few script calls (`scripted`).
+   * false: plan each change of a key as a command of its own and send each as planned, one per call (the
+   * reference the batched form is tested against). Default: plan the search keys' additions grouped by key
+   * (`SearchAdditions`), coalesce the rest of the plan (`coalesce` in redis-commands.ts) into far fewer
+   * commands, carried by few script calls (`scripted`).
    */
   batched?: boolean;
   /** The clock (ms since epoch) of indexedAt and last-change scores; tests set it to compare writers. */
@@ -184,6 +185,7 @@ export class CatalogWriter {
       keys: this.deps.keys,
       eventSource: this.deps.eventSource ?? 'indexer',
       now: (this.deps.now ?? Date.now)(),
+      grouped: this.deps.batched !== false,
     };
   }
 

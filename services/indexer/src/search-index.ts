@@ -5,8 +5,9 @@ import type { RedisCommand } from './redis-commands.ts';
  * Keeps the search indexes of one profile (in one catalog) in step with its versions, inside the writer's
  * MULTI/EXEC, so a search never sees a half-indexed profile. A profile is indexed by its search document
  * (shared `searchDocument`: weighted terms of its latest version, facets) and by last change. Every key it is
- * added to is remembered, so re-indexing or removing it takes it out of exactly those keys. Returns the
- * document (for the source's search snapshot), undefined when the profile has none.
+ * added to is remembered, so re-indexing or removing it takes it out of exactly those keys. The additions to
+ * the keys profiles share go through `SearchAdditions`. Returns the document (for the source's search
+ * snapshot), undefined when the profile has none.
  */
 export function indexProfile(
   out: RedisCommand[],
@@ -15,26 +16,19 @@ export function indexProfile(
   entries: CatalogEntry[],
   oldKeys: string[],
   now: number,
-  terms: TermIndex,
+  shared: SearchAdditions,
 ): SearchDocument | undefined {
   unindexProfile(out, keys, member, oldKeys);
   const doc = searchDocument(entries);
   if (!doc) return undefined;
   const added: string[] = [];
-  for (const [t, w] of doc.weights) {
-    out.push(['zadd', keys.searchTerm(t), w, member]);
-    added.push(keys.searchTerm(t));
-    terms.add(t);
-  }
-  out.push(['sadd', keys.searchName(doc.name), member]);
-  added.push(keys.searchName(doc.name));
+  for (const [t, w] of doc.weights) added.push(shared.term(t, w, member));
+  added.push(shared.member(keys.searchName(doc.name), member));
   for (const [facet, value] of doc.facets) {
-    out.push(['sadd', keys.searchFacet(facet, value), member]);
-    out.push(['sadd', keys.searchFacetValues(facet), value]);
-    added.push(keys.searchFacet(facet, value));
+    added.push(shared.member(keys.searchFacet(facet, value), member));
+    shared.member(keys.searchFacetValues(facet), value);
   }
-  out.push(['zadd', keys.searchUpdated(), now, member]);
-  added.push(keys.searchUpdated());
+  added.push(shared.updated(now, member));
   out.push(['sadd', keys.searchMemberKeys(member), ...added]);
   return doc;
 }
@@ -55,23 +49,86 @@ export function unindexProfile(
 }
 
 /**
- * The term list (`idx:terms`: prefix matches, and the terms typos are looked up among): shared by all profiles
- * and only ever added to, never removed, since a stale entry only costs a look-up that finds nothing (the API
- * unions the term's own key, empty once no profile has it). Each term once per plan, in one ZADD at the head of
- * the catalog's transaction (a round trip of its own before it cost every write one more).
+ * The additions of one plan to the search keys that profiles share (terms, names, facets, last change), and
+ * the term list (`idx:terms`: prefix matches, and the terms typos are looked up among).
+ *
+ * Grouped (the default), each key gets one command for the whole plan, sent after everything else the plan
+ * does to the search keys: a source of a thousand versions adds to about ten thousand of them, mostly the
+ * same few thousand keys, and building a command per addition and joining them later cost the writer more
+ * than anything else it plans. A term's key is built once per plan, found by the term. Sending the additions
+ * last changes nothing a reader can see (one MULTI/EXEC), and nothing the plan removes comes after them: a
+ * profile is either taken out of the indexes or indexed again, its removals first (`indexProfile`).
+ *
+ * Not grouped, each addition is a command where it is planned: the reference the grouped form is tested
+ * against (the unbatched writer).
+ *
+ * The term list is shared by all profiles and only ever added to, never removed, since a stale entry only
+ * costs a look-up that finds nothing (the API unions the term's own key, empty once no profile has it). Each
+ * term once per plan, in one ZADD at the head of the catalog's transaction (a round trip of its own before it
+ * cost every write one more).
  */
-export class TermIndex {
-  private readonly listed: string[] = [];
-  private readonly seen = new Set<string>();
+export class SearchAdditions {
+  /** term → its ZADD (grouped) or its key (not grouped). */
+  private readonly terms = new Map<string, RedisCommand | string>();
+  private readonly sets = new Map<string, RedisCommand>();
+  private lastChange: RedisCommand | undefined;
 
-  add(term: string): void {
-    if (this.seen.has(term)) return;
-    this.seen.add(term);
-    this.listed.push(term);
+  constructor(
+    private readonly keys: CatalogKeys,
+    /** Where additions go when they are not grouped. */
+    private readonly out: RedisCommand[],
+    private readonly grouped = true,
+  ) {}
+
+  /** Adds `member` to a term's key with its weight; returns the key. */
+  term(term: string, weight: number, member: string): string {
+    let known = this.terms.get(term);
+    if (!this.grouped) {
+      if (known === undefined) this.terms.set(term, (known = this.keys.searchTerm(term)));
+      this.out.push(['zadd', known as string, weight, member]);
+      return known as string;
+    }
+    if (known === undefined) this.terms.set(term, (known = ['zadd', this.keys.searchTerm(term)]));
+    (known as RedisCommand).push(weight, member);
+    return (known as RedisCommand)[1] as string;
   }
 
-  commands(keys: CatalogKeys): RedisCommand[] {
-    if (this.listed.length === 0) return [];
-    return [['zadd', keys.searchTerms(), ...this.listed.flatMap((t) => [0, t])]];
+  /** Adds `member` to the set `key`; returns the key. */
+  member(key: string, member: string): string {
+    if (!this.grouped) {
+      this.out.push(['sadd', key, member]);
+      return key;
+    }
+    const known = this.sets.get(key);
+    if (known === undefined) this.sets.set(key, ['sadd', key, member]);
+    else known.push(member);
+    return key;
+  }
+
+  /** Sets `member`'s last change (ms); returns the key. */
+  updated(at: number, member: string): string {
+    const key = this.keys.searchUpdated();
+    if (!this.grouped) this.out.push(['zadd', key, at, member]);
+    else if (this.lastChange === undefined) this.lastChange = ['zadd', key, at, member];
+    else this.lastChange.push(at, member);
+    return key;
+  }
+
+  /** The term list's ZADD (the head of the transaction), or nothing when no term was added. */
+  head(): RedisCommand[] {
+    if (this.terms.size === 0) return [];
+    const cmd: RedisCommand = ['zadd', this.keys.searchTerms()];
+    for (const t of this.terms.keys()) cmd.push(0, t);
+    return [cmd];
+  }
+
+  /** The grouped additions (none when not grouped: they are already in place). */
+  commands(): RedisCommand[] {
+    if (!this.grouped) return [];
+    const out: RedisCommand[] = [];
+    for (const c of this.terms.values()) out.push(c as RedisCommand);
+    for (const c of this.sets.values()) out.push(c);
+    if (this.lastChange) out.push(this.lastChange);
+    return out;
   }
 }
