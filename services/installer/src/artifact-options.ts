@@ -74,6 +74,29 @@ export function checkArtifactOptions(
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 const compiled = new Map<string, ValidateFunction>();
+/** A chart's values.yaml, parsed, by its content's hash (frozen: every install of the chart shares it). */
+const parsedValues = new Map<string, unknown>();
+
+/**
+ * A chart's values.yaml as data. Parsed once per content: a chart's values.yaml runs to a thousand lines, and
+ * parsing it for every install was the largest part of rendering one.
+ */
+function chartDefaults(text: Buffer): unknown {
+  const hash = createHash('sha256').update(text).digest('hex');
+  if (parsedValues.has(hash)) return parsedValues.get(hash);
+  const values = deepFreeze(parseYaml(text.toString('utf8')));
+  if (parsedValues.size > 100) parsedValues.clear();
+  parsedValues.set(hash, values);
+  return values;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
 
 const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -149,10 +172,7 @@ export function checkValuesSchema(
     compiled.set(hash, validate);
   }
   const chartValues = a.files?.get('values.yaml');
-  const values = merge(
-    merge(chartValues ? parseYaml(chartValues.toString('utf8')) : {}, a.defaultValues),
-    userValues,
-  );
+  const values = merge(merge(chartValues ? chartDefaults(chartValues) : {}, a.defaultValues), userValues);
   if (validate(values ?? {})) return notes;
   const findings: ValidationFinding[] = (validate.errors ?? []).slice(0, 20).map((e) => {
     const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '.';

@@ -25,6 +25,12 @@ function identities(obj: Record<string, any>): string[] {
   return out;
 }
 
+/** The innermost folder in `installations` holding `file` (the repository root is none's). */
+function installationOf(file: string, installations: ReadonlySet<string>): string | undefined {
+  for (let d = posix.dirname(file); d !== '.'; d = posix.dirname(d)) if (installations.has(d)) return d;
+  return undefined;
+}
+
 /**
  * Generated names join the install name and the artifact chain with `-`, so two installations can meet on
  * one name (`a-b` with artifact `c`, `a` with artifact `b-c`: both `a-b-c`), and would fight over the object
@@ -57,9 +63,12 @@ export class ObjectNameIndex {
     if (!others.length) return;
     const mine = new Map<string, RenderedObject>();
     for (const o of objects) for (const id of identities(o.obj)) mine.set(id, o);
+    // Each file's installation is found by walking up its folders, not by trying every installation: a
+    // repository of a thousand installations made this check quadratic in them, on every install into it.
+    const installed = new Set(others);
     for (const [f, sha] of blobs) {
       if (!GENERATED.test(f)) continue;
-      const other = others.find((d) => f.startsWith(`${d}/`));
+      const other = installationOf(f, installed);
       if (!other) continue;
       for (const id of await this.identitiesOf(ws, f, sha)) {
         const clash = mine.get(id);
