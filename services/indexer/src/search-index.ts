@@ -68,67 +68,56 @@ export function unindexProfile(
  * cost every write one more).
  */
 export class SearchAdditions {
-  /** term → its ZADD (grouped) or its key (not grouped). */
-  private readonly terms = new Map<string, RedisCommand | string>();
-  private readonly sets = new Map<string, RedisCommand>();
-  private lastChange: RedisCommand | undefined;
+  /** Each term's key, built once per plan; its keys are the plan's new terms, in order (the term list). */
+  private readonly termKeys = new Map<string, string>();
+  /** Grouped: each key's one command, built up as the plan adds to it. */
+  private readonly byKey: Map<string, RedisCommand> | undefined;
 
   constructor(
     private readonly keys: CatalogKeys,
     /** Where additions go when they are not grouped. */
     private readonly out: RedisCommand[],
-    private readonly grouped = true,
-  ) {}
+    grouped = true,
+  ) {
+    this.byKey = grouped ? new Map() : undefined;
+  }
 
   /** Adds `member` to a term's key with its weight; returns the key. */
   term(term: string, weight: number, member: string): string {
-    let known = this.terms.get(term);
-    if (!this.grouped) {
-      if (known === undefined) this.terms.set(term, (known = this.keys.searchTerm(term)));
-      this.out.push(['zadd', known as string, weight, member]);
-      return known as string;
-    }
-    if (known === undefined) this.terms.set(term, (known = ['zadd', this.keys.searchTerm(term)]));
-    (known as RedisCommand).push(weight, member);
-    return (known as RedisCommand)[1] as string;
+    let key = this.termKeys.get(term);
+    if (key === undefined) this.termKeys.set(term, (key = this.keys.searchTerm(term)));
+    return this.add('zadd', key, weight, member);
   }
 
   /** Adds `member` to the set `key`; returns the key. */
   member(key: string, member: string): string {
-    if (!this.grouped) {
-      this.out.push(['sadd', key, member]);
-      return key;
-    }
-    const known = this.sets.get(key);
-    if (known === undefined) this.sets.set(key, ['sadd', key, member]);
-    else known.push(member);
-    return key;
+    return this.add('sadd', key, member);
   }
 
   /** Sets `member`'s last change (ms); returns the key. */
   updated(at: number, member: string): string {
-    const key = this.keys.searchUpdated();
-    if (!this.grouped) this.out.push(['zadd', key, at, member]);
-    else if (this.lastChange === undefined) this.lastChange = ['zadd', key, at, member];
-    else this.lastChange.push(at, member);
-    return key;
+    return this.add('zadd', this.keys.searchUpdated(), at, member);
   }
 
   /** The term list's ZADD (the head of the transaction), or nothing when no term was added. */
   head(): RedisCommand[] {
-    if (this.terms.size === 0) return [];
+    if (this.termKeys.size === 0) return [];
     const cmd: RedisCommand = ['zadd', this.keys.searchTerms()];
-    for (const t of this.terms.keys()) cmd.push(0, t);
+    for (const t of this.termKeys.keys()) cmd.push(0, t);
     return [cmd];
   }
 
   /** The grouped additions (none when not grouped: they are already in place). */
   commands(): RedisCommand[] {
-    if (!this.grouped) return [];
-    const out: RedisCommand[] = [];
-    for (const c of this.terms.values()) out.push(c as RedisCommand);
-    for (const c of this.sets.values()) out.push(c);
-    if (this.lastChange) out.push(this.lastChange);
-    return out;
+    return this.byKey ? [...this.byKey.values()] : [];
+  }
+
+  /** One addition: a command of its own where it is planned, or joined to its key's command. */
+  private add(name: 'zadd' | 'sadd', key: string, ...args: (string | number)[]): string {
+    const known = this.byKey?.get(key);
+    if (known) known.push(...args);
+    else if (this.byKey) this.byKey.set(key, [name, key, ...args]);
+    else this.out.push([name, key, ...args]);
+    return key;
   }
 }
