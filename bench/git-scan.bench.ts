@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { encodeEvent, EVENT_TYPES, makeEvent, SUBJECTS } from '@profiles/shared';
+import { catalogKeys, encodeEvent, EVENT_TYPES, makeEvent, SUBJECTS } from '@profiles/shared';
 import { startStack, waitFor, getJson } from '../test/harness/index.ts';
 import { commitFile, profileYaml, sh, workClone } from '../test/harness/git.ts';
 import { redisWriteCount } from '../test/harness/redis-stats.ts';
@@ -84,11 +84,15 @@ try {
   const fullMs = performance.now() - t;
   const fullSpawns = gitStats.spawns - spawns0;
 
-  // No-change rescan, once the catalog events of the full index have left the outbox.
-  await waitFor(async () => (await stack.client.llen(`${stack.prefix}outbox-entries`)) === 0, {
-    timeoutMs: 60_000,
-    what: 'outbox drained',
-  });
+  // No-change rescan, once the catalog events of the full index have left the outbox and the drain has given
+  // its lease back (PEXPIRE, DEL: writes of the full index, not of the rescan).
+  const keys = catalogKeys(stack.prefix);
+  await waitFor(
+    async () =>
+      (await stack.client.llen(keys.outboxEntries())) === 0 &&
+      (await stack.client.exists(keys.outboxLock())) === 0,
+    { timeoutMs: 60_000, what: 'outbox drained and its lease given back' },
+  );
   const w0 = await redisWriteCount(stack.client);
   const s0 = gitStats.spawns;
   const ls0 = gitStats.byCommand.get('ls-remote') ?? 0;
