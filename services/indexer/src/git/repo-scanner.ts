@@ -117,7 +117,7 @@ async function scanOnce(
   }
   try {
     const opts = { env: auth.env, timeoutMs: deps.timeoutMs };
-    const { current, skippedTags } = await listVersions(repo.url, opts, deps.maxTags);
+    const { current, skippedTags, allTags } = await listVersions(repo.url, opts, deps.maxTags);
     const toRead = [...current].filter(([tag, commit]) => previous.get(tag)?.commit !== commit);
     const removed = [...previous.keys()].filter((t) => !current.has(t));
     if (toRead.length === 0 && removed.length === 0) {
@@ -130,7 +130,7 @@ async function scanOnce(
     }
     if (toRead.length > 0) {
       const cache = await ensureCache(deps.cacheDir, repo.url, deps.timeoutMs);
-      await fetchTags(cache, repo.url, toRead, opts);
+      await fetchTags(cache, repo.url, toRead, allTags, opts);
       const files = await readFiles(
         cache,
         toRead.map(([tag, commit]) => `${commit}:${profilePath(tag)}`),
@@ -159,7 +159,7 @@ async function listVersions(
   url: string,
   opts: { env: GitEnv; timeoutMs: number },
   maxTags: number,
-): Promise<{ current: Map<string, string>; skippedTags: number | undefined }> {
+): Promise<{ current: Map<string, string>; skippedTags: number | undefined; allTags: number }> {
   const listing = await git(['ls-remote', '--tags', '--', url], opts);
   const remote = parseLsRemote(listing.stdout);
   let versions = [...remote.entries()].filter(([tag]) => parseTag(tag) !== undefined);
@@ -170,30 +170,31 @@ async function listVersions(
     skippedTags = versions.length - maxTags;
     versions = versions.slice(0, maxTags);
   }
-  return { current: new Map(versions), skippedTags };
+  return { current: new Map(versions), skippedTags, allTags: remote.size };
 }
 
-/** Shallow fetches of just these tags into the cache, FETCH_BATCH tags a fetch. */
+/**
+ * Shallow fetches of these tags into the cache: FETCH_BATCH tags a fetch, or every tag of the repository in one
+ * fetch by a pattern when at least half of them are wanted. git matches each named refspec against every ref
+ * the server lists, so a fetch by name costs more the more tags the repository has: 5,000 tags took 24
+ * fetches and 6 s by name, 0.7 s by the pattern (which fetches at most twice the tags wanted).
+ */
 async function fetchTags(
   cache: string,
   url: string,
   toRead: [string, string][],
+  allTags: number,
   opts: { env: GitEnv; timeoutMs: number },
 ): Promise<void> {
+  const fetch = (refspecs: string[]) =>
+    git(['fetch', '--depth=1', '--no-tags', '--quiet', '--', url, ...refspecs], { ...opts, cwd: cache });
+  if (toRead.length > FETCH_BATCH && toRead.length * 2 >= allTags) {
+    await fetch(['+refs/tags/*:refs/tags/*']);
+    return;
+  }
   for (let i = 0; i < toRead.length; i += FETCH_BATCH) {
     const batch = toRead.slice(i, i + FETCH_BATCH);
-    await git(
-      [
-        'fetch',
-        '--depth=1',
-        '--no-tags',
-        '--quiet',
-        '--',
-        url,
-        ...batch.map(([t]) => `+refs/tags/${t}:refs/tags/${t}`),
-      ],
-      { ...opts, cwd: cache },
-    );
+    await fetch(batch.map(([t]) => `+refs/tags/${t}:refs/tags/${t}`));
   }
 }
 
