@@ -39,9 +39,9 @@ test('workspace listing: follows the jobs committed on it exactly as git lists t
       },
       'second',
     );
-    // Asked before the next commit: the answers kept for a glob must follow that commit too.
+    // Asked before the next commit: the cached listing's answers must follow that commit too.
     assert.deepEqual([...(await ws.blobs('**/*.yaml')).keys()], ['apps/a/profile-installation.yaml']);
-    (await ws.blobs('**/*.yaml')).clear(); // a caller's copy: the workspace's own answer is untouched
+    (await ws.blobs('**/*.yaml')).clear(); // the caller's own map: the workspace's listing is untouched
     const third = await applyAndCommit(
       ws,
       env,

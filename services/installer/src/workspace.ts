@@ -65,18 +65,6 @@ export function openWorkspace(dir: string, env: GitEnv): Workspace {
   // Every committed file with its blob id, read once per sync: the jobs of a batch answer their name checks
   // from it (and from what the jobs before them committed) instead of one `ls-files` each.
   let cached: Map<string, string> | undefined;
-  // Each glob's matches, while the listing stays as it is: every job of a batch asks the same globs of a
-  // listing that may hold thousands of files.
-  const matches = new Map<string, Map<string, string>>();
-  const matching = async (glob: string) => {
-    const all = await listing();
-    let m = matches.get(glob);
-    if (!m) {
-      m = filterListing(all, glob);
-      if (cached === all) matches.set(glob, m);
-    }
-    return m;
-  };
   const listing = async () => {
     if (cached) return cached;
     const r = await git(['ls-files', '-s', '-z'], { cwd: dir, env });
@@ -117,17 +105,15 @@ export function openWorkspace(dir: string, env: GitEnv): Workspace {
       for (const f of await walkFrom(path, true)) out.set(f, await readFile(join(dir, f)));
       return out;
     },
-    tracked: async (glob) => [...(await matching(glob)).keys()],
-    blobs: async (glob) => new Map(await matching(glob)),
+    tracked: async (glob) => [...filterListing(await listing(), glob).keys()],
+    blobs: async (glob) => filterListing(await listing(), glob),
     committed: (change) => {
-      matches.clear();
       if (!cached) return;
       const prefix = `${change.dir}/`;
       for (const f of cached.keys()) if (f.startsWith(prefix)) cached.delete(f);
       for (const [f, data] of change.files) cached.set(f, blobId(data));
     },
     forget: () => {
-      matches.clear();
       cached = undefined;
     },
     read: async (path) => {
