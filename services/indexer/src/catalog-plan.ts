@@ -147,7 +147,8 @@ class Builder {
     this.events.push({ subject, event });
   }
 
-  /** Ends the plan: the grouped search additions, the generation bump (when the catalog changed), then its events, one outbox entry. */
+  /** Ends the plan: the grouped search additions, the generation bump (when the catalog changed), then its
+   * events, one outbox entry. */
   finish(changed: boolean, id: string): CatalogPlan {
     for (const c of this.search.commands()) this.commands.push(c);
     if (changed) this.commands.push(bumpGenerationCommand(this.ctx.keys, id));
